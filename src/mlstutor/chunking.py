@@ -1,0 +1,270 @@
+"""Split notes into retrievable passages that remember where they came from.
+
+Markdown headings define sections; each chunk keeps its heading path (``Data Engineering > Kinesis > Data
+Streams``) and its line span so a citation can point a learner at the exact place. Heading-only and tiny sections
+are merged with their neighbours (a lone ``## Kinesis`` carries no fact); long sections are split with
+langchain's ``RecursiveCharacterTextSplitter`` with overlap. The heading path is prepended to what gets embedded and
+BM25-indexed, a cheap form of "contextual retrieval": a bullet such as "Maximum record size is 1MB" becomes
+findable as a Kinesis Data Streams fact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from mlstutor.corpus import Document
+
+# Bump when the algorithm changes so persisted indexes built by an older one are rebuilt.
+CHUNKER_VERSION = 3
+PATH_SEP = " > "
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one note with its provenance; ``line_start``/``line_end`` are 1-based and inclusive."""
+
+    id: str
+    source: str
+    heading_path: tuple[str, ...]
+    line_start: int
+    line_end: int
+    text: str
+
+    @property
+    def heading(self) -> str:
+        """The heading path as one string, for display and citations."""
+        return PATH_SEP.join(self.heading_path)
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded and BM25-indexed: heading context first, then the passage."""
+        return f"{self.heading}\n{self.text}" if self.heading_path else self.text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "heading_path": list(self.heading_path),
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Chunk:
+        return cls(
+            id=str(d["id"]),
+            source=str(d["source"]),
+            heading_path=tuple(d["heading_path"]),
+            line_start=int(d["line_start"]),
+            line_end=int(d["line_end"]),
+            text=str(d["text"]),
+        )
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    """Sizes in characters; recorded in the index manifest."""
+
+    chunk_size: int = 700
+    chunk_overlap: int = 120
+    min_chunk: int = 250
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "version": CHUNKER_VERSION,
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "min_chunk": self.min_chunk,
+        }
+
+
+@dataclass
+class _Section:
+    path: tuple[str, ...]
+    start: int  # 1-based, inclusive
+    end: int
+    lines: list[str]
+    has_body: bool
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines).strip("\n")
+
+
+def clean_heading(raw: str) -> str:
+    """Heading text without markdown links, emphasis or numbering noise: ``1. [Data](02-data.md)`` → ``1. Data``."""
+    text = _LINK.sub(r"\1", raw)
+    text = text.replace("**", "").replace("__", "").replace("`", "")
+    return text.strip().rstrip(":").strip()
+
+
+def _sections(lines: Sequence[str]) -> list[_Section]:
+    """Cut a note at its headings. The first line's ``#`` title names the document, so it is left out of paths."""
+    sections: list[_Section] = []
+    stack: list[tuple[int, str]] = []
+    title: str | None = None
+    in_fence = False
+    current = _Section(path=(), start=1, end=0, lines=[], has_body=False)
+    for no, line in enumerate(lines, start=1):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        m = None if in_fence else _HEADING.match(line)
+        if m:
+            level, name = len(m.group(1)), clean_heading(m.group(2))
+            if current.lines:
+                sections.append(current)
+            if title is None and level == 1 and not sections and not any(s.strip() for s in current.lines):
+                title = name
+                current = _Section(path=(name,), start=no, end=no, lines=[line], has_body=False)
+                continue
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, name))
+            current = _Section(path=tuple(n for _, n in stack), start=no, end=no, lines=[line], has_body=False)
+            continue
+        current.lines.append(line)
+        current.end = no
+        if line.strip():
+            current.has_body = True
+    if current.lines:
+        sections.append(current)
+    # trailing blank lines belong to their section but carry nothing; keep spans honest
+    return [s for s in sections if s.text.strip()]
+
+
+def _merged_path(paths: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    """One heading path for merged sections: the child when a parent merged into it, else ``prefix > a / b``."""
+    prefix: list[str] = []
+    for parts in zip(*paths):
+        if all(p == parts[0] for p in parts):
+            prefix.append(parts[0])
+        else:
+            break
+    n = len(prefix)
+    tails = list(dict.fromkeys(p[n] for p in paths if len(p) > n))
+    if not tails:
+        return tuple(prefix)
+    if len(tails) == 1:
+        return max((p for p in paths if len(p) > n), key=len)
+    return (*prefix, " / ".join(tails))
+
+
+def _pack(sections: list[_Section], settings: ChunkerSettings) -> list[_Section]:
+    """Merge heading-only and tiny sections forward so every passage carries a fact."""
+    packed: list[_Section] = []
+    buf: _Section | None = None
+    for sec in sections:
+        if buf is None:
+            buf = sec
+            continue
+        combined = len(buf.text) + len(sec.text) + 1
+        if not buf.has_body or (len(buf.text) < settings.min_chunk and combined <= settings.chunk_size):
+            buf = _Section(
+                path=_merged_path([buf.path, sec.path]) if buf.has_body else sec.path,
+                start=buf.start,
+                end=sec.end,
+                lines=[*buf.lines, *sec.lines],
+                has_body=buf.has_body or sec.has_body,
+            )
+        else:
+            packed.append(buf)
+            buf = sec
+    if buf is not None:
+        last = packed[-1] if packed else None
+        if last and len(buf.text) < settings.min_chunk and len(last.text) + len(buf.text) <= settings.chunk_size:
+            packed[-1] = _Section(
+                path=_merged_path([last.path, buf.path]),
+                start=last.start,
+                end=buf.end,
+                lines=[*last.lines, *buf.lines],
+                has_body=True,
+            )
+        else:
+            packed.append(buf)
+    return packed
+
+
+def _chunk_id(source: str, line_start: int, text: str) -> str:
+    return hashlib.sha1(f"{source}\x00{line_start}\x00{text}".encode()).hexdigest()[:12]
+
+
+def _make_chunk(source: str, path: tuple[str, ...], start: int, end: int, text: str) -> Chunk:
+    return Chunk(_chunk_id(source, start, text), source, path, start, end, text)
+
+
+def _piece_spans(raw: str, splitter: RecursiveCharacterTextSplitter, tiny: int) -> list[tuple[int, int]]:
+    """Character spans of the splitter's pieces, a tiny piece (a lone heading line) joined to its neighbour."""
+    spans = [
+        (int(d.metadata["start_index"]), int(d.metadata["start_index"]) + len(d.page_content))
+        for d in splitter.create_documents([raw])
+    ]
+    merged: list[tuple[int, int]] = []
+    carry: int | None = None
+    for begin, end in spans:
+        begin = begin if carry is None else carry
+        carry = None
+        if end - begin < tiny:
+            carry = begin
+            continue
+        merged.append((begin, end))
+    if carry is not None:
+        if merged:
+            merged[-1] = (merged[-1][0], spans[-1][1])
+        else:
+            merged.append((carry, spans[-1][1]))
+    return merged
+
+
+def is_navigation(text: str) -> bool:
+    """A table of contents (mostly in-page ``[x](#anchor)`` links) names every topic yet states no fact, so it
+    would win keyword searches while answering nothing; the index leaves such chunks out."""
+    lines = [ln for ln in text.split("\n") if ln.strip() and not _HEADING.match(ln)]
+    links = sum(1 for ln in lines if "](#" in ln)
+    return bool(lines) and links / len(lines) >= 0.6
+
+
+def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> list[Chunk]:
+    """Heading-aware chunks of one note, in reading order."""
+    settings = settings or ChunkerSettings()
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        separators=["\n\n", "\n", ". ", " ", ""],
+        add_start_index=True,
+    )
+    chunks: list[Chunk] = []
+    for sec in _pack(_sections(doc.text.split("\n")), settings):
+        raw = "\n".join(sec.lines)
+        if len(raw.strip()) <= settings.chunk_size * 1.15:
+            # short enough: keep the section whole, trimmed of blank edge lines
+            lines = sec.lines
+            lead = next(i for i, ln in enumerate(lines) if ln.strip())
+            trail = next(i for i, ln in reversed(list(enumerate(lines))) if ln.strip())
+            text = "\n".join(lines[lead : trail + 1])
+            chunks.append(_make_chunk(doc.name, sec.path, sec.start + lead, sec.start + trail, text))
+            continue
+        # line start offsets inside ``raw`` so character positions map back to file lines
+        offsets = [0]
+        for ln in sec.lines[:-1]:
+            offsets.append(offsets[-1] + len(ln) + 1)
+        for begin, end in _piece_spans(raw, splitter, settings.min_chunk // 2):
+            first = bisect.bisect_right(offsets, begin) - 1
+            last = bisect.bisect_right(offsets, end - 1) - 1
+            chunks.append(_make_chunk(doc.name, sec.path, sec.start + first, sec.start + last, raw[begin:end]))
+    return chunks
+
+
+def chunk_documents(docs: Iterable[Document], settings: ChunkerSettings | None = None) -> list[Chunk]:
+    """Chunks of every note, notes in the order given."""
+    return [c for d in docs for c in chunk_document(d, settings)]

@@ -1,0 +1,249 @@
+"""Persist chunks and their embeddings in a FAISS index that is rebuilt only when something changed.
+
+Layout under ``index_dir``::
+
+    CURRENT                 name of the live build (replaced atomically)
+    build-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss
+    .tmp-<stamp>/           a build in progress; ignored by readers, cleaned by the next build
+
+A rebuild writes a complete new build folder beside the live one and then swaps ``CURRENT``; a crash at any
+point leaves the previous build loadable. The manifest records what the build depends on (embedding model,
+chunker settings, each note's sha256), so a changed note or setting marks the index stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from mlstutor.chunking import Chunk, ChunkerSettings, chunk_documents, is_navigation
+from mlstutor.config import Settings
+from mlstutor.corpus import file_hashes, load_corpus, note_paths
+from mlstutor.embedding import get_embedder
+from mlstutor.errors import IndexLoadError
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+FILES = ("manifest.json", "chunks.jsonl", "vectors.faiss")
+
+# progress(stage, done, total): stages are "chunk", "embed", "save"
+BuildProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What is on disk compared with what the settings and notes ask for."""
+
+    state: str  # "fresh" | "stale" | "missing" | "corrupt"
+    reason: str
+    manifest: dict | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "fresh"
+
+
+@dataclass
+class LoadedIndex:
+    """A build in memory: chunk records, their unit vectors, the FAISS index over them, and the manifest."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss_index: faiss.Index
+    manifest: dict
+    path: Path
+
+
+def chunker_settings(settings: Settings) -> ChunkerSettings:
+    return ChunkerSettings(settings.chunk_size, settings.chunk_overlap, settings.min_chunk)
+
+
+def expected_key(settings: Settings) -> dict:
+    """The inputs a build depends on; equal keys mean the build on disk is up to date."""
+    return {
+        "format": FORMAT_VERSION,
+        "embedding_model": settings.embedding_model,
+        "chunker": chunker_settings(settings).as_dict(),
+        "files": file_hashes(note_paths(settings.corpus_dir)),
+    }
+
+
+def _live_dir(index_dir: Path) -> Path | None:
+    pointer = index_dir / POINTER
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    return index_dir / name if name else None
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """The live build's manifest; :class:`IndexLoadError` when missing or unreadable."""
+    live = _live_dir(index_dir)
+    if live is None:
+        raise IndexLoadError(f"no index in {index_dir}: run `mlstutor index`")
+    try:
+        manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexLoadError(
+            f"index in {live} is corrupt (manifest.json: {exc}); run `mlstutor index --rebuild`"
+        ) from exc
+    if not isinstance(manifest, dict) or "key" not in manifest:
+        raise IndexLoadError(f"index in {live} is corrupt (manifest has no key); run `mlstutor index --rebuild`")
+    return manifest
+
+
+def index_status(settings: Settings) -> IndexStatus:
+    """Fresh, stale (notes or settings changed), missing, or corrupt; never raises for index problems."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexLoadError as exc:
+        state = "missing" if _live_dir(settings.index_dir) is None else "corrupt"
+        return IndexStatus(state, str(exc))
+    want = expected_key(settings)
+    have = manifest["key"]
+    if have == want:
+        return IndexStatus("fresh", f"{manifest.get('n_chunks', '?')} chunks, up to date", manifest)
+    reasons = []
+    if have.get("embedding_model") != want["embedding_model"] or have.get("format") != want["format"]:
+        reasons.append("embedding model changed")
+    if have.get("chunker") != want["chunker"]:
+        reasons.append("chunker settings changed")
+    old, new = have.get("files", {}), want["files"]
+    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+    changed = sorted(n for n in set(new) & set(old) if new[n] != old[n])
+    for label, names in (("added", added), ("removed", removed), ("changed", changed)):
+        if names:
+            reasons.append(f"{label}: {', '.join(names)}")
+    return IndexStatus("stale", "; ".join(reasons) or "settings changed", manifest)
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    """One builder at a time (a second process waits), so two builds never race on the pointer."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _cleanup(index_dir: Path, keep: str) -> None:
+    for child in index_dir.iterdir():
+        if child.is_dir() and child.name != keep and (child.name.startswith(("build-", ".tmp-"))):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def build_index(
+    settings: Settings,
+    progress: BuildProgress | None = None,
+    *,
+    _fail_after_embed: bool = False,
+) -> IndexStatus:
+    """Read the notes, chunk, embed and write a new build, then make it live. Returns the new status."""
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with _build_lock(index_dir):
+        key = expected_key(settings)
+        docs = load_corpus(settings.corpus_dir)
+        all_chunks = chunk_documents(docs, chunker_settings(settings))
+        chunks = [c for c in all_chunks if not is_navigation(c.text)]
+        if progress:
+            progress("chunk", len(docs), len(docs))
+        embedder = get_embedder(settings.embedding_model)
+        vectors = embedder.encode(
+            [c.search_text for c in chunks],
+            progress=(lambda d, t: progress("embed", d, t)) if progress else None,
+        )
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+        tmp = index_dir / f".tmp-{stamp}"
+        tmp.mkdir(parents=True)
+        try:
+            if _fail_after_embed:  # used by the tests to prove a crash leaves the old index usable
+                raise RuntimeError("simulated failure during build")
+            faiss_index = faiss.IndexFlatIP(vectors.shape[1])
+            faiss_index.add(vectors)
+            faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
+            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+                for c in chunks:
+                    fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+            manifest = {
+                "key": key,
+                "n_chunks": len(chunks),
+                "n_navigation_skipped": len(all_chunks) - len(chunks),
+                "n_docs": len(docs),
+                "dim": int(vectors.shape[1]),
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "build_seconds": round(time.perf_counter() - started, 2),
+                "corpus_dir": str(settings.corpus_dir),
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            if progress:
+                progress("save", 1, 1)
+            final = index_dir / f"build-{stamp}"
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _write_atomic(index_dir / POINTER, final.name + "\n")
+        _cleanup(index_dir, keep=final.name)
+    return IndexStatus("fresh", f"{len(chunks)} chunks built", manifest)
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Load the live build; :class:`IndexLoadError` with a one-line reason when it is missing or damaged."""
+    manifest = read_manifest(index_dir)
+    live = _live_dir(index_dir)
+    assert live is not None
+    fix = "run `mlstutor index --rebuild`"
+    try:
+        chunks = [
+            Chunk.from_dict(json.loads(line))
+            for line in (live / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexLoadError(f"index in {live} is corrupt (chunks.jsonl: {exc}); {fix}") from exc
+    try:
+        faiss_index = faiss.read_index(str(live / "vectors.faiss"))
+    except Exception as exc:  # faiss raises RuntimeError with a C++ message
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise IndexLoadError(f"index in {live} is corrupt (vectors.faiss: {first[:160]}); {fix}") from exc
+    if faiss_index.ntotal != len(chunks) or manifest.get("n_chunks") != len(chunks):
+        raise IndexLoadError(
+            f"index in {live} is corrupt ({faiss_index.ntotal} vectors for {len(chunks)} chunks); {fix}"
+        )
+    vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal) if faiss_index.ntotal else np.zeros((0, 1))
+    return LoadedIndex(chunks, np.asarray(vectors, dtype="float32"), faiss_index, manifest, live)
+
+
+def ensure_index(settings: Settings, progress: BuildProgress | None = None) -> LoadedIndex:
+    """The index for these settings, built first when missing or stale. A corrupt index is reported, not
+    silently replaced, so the user decides (``mlstutor index --rebuild``)."""
+    status = index_status(settings)
+    if status.state == "corrupt":
+        raise IndexLoadError(status.reason)
+    if status.state in ("missing", "stale"):
+        build_index(settings, progress)
+    return load_index(settings.index_dir)

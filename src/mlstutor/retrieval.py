@@ -1,0 +1,165 @@
+"""Find the note passages that answer a question: dense (MiniLM + FAISS), BM25, or both fused.
+
+The notes overlap heavily (five people wrote up the same exam), so the same fact often sits in three files. A
+ranked list of three copies of one passage wastes the learner's and the model's attention: near-duplicates are
+folded into the best-ranked copy, whose ``also_in`` remembers the other files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from mlstutor.chunking import Chunk
+from mlstutor.config import Settings
+from mlstutor.embedding import Embedder, get_embedder
+from mlstutor.errors import QueryError
+from mlstutor.index import BuildProgress, LoadedIndex, ensure_index
+
+MODES = ("dense", "bm25", "hybrid")
+RRF_K = 60  # the constant from Cormack et al. (2009); robust across collections
+CANDIDATES = 50  # depth read from each ranker before fusion and de-duplication
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage: its rank (1-based), the mode's score, and other notes holding the same text."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    also_in: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "chunk_id": self.chunk.id,
+            "source": self.chunk.source,
+            "heading_path": self.chunk.heading,
+            "line_start": self.chunk.line_start,
+            "line_end": self.chunk.line_end,
+            "also_in": list(self.also_in),
+            "text": self.chunk.text,
+        }
+
+
+def validate_query(query: str, max_chars: int) -> str:
+    """The question, stripped; :class:`QueryError` for empty or over-long input."""
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("the question is empty: type what you want to know")
+    query = query.strip()
+    if len(query) > max_chars:
+        raise QueryError(f"the question is {len(query):,} characters long; the limit is {max_chars:,}")
+    return query
+
+
+def validate_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise QueryError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(MODES)}")
+    return mode
+
+
+class BM25Index:
+    """Okapi BM25 over the chunks' search text, English stop words removed and Snowball-stemmed."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(self._tokenize(texts), show_progress=False)
+        self._n = len(texts)
+
+    def _tokenize(self, texts: Sequence[str]):  # noqa: ANN202 - bm25s token type
+        return bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def search(self, query: str, depth: int) -> list[tuple[int, float]]:
+        tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
+        if not tokens or not tokens[0]:
+            return []
+        docs, scores = self._bm25.retrieve(tokens, k=min(depth, self._n), show_progress=False)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class Retriever:
+    """Search one loaded index. Thread-safe for concurrent ``search`` calls; build with :meth:`open`."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self._bm25: BM25Index | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, progress: BuildProgress | None = None) -> Retriever:
+        """Load the index for ``settings`` (building it first when missing or stale)."""
+        settings = settings or Settings.from_env()
+        index = ensure_index(settings, progress)
+        return cls(index, get_embedder(settings.embedding_model), settings)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.index.chunks
+
+    @property
+    def bm25(self) -> BM25Index:
+        with self._lock:
+            if self._bm25 is None:
+                self._bm25 = BM25Index([c.search_text for c in self.index.chunks])
+            return self._bm25
+
+    def _dense(self, query: str, depth: int) -> list[tuple[int, float]]:
+        vec = self.embedder.encode([query])
+        scores, ids = self.index.faiss_index.search(vec, min(depth, len(self.index.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def ranked(self, query: str, mode: str, depth: int = CANDIDATES) -> list[tuple[int, float]]:
+        """(chunk position, score) best first, before de-duplication."""
+        if mode == "dense":
+            return self._dense(query, depth)
+        if mode == "bm25":
+            return self.bm25.search(query, depth)
+        fused: dict[int, float] = {}
+        for run in (self._dense(query, depth), self.bm25.search(query, depth)):
+            for rank, (pos, _) in enumerate(run, start=1):
+                fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank)
+        return sorted(fused.items(), key=lambda kv: -kv[1])
+
+    def _dedup(self, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
+        vectors = self.index.vectors
+        kept: list[tuple[int, float, list[str]]] = []
+        for pos, score in ranked:
+            twin = None
+            if kept:
+                sims = vectors[[p for p, _, _ in kept]] @ vectors[pos]
+                best = int(np.argmax(sims))
+                if sims[best] >= self.settings.dedup_threshold:
+                    twin = best
+            if twin is not None:
+                source = self.index.chunks[pos].source
+                holder = kept[twin]
+                if source != self.index.chunks[holder[0]].source and source not in holder[2]:
+                    holder[2].append(source)
+                continue
+            if len(kept) < k:  # past k, keep scanning only to collect duplicates' sources
+                kept.append((pos, score, []))
+        return [
+            Hit(self.index.chunks[pos], score, rank, tuple(also))
+            for rank, (pos, score, also) in enumerate(kept, start=1)
+        ]
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """The ``k`` best distinct passages for ``query``."""
+        query = validate_query(query, self.settings.max_query_chars)
+        mode = validate_mode(mode or self.settings.mode)
+        k = self.settings.k if k is None else k
+        if not isinstance(k, int) or k < 1 or k > 100:
+            raise QueryError(f"k must be between 1 and 100, not {k!r}")
+        return self._dedup(self.ranked(query, mode), k)
