@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -35,7 +36,6 @@ from mlstutor.errors import IndexLoadError
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
-FILES = ("manifest.json", "chunks.jsonl", "vectors.faiss")
 
 # progress(stage, done, total): stages are "chunk", "embed", "save"
 BuildProgress = Callable[[str, int, int], None]
@@ -100,7 +100,19 @@ def read_manifest(index_dir: Path) -> dict:
         ) from exc
     if not isinstance(manifest, dict) or "key" not in manifest:
         raise IndexLoadError(f"index in {live} is corrupt (manifest has no key); run `mlstutor index --rebuild`")
+    for name, digest in manifest.get("checksums", {}).items():
+        try:
+            actual = _sha256(live / name)
+        except OSError:
+            actual = "missing"
+        if actual != digest:
+            what = "missing" if actual == "missing" else "checksum mismatch"
+            raise IndexLoadError(f"index in {live} is corrupt ({name}: {what}); run `mlstutor index --rebuild`")
     return manifest
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -197,6 +209,7 @@ def build_index(
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "build_seconds": round(time.perf_counter() - started, 2),
                 "corpus_dir": str(settings.corpus_dir),
+                "checksums": {name: _sha256(tmp / name) for name in ("chunks.jsonl", "vectors.faiss")},
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             if progress:

@@ -74,13 +74,11 @@ class BM25Index:
         self._bm25.index(self._tokenize(texts), show_progress=False)
         self._n = len(texts)
 
-    def _tokenize(self, texts: Sequence[str]):  # noqa: ANN202 - bm25s token type
+    def _tokenize(self, texts: Sequence[str]):
         return bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False)
 
     def search(self, query: str, depth: int) -> list[tuple[int, float]]:
-        tokens = bm25s.tokenize(
-            [query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
         if not tokens or not tokens[0]:
             return []
         docs, scores = self._bm25.retrieve(tokens, k=min(depth, self._n), show_progress=False)

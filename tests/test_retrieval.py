@@ -1,0 +1,62 @@
+import pytest
+
+from mlstutor.errors import QueryError
+from mlstutor.retrieval import MODES, Retriever
+
+PARAPHRASED = "How large can one data record be when I push it into a Kinesis stream?"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_paraphrased_kinesis_record_size(retriever: Retriever, mode: str) -> None:
+    hits = retriever.search(PARAPHRASED, k=5, mode=mode)
+    assert len(hits) == 5
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert any("1MB" in h.chunk.text.replace(" ", "") and "Data Streams" in h.chunk.heading for h in hits)
+
+
+def test_scenario_question(retriever: Retriever) -> None:
+    q = (
+        "A team receives clickstream events and must convert them to Apache Parquet before storing them in S3 "
+        "with no servers to manage. Which service should they use?"
+    )
+    hits = retriever.search(q, k=5)
+    assert any("Firehose" in h.chunk.heading or "Firehose" in h.chunk.text for h in hits[:3])
+
+
+def test_results_are_distinct_and_duplicates_remembered(retriever: Retriever) -> None:
+    seen_sources = 0
+    for q in ["What is Amazon Kinesis Data Firehose?", "What does Glue crawler do?", "What is PCA used for?"]:
+        hits = retriever.search(q, k=8)
+        ids = [h.chunk.id for h in hits]
+        assert len(ids) == len(set(ids))
+        vecs = retriever.index.vectors
+        pos = {c.id: i for i, c in enumerate(retriever.chunks)}
+        for a in range(len(hits)):
+            for b in range(a + 1, len(hits)):
+                sim = float(vecs[pos[hits[a].chunk.id]] @ vecs[pos[hits[b].chunk.id]])
+                assert sim < retriever.settings.dedup_threshold
+        for h in hits:
+            assert h.chunk.source not in h.also_in
+            seen_sources += len(h.also_in)
+    assert seen_sources >= 1
+
+
+@pytest.mark.parametrize(
+    ("query", "mode", "message"),
+    [("", None, "empty"), ("   \n\t", None, "empty"), ("x" * 100_000, None, "limit"), ("ok", "fuzzy", "unknown")],
+)
+def test_bad_input(retriever: Retriever, query: str, mode: str | None, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        retriever.search(query, mode=mode)
+
+
+def test_stopword_only_query_returns_dense_results(retriever: Retriever) -> None:
+    assert retriever.search("the of and", mode="bm25") == []
+    assert len(retriever.search("the of and", mode="hybrid")) > 0
+
+
+def test_python_api_three_lines(settings) -> None:
+    from mlstutor import Retriever as R
+
+    hits = R.open(settings).search("What is the maximum record size in Kinesis Data Streams?")
+    assert hits[0].chunk.source.endswith(".md") and hits[0].to_dict()["heading_path"]
