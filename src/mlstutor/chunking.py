@@ -79,10 +79,12 @@ class ChunkerSettings:
     chunk_size: int = 700
     chunk_overlap: int = 120
     min_chunk: int = 250
+    strategy: str = "headings"  # or "naive": the plain 1000/200 recipe, kept as the eval baseline
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "version": CHUNKER_VERSION,
+            "strategy": self.strategy,
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
             "min_chunk": self.min_chunk,
@@ -230,13 +232,17 @@ def is_navigation(text: str) -> bool:
     """A table of contents (mostly in-page ``[x](#anchor)`` links) names every topic yet states no fact, so it
     would win keyword searches while answering nothing; the index leaves such chunks out."""
     lines = [ln for ln in text.split("\n") if ln.strip() and not _HEADING.match(ln)]
+    if not lines:
+        return True  # only headings: an outline, no fact
     links = sum(1 for ln in lines if "](#" in ln)
-    return bool(lines) and links / len(lines) >= 0.6
+    return links / len(lines) >= 0.6
 
 
 def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> list[Chunk]:
     """Heading-aware chunks of one note, in reading order."""
     settings = settings or ChunkerSettings()
+    if settings.strategy == "naive":
+        return _naive_chunks(doc, settings)
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
@@ -263,6 +269,24 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
             last = bisect.bisect_right(offsets, end - 1) - 1
             chunks.append(_make_chunk(doc.name, sec.path, sec.start + first, sec.start + last, raw[begin:end]))
     return chunks
+
+
+def _naive_chunks(doc: Document, settings: ChunkerSettings) -> list[Chunk]:
+    """The recipe most RAG tutorials start from: fixed-size recursive splits, no headings, no merging."""
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, add_start_index=True
+    )
+    lines = doc.text.split("\n")
+    offsets = [0]
+    for ln in lines[:-1]:
+        offsets.append(offsets[-1] + len(ln) + 1)
+    out = []
+    for piece in splitter.create_documents([doc.text]):
+        begin = int(piece.metadata["start_index"])
+        first = bisect.bisect_right(offsets, begin) - 1
+        last = bisect.bisect_right(offsets, begin + max(len(piece.page_content) - 1, 0)) - 1
+        out.append(_make_chunk(doc.name, (), first + 1, last + 1, piece.page_content))
+    return out
 
 
 def chunk_documents(docs: Iterable[Document], settings: ChunkerSettings | None = None) -> list[Chunk]:

@@ -28,8 +28,7 @@ def _tqdm_progress() -> Callable[[str, int, int], None]:
         bar = bars.get(stage)
         if bar is None:
             bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr)
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)
         if done >= total:
             bar.close()
 
@@ -107,6 +106,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tqdm_counter(desc: str) -> Callable[[int, int, str], None]:
+    """A progress callback (done, total, label) drawing one tqdm bar."""
+    from tqdm import tqdm
+
+    state: dict[str, tqdm] = {}
+
+    def update(done: int, total: int, label: str) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, desc=desc, file=sys.stderr)
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(done - bar.n)  # respects tqdm's redraw interval
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from mlstutor.evaluation import EVAL_MODES, MODES, best_mode, evaluate, metrics_table, write_report
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index_dir)
+    modes = list(EVAL_MODES) if args.mode == "all" else [args.mode] if args.mode else list(MODES)
+    if not 1 <= args.k <= 50:
+        raise MlstutorError(f"--k must be between 1 and 50, not {args.k}")
+    summary, runs = evaluate(settings, args.set, modes, k=args.k, progress=_tqdm_counter("eval"))
+    if args.report:
+        path = write_report(args.report, summary, runs)
+        print(f"report written to {path}", file=sys.stderr)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(metrics_table(summary))
+        print(f"\nbest mode: {best_mode(summary)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlstutor", description=__doc__)
     parser.add_argument("--corpus", type=Path, default=None, help="notes folder (default: ./corpus)")
@@ -126,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default=None, help="dense | bm25 | hybrid (default hybrid)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
+    p.add_argument("--set", type=Path, default=Path("eval/facts.jsonl"), help="JSONL facts file")
+    p.add_argument("--mode", default=None, help="dense | bm25 | hybrid | baseline | all (default: the three modes)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--report", type=Path, default=None, help="folder for report.md, metrics.json, hit_at_k.png")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="time index build, cold start and query latency on this machine")
     p.add_argument("--repeats", type=int, default=3)

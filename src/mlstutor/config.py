@@ -38,6 +38,7 @@ class Settings:
     chunk_size: int = 700
     chunk_overlap: int = 120
     min_chunk: int = 250
+    chunker: str = "headings"  # "naive" reproduces the plain 1000/200 recipe (eval baseline)
 
     # retrieval
     k: int = 5

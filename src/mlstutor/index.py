@@ -66,7 +66,7 @@ class LoadedIndex:
 
 
 def chunker_settings(settings: Settings) -> ChunkerSettings:
-    return ChunkerSettings(settings.chunk_size, settings.chunk_overlap, settings.min_chunk)
+    return ChunkerSettings(settings.chunk_size, settings.chunk_overlap, settings.min_chunk, settings.chunker)
 
 
 def expected_key(settings: Settings) -> dict:

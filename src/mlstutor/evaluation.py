@@ -1,0 +1,354 @@
+"""Measure how often the retriever finds the fact: known-facts sets, IR metrics, readable reports.
+
+A retrieved passage is a *hit* for a question when it comes from one of the note files listed for the fact and
+contains one of the fact's key strings (case-insensitive). Unanswerable questions (no keys, no sources) are left
+out of the retrieval metrics and reported separately, together with the top retrieval score they got, which is
+what the tutor's abstention threshold is tuned on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlstutor.chunking import Chunk
+from mlstutor.config import Settings
+from mlstutor.errors import MlstutorError
+from mlstutor.retrieval import MODES, Retriever
+
+KINDS = ("fact", "concept", "comparison", "scenario", "unanswerable")
+DOMAINS = ("data-engineering", "eda", "modeling", "ai-services", "operations")
+BASELINE = "baseline"
+EVAL_MODES = (*MODES, BASELINE)
+CUTOFFS = (1, 3, 5, 10)
+DEFAULT_SET = Path("eval/facts.jsonl")
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One known fact: a learner's question, key strings that literally occur in the notes, the files holding it."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    sources: tuple[str, ...]
+    kind: str
+    domain: str
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def load_eval_set(path: Path) -> list[EvalItem]:
+    """Read a JSONL facts file; a clear error names the first bad line."""
+    if not path.exists():
+        raise MlstutorError(f"eval set not found: {path}")
+    items: list[EvalItem] = []
+    seen: set[str] = set()
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            item = EvalItem(
+                id=str(row["id"]),
+                question=str(row["question"]),
+                answers=tuple(str(a) for a in row.get("answers", [])),
+                sources=tuple(str(s) for s in row.get("sources", [])),
+                kind=str(row.get("kind", "fact")),
+                domain=str(row.get("domain", "other")),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise MlstutorError(f"{path}:{no}: not a valid eval item ({exc})") from exc
+        if not item.question.strip():
+            raise MlstutorError(f"{path}:{no}: empty question")
+        if item.id in seen:
+            raise MlstutorError(f"{path}:{no}: duplicate id {item.id!r}")
+        if bool(item.answers) != bool(item.sources):
+            raise MlstutorError(f"{path}:{no}: answers and sources must both be empty (unanswerable) or both set")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise MlstutorError(f"eval set {path} is empty")
+    return items
+
+
+def is_relevant(chunk: Chunk, item: EvalItem) -> bool:
+    """The hit rule: from a listed source and containing a key string."""
+    if chunk.source not in item.sources:
+        return False
+    text = chunk.text.lower()
+    return any(a.lower() in text for a in item.answers)
+
+
+@dataclass
+class QueryRun:
+    """What one mode retrieved for one question."""
+
+    item: EvalItem
+    mode: str
+    chunk_ids: list[str]
+    relevant: list[bool]
+    top_score: float
+    latency_ms: float
+    n_relevant_in_index: int
+    sources_found: list[str] = field(default_factory=list)
+    retrieved: list[dict] = field(default_factory=list)
+
+    @property
+    def first_rank(self) -> int | None:
+        return next((i + 1 for i, r in enumerate(self.relevant) if r), None)
+
+
+def _dcg(rels: Sequence[bool]) -> float:
+    return sum(1.0 / math.log2(i + 2) for i, r in enumerate(rels) if r)
+
+
+def query_metrics(run: QueryRun, k: int) -> dict[str, float]:
+    """hit@c, MRR@k, nDCG@k (binary gains, ideal from every relevant chunk in the index), source recall@k."""
+    rels = run.relevant[:k]
+    out = {f"hit@{c}": float(any(rels[:c])) for c in CUTOFFS if c <= k}
+    first = run.first_rank
+    out[f"mrr@{k}"] = 1.0 / first if first and first <= k else 0.0
+    ideal = _dcg([True] * min(k, run.n_relevant_in_index))
+    out[f"ndcg@{k}"] = _dcg(rels) / ideal if ideal else 0.0
+    out[f"recall@{k}"] = len(set(run.sources_found)) / len(run.item.sources) if run.item.sources else 0.0
+    return out
+
+
+def _mean_metrics(runs: Iterable[QueryRun], k: int) -> dict[str, float]:
+    rows = [query_metrics(r, k) for r in runs]
+    if not rows:
+        return {}
+    return {name: round(statistics.fmean(r[name] for r in rows), 4) for name in rows[0]}
+
+
+def baseline_retriever(settings: Settings) -> Retriever:
+    """The naive recipe users start from: 1000/200 recursive splits, MiniLM, FAISS, no heading paths, no
+    de-duplication. Its index lives in the cache folder so it is built once."""
+    naive = settings.with_(
+        chunker="naive",
+        chunk_size=1000,
+        chunk_overlap=200,
+        index_dir=settings.cache_dir / "baseline-index",
+        dedup_threshold=2.0,  # cosine never reaches 2: nothing is folded
+        mode="dense",
+    )
+    return Retriever.open(naive)
+
+
+def run_retrieval(
+    retrievers: dict[str, Retriever],
+    items: Sequence[EvalItem],
+    k: int = 10,
+    progress: Progress | None = None,
+) -> list[QueryRun]:
+    """Ask every question in every mode; ``retrievers`` maps an eval mode to the retriever that serves it."""
+    runs: list[QueryRun] = []
+    total = len(items) * len(retrievers)
+    done = 0
+    for mode, retriever in retrievers.items():
+        search_mode = "dense" if mode == BASELINE else mode
+        relevant_counts = {
+            it.id: sum(1 for c in retriever.chunks if is_relevant(c, it)) for it in items if it.answerable
+        }
+        retriever.search(items[0].question, k=k, mode=search_mode)  # warm-up, not timed
+        for it in items:
+            t0 = time.perf_counter()
+            hits = retriever.search(it.question, k=k, mode=search_mode)
+            latency = (time.perf_counter() - t0) * 1000
+            rel = [is_relevant(h.chunk, it) for h in hits]
+            runs.append(
+                QueryRun(
+                    item=it,
+                    mode=mode,
+                    chunk_ids=[h.chunk.id for h in hits],
+                    relevant=rel,
+                    top_score=float(hits[0].score) if hits else 0.0,
+                    latency_ms=latency,
+                    n_relevant_in_index=relevant_counts.get(it.id, 0),
+                    sources_found=[h.chunk.source for h, r in zip(hits, rel) if r],
+                    retrieved=[
+                        {"rank": h.rank, "source": h.chunk.source, "heading_path": h.chunk.heading,
+                         "text": h.chunk.text[:160]}
+                        for h in hits[:3]
+                    ],
+                )
+            )
+            done += 1
+            if progress:
+                progress(done, total, mode)
+    return runs
+
+
+def summarize(runs: Sequence[QueryRun], k: int, set_name: str) -> dict:
+    """The JSON other tools read: overall metrics per mode plus breakdowns and latency."""
+    by_mode: dict[str, list[QueryRun]] = defaultdict(list)
+    for r in runs:
+        by_mode[r.mode].append(r)
+    modes: dict[str, dict] = {}
+    for mode, mruns in by_mode.items():
+        answerable = [r for r in mruns if r.item.answerable]
+        unanswerable = [r for r in mruns if not r.item.answerable]
+        lat = sorted(r.latency_ms for r in mruns)
+        entry = _mean_metrics(answerable, k)
+        entry["latency_ms_p50"] = round(statistics.median(lat), 2)
+        entry["latency_ms_p95"] = round(lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))], 2)
+        entry["by_domain"] = {
+            d: {"n": len(rs), **_mean_metrics(rs, k)}
+            for d in sorted({r.item.domain for r in answerable})
+            if (rs := [r for r in answerable if r.item.domain == d])
+        }
+        entry["by_kind"] = {
+            kd: {"n": len(rs), **_mean_metrics(rs, k)}
+            for kd in KINDS
+            if (rs := [r for r in answerable if r.item.kind == kd])
+        }
+        entry["hit_curve"] = [
+            round(statistics.fmean(float(any(r.relevant[:c])) for r in answerable), 4) for c in range(1, k + 1)
+        ] if answerable else []
+        entry["unanswerable"] = {
+            "n": len(unanswerable),
+            "top_score_mean": round(statistics.fmean(r.top_score for r in unanswerable), 4) if unanswerable else None,
+            "answerable_top_score_mean": round(statistics.fmean(r.top_score for r in answerable), 4)
+            if answerable else None,
+        }
+        modes[mode] = entry
+    first = next(iter(by_mode.values()), [])
+    n_answerable = sum(1 for r in first if r.item.answerable)
+    return {"set": set_name, "n": len(first), "n_answerable": n_answerable, "k": k, "modes": modes}
+
+
+def misses(runs: Sequence[QueryRun], mode: str, k: int) -> list[QueryRun]:
+    return [r for r in runs if r.mode == mode and r.item.answerable and not any(r.relevant[:k])]
+
+
+def best_mode(summary: dict) -> str:
+    """The mode with the highest MRR (ties: hit@1), excluding the naive baseline."""
+    k = summary["k"]
+    candidates = {m: v for m, v in summary["modes"].items() if m != BASELINE and v}
+    return max(candidates, key=lambda m: (candidates[m][f"mrr@{k}"], candidates[m]["hit@1"]))
+
+
+def metrics_table(summary: dict) -> str:
+    """Markdown table: one row per mode."""
+    k = summary["k"]
+    cols = [f"hit@{c}" for c in CUTOFFS if c <= k] + [f"mrr@{k}", f"ndcg@{k}", f"recall@{k}"]
+    lines = ["| mode | " + " | ".join(cols) + " | p50 ms |", "| --- |" + " ---: |" * (len(cols) + 1)]
+    for mode, m in summary["modes"].items():
+        vals = " | ".join(f"{m.get(c, 0):.3f}" for c in cols)
+        lines.append(f"| {mode} | {vals} | {m['latency_ms_p50']:.1f} |")
+    return "\n".join(lines)
+
+
+def _breakdown_table(summary: dict, mode: str, key: str) -> str:
+    k = summary["k"]
+    rows = summary["modes"][mode][key]
+    lines = [f"| {key.removeprefix('by_')} | n | hit@1 | hit@5 | mrr@{k} |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name, m in rows.items():
+        lines.append(f"| {name} | {m['n']} | {m['hit@1']:.3f} | {m.get('hit@5', 0):.3f} | {m[f'mrr@{k}']:.3f} |")
+    return "\n".join(lines)
+
+
+def plot_hit_curves(summary: dict, path: Path) -> None:
+    """hit@k for k = 1..K, one line per mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    for mode, m in summary["modes"].items():
+        curve = m.get("hit_curve") or []
+        style = "--" if mode == BASELINE else "-"
+        ax.plot(range(1, len(curve) + 1), curve, style, marker="o", markersize=3, label=mode)
+    ax.set_xlabel("k (passages retrieved)")
+    ax.set_ylabel("hit@k (share of questions)")
+    ax.set_title(f"Retrieval on {summary['set']} ({summary['n_answerable']} answerable questions)")
+    ax.set_ylim(0.4, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def render_report(summary: dict, runs: Sequence[QueryRun]) -> str:
+    """The Markdown report: headline table, breakdowns for the best mode, every miss."""
+    k = summary["k"]
+    best = best_mode(summary)
+    parts = [
+        f"# Retrieval eval: {summary['set']}",
+        "",
+        f"{summary['n']} questions ({summary['n_answerable']} answerable); k = {k}. A hit is a passage from a "
+        "listed source that contains a key string.",
+        "",
+        metrics_table(summary),
+        "",
+        "![hit@k](hit_at_k.png)",
+        "",
+        f"## Best mode: {best}",
+        "",
+        _breakdown_table(summary, best, "by_domain"),
+        "",
+        _breakdown_table(summary, best, "by_kind"),
+        "",
+    ]
+    un = summary["modes"][best]["unanswerable"]
+    if un["n"]:
+        parts += [
+            f"Unanswerable questions: {un['n']} (skipped in the metrics). Mean top score {un['top_score_mean']} "
+            f"vs {un['answerable_top_score_mean']} on answerable ones.",
+            "",
+        ]
+    missed = misses(runs, best, k)
+    parts += [f"## Misses in {best} mode ({len(missed)})", ""]
+    for r in missed:
+        parts.append(f"- **{r.item.id}** ({r.item.kind}, {r.item.domain}) {r.item.question}")
+        parts.append(f"  - expected one of {list(r.item.answers)} in {list(r.item.sources)}")
+        for got in r.retrieved:
+            parts.append(f"  - got #{got['rank']} `{got['source']}` § {got['heading_path']}")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(out_dir: Path, summary: dict, runs: Sequence[QueryRun]) -> Path:
+    """Write report.md, metrics.json and hit_at_k.png into ``out_dir``; returns the Markdown path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_hit_curves(summary, out_dir / "hit_at_k.png")
+    for name, text in (
+        ("metrics.json", json.dumps(summary, indent=2)),
+        ("report.md", render_report(summary, runs)),
+    ):
+        tmp = out_dir / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out_dir / name)
+    return out_dir / "report.md"
+
+
+def evaluate(
+    settings: Settings,
+    set_path: Path = DEFAULT_SET,
+    modes: Sequence[str] = MODES,
+    k: int = 10,
+    progress: Progress | None = None,
+) -> tuple[dict, list[QueryRun]]:
+    """Run the retrieval eval; returns the summary (see :func:`summarize`) and the per-question runs."""
+    items = load_eval_set(set_path)
+    unknown = [m for m in modes if m not in EVAL_MODES]
+    if unknown:
+        raise MlstutorError(f"unknown eval mode {unknown[0]!r}; choose from {', '.join(EVAL_MODES)} or all")
+    main = Retriever.open(settings)
+    retrievers = {m: (baseline_retriever(settings) if m == BASELINE else main) for m in modes}
+    runs = run_retrieval(retrievers, items, k=k, progress=progress)
+    return summarize(runs, k, set_path.name), runs
