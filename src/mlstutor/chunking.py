@@ -14,19 +14,23 @@ import bisect
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from mlstutor.corpus import Document
 
 # Bump when the algorithm changes so persisted indexes built by an older one are rebuilt.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 PATH_SEP = " > "
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEP = re.compile(r"^\s*\|[\s:|-]+\|\s*$")
+_HTML_TAG = re.compile(r"<[^>]{1,200}>")
+_SPACES = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ class Chunk:
     @property
     def search_text(self) -> str:
         """What is embedded and BM25-indexed: heading context first, then the passage."""
-        return f"{self.heading}\n{self.text}" if self.heading_path else self.text
+        body = _SPACES.sub(" ", _HTML_TAG.sub(" ", self.text))  # tags are noise to BM25 and the encoder
+        return f"{self.heading}\n{body}" if self.heading_path else body
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -76,7 +81,7 @@ class Chunk:
 class ChunkerSettings:
     """Sizes in characters; recorded in the index manifest."""
 
-    chunk_size: int = 700
+    chunk_size: int = 600
     chunk_overlap: int = 120
     min_chunk: int = 250
     strategy: str = "headings"  # or "naive": the plain 1000/200 recipe, kept as the eval baseline
@@ -98,6 +103,11 @@ class _Section:
     end: int
     lines: list[str]
     has_body: bool
+    merged: list[tuple[str, ...]] = field(default_factory=list)  # paths of the sections folded in
+
+    @property
+    def paths(self) -> list[tuple[str, ...]]:
+        return self.merged or [self.path]
 
     @property
     def text(self) -> str:
@@ -145,6 +155,47 @@ def _sections(lines: Sequence[str]) -> list[_Section]:
     return [s for s in sections if s.text.strip()]
 
 
+def _table_cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _table_sections(sec: _Section, kind: str, run: list[tuple[int, str]]) -> list[_Section]:
+    """Sections for one run of lines of ``sec``: plain text stays together, each table row stands alone."""
+    if not run:
+        return []
+    lines = [ln for _, ln in run]
+    if kind == "text":
+        body = any(ln.strip() and not _HEADING.match(ln) for ln in lines)
+        return [_Section(sec.path, run[0][0], run[-1][0], lines, body)]
+    out = []
+    for i, (no, ln) in enumerate(run):
+        is_header = i == 0 or bool(_TABLE_SEP.match(ln))
+        label = "" if is_header else clean_heading(_HTML_TAG.sub(" ", _table_cells(ln)[0]))
+        out.append(_Section((*sec.path, label) if label else sec.path, no, no, [ln], not is_header))
+    return out
+
+
+def _split_tables(sections: list[_Section]) -> list[_Section]:
+    """A markdown table whose rows each describe one thing (an algorithm, a service) is split into one section
+    per row, named by the row's first cell: the XGBoost row becomes ``… > Amazon SageMaker > XGBoost`` instead
+    of an anonymous slice of a wide table."""
+    out: list[_Section] = []
+    for sec in sections:
+        if sum(1 for ln in sec.lines if _TABLE_ROW.match(ln)) < 3:
+            out.append(sec)
+            continue
+        run: list[tuple[int, str]] = []
+        kind = "text"
+        for offset, ln in enumerate(sec.lines):
+            row_kind = "table" if _TABLE_ROW.match(ln) else "text"
+            if row_kind != kind:
+                out.extend(_table_sections(sec, kind, run))
+                run, kind = [], row_kind
+            run.append((sec.start + offset, ln))
+        out.extend(_table_sections(sec, kind, run))
+    return out
+
+
 def _merged_path(paths: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
     """One heading path for merged sections: the child when a parent merged into it, else ``prefix > a / b``."""
     prefix: list[str] = []
@@ -172,12 +223,14 @@ def _pack(sections: list[_Section], settings: ChunkerSettings) -> list[_Section]
             continue
         combined = len(buf.text) + len(sec.text) + 1
         if not buf.has_body or (len(buf.text) < settings.min_chunk and combined <= settings.chunk_size):
+            paths = [*buf.paths, *sec.paths] if buf.has_body else sec.paths
             buf = _Section(
-                path=_merged_path([buf.path, sec.path]) if buf.has_body else sec.path,
+                path=_merged_path(paths),
                 start=buf.start,
                 end=sec.end,
                 lines=[*buf.lines, *sec.lines],
                 has_body=buf.has_body or sec.has_body,
+                merged=paths,
             )
         else:
             packed.append(buf)
@@ -185,12 +238,14 @@ def _pack(sections: list[_Section], settings: ChunkerSettings) -> list[_Section]
     if buf is not None:
         last = packed[-1] if packed else None
         if last and len(buf.text) < settings.min_chunk and len(last.text) + len(buf.text) <= settings.chunk_size:
+            paths = [*last.paths, *buf.paths]
             packed[-1] = _Section(
-                path=_merged_path([last.path, buf.path]),
+                path=_merged_path(paths),
                 start=last.start,
                 end=buf.end,
                 lines=[*last.lines, *buf.lines],
                 has_body=True,
+                merged=paths,
             )
         else:
             packed.append(buf)
@@ -250,7 +305,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
         add_start_index=True,
     )
     chunks: list[Chunk] = []
-    for sec in _pack(_sections(doc.text.split("\n")), settings):
+    for sec in _pack(_split_tables(_sections(doc.text.split("\n"))), settings):
         raw = "\n".join(sec.lines)
         if len(raw.strip()) <= settings.chunk_size * 1.15:
             # short enough: keep the section whole, trimmed of blank edge lines

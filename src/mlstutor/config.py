@@ -35,7 +35,7 @@ class Settings:
     embedding_model: str = "all-MiniLM-L6-v2"
 
     # chunking (part of the index manifest: changing one rebuilds the index)
-    chunk_size: int = 700
+    chunk_size: int = 600
     chunk_overlap: int = 120
     min_chunk: int = 250
     chunker: str = "headings"  # "naive" reproduces the plain 1000/200 recipe (eval baseline)
@@ -44,7 +44,7 @@ class Settings:
     k: int = 5
     mode: str = "hybrid"
     max_query_chars: int = 2000
-    dedup_threshold: float = 0.85
+    dedup_threshold: float = 0.92
 
     # generation
     backend: str = "llamacpp"

@@ -178,8 +178,12 @@ def run_retrieval(
                     n_relevant_in_index=relevant_counts.get(it.id, 0),
                     sources_found=[h.chunk.source for h, r in zip(hits, rel) if r],
                     retrieved=[
-                        {"rank": h.rank, "source": h.chunk.source, "heading_path": h.chunk.heading,
-                         "text": h.chunk.text[:160]}
+                        {
+                            "rank": h.rank,
+                            "source": h.chunk.source,
+                            "heading_path": h.chunk.heading,
+                            "text": h.chunk.text[:160],
+                        }
                         for h in hits[:3]
                     ],
                 )
@@ -213,14 +217,17 @@ def summarize(runs: Sequence[QueryRun], k: int, set_name: str) -> dict:
             for kd in KINDS
             if (rs := [r for r in answerable if r.item.kind == kd])
         }
-        entry["hit_curve"] = [
-            round(statistics.fmean(float(any(r.relevant[:c])) for r in answerable), 4) for c in range(1, k + 1)
-        ] if answerable else []
+        entry["hit_curve"] = (
+            [round(statistics.fmean(float(any(r.relevant[:c])) for r in answerable), 4) for c in range(1, k + 1)]
+            if answerable
+            else []
+        )
         entry["unanswerable"] = {
             "n": len(unanswerable),
             "top_score_mean": round(statistics.fmean(r.top_score for r in unanswerable), 4) if unanswerable else None,
             "answerable_top_score_mean": round(statistics.fmean(r.top_score for r in answerable), 4)
-            if answerable else None,
+            if answerable
+            else None,
         }
         modes[mode] = entry
     first = next(iter(by_mode.values()), [])
