@@ -1,0 +1,84 @@
+"""Any OpenAI-compatible chat server: OpenAI, Ollama, vLLM, LM Studio, ``python -m llama_cpp.server``.
+
+The only backend that sends anything off the machine, and only to the URL the user configured. The API key is
+kept out of reprs, logs and error messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mlstutor.config import Settings
+from mlstutor.errors import ModelError
+from mlstutor.llm.base import Message, register
+
+
+class OpenAICompatLLM:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.openai_base_url:
+            raise ModelError("the openai backend needs a server URL: set OPENAI_BASE_URL or MLSTUTOR_OPENAI_BASE_URL")
+        import openai
+
+        self._openai = openai
+        self.base_url = settings.openai_base_url.rstrip("/")
+        self.model = settings.openai_model or "default"
+        self.name = f"{self.model} @ {self.base_url}"
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=settings.openai_api_key or "not-needed",
+            timeout=settings.openai_timeout,
+            max_retries=2,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatLLM({self.name!r})"
+
+    def _error(self, exc: Exception) -> ModelError:
+        o = self._openai
+        if isinstance(exc, o.AuthenticationError):
+            return ModelError(f"the server at {self.base_url} rejected the API key (401); check OPENAI_API_KEY")
+        if isinstance(exc, o.APITimeoutError):
+            return ModelError(f"the server at {self.base_url} did not answer in time")
+        if isinstance(exc, o.APIConnectionError):
+            return ModelError(f"cannot reach the LLM server at {self.base_url}; is it running?")
+        if isinstance(exc, o.NotFoundError):
+            return ModelError(f"the server at {self.base_url} does not know model {self.model!r}")
+        if isinstance(exc, o.APIStatusError):
+            return ModelError(f"the server at {self.base_url} answered HTTP {exc.status_code}")
+        return ModelError(f"LLM request to {self.base_url} failed: {type(exc).__name__}")
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 384,
+        temperature: float = 0.1,
+        schema: dict[str, Any] | None = None,
+        stream: bool = False,
+    ) -> str | Iterator[str]:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
+                                  "temperature": temperature}
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+        try:
+            if not stream:
+                out = self._client.chat.completions.create(**kwargs)
+                return out.choices[0].message.content or ""
+            return self._stream(self._client.chat.completions.create(stream=True, **kwargs))
+        except self._openai.OpenAIError as exc:
+            raise self._error(exc) from None
+
+    def _stream(self, chunks: Any) -> Iterator[str]:
+        try:
+            for part in chunks:
+                if part.choices and part.choices[0].delta and part.choices[0].delta.content:
+                    yield part.choices[0].delta.content
+        except self._openai.OpenAIError as exc:
+            raise self._error(exc) from None
+
+
+@register("openai")
+def _factory(settings: Settings) -> OpenAICompatLLM:
+    return OpenAICompatLLM(settings)
