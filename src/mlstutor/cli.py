@@ -95,6 +95,44 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _llm_settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        corpus_dir=args.corpus, index_dir=args.index_dir, backend=args.backend, model=args.model,
+        openai_base_url=getattr(args, "base_url", None), openai_model=getattr(args, "openai_model", None),
+    )
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from mlstutor.retrieval import Retriever, validate_query
+    from mlstutor.tutor import Tutor
+
+    settings = _llm_settings(args)
+    validate_query(args.question, settings.max_query_chars)
+    tutor = Tutor(Retriever.open(settings, _tqdm_progress()), settings)
+    tutor.llm  # noqa: B018 - load (or fail on) the model before anything is printed
+    if args.json:
+        answer = tutor.ask(args.question)
+        out = answer.to_dict()
+        out["citations"] = [
+            {"n": c.n, "source": c.source, "heading_path": c.heading_path, "lines": [c.line_start, c.line_end],
+             "text": c.text}
+            for c in answer.citations
+        ]
+        _print_json(out)
+        return 0
+    streamed = False
+    for kind, value in tutor.ask_stream(args.question):
+        if kind == "token":
+            streamed = True
+            print(value, end="", flush=True)
+        elif kind == "answer":
+            print("" if streamed else value.text, end="\n\n")
+            for c in value.citations:
+                print(f"[{c.n}] {c.source} § {c.heading_path}  L{c.line_start}-{c.line_end}")
+            print(f"({value.timings['total_ms'] / 1000:.1f} s)", file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from mlstutor.benchmarks import run_retrieval_bench
 
@@ -162,6 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default=None, help="dense | bm25 | hybrid (default hybrid)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question from the notes with citations")
+    p.add_argument("question")
+    p.add_argument("--backend", default=None, help="llamacpp (local, default) | openai (any compatible server)")
+    p.add_argument("--model", default=None, help="preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m) "
+                   "or a .gguf path")
+    p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
+    p.add_argument("--openai-model", default=None, help="model name on that server (or OPENAI_MODEL)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
     p.add_argument("--set", type=Path, default=Path("eval/facts.jsonl"), help="JSONL facts file")

@@ -94,6 +94,11 @@ class Retriever:
         self.settings = settings
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
+        self._pos = {c.id: i for i, c in enumerate(index.chunks)}
+
+    def similarity(self, query_vec: np.ndarray, chunk: Chunk) -> float:
+        """Cosine similarity of an encoded query with a chunk of this index."""
+        return float(self.index.vectors[self._pos[chunk.id]] @ query_vec)
 
     @classmethod
     def open(cls, settings: Settings | None = None, progress: BuildProgress | None = None) -> Retriever:
