@@ -97,8 +97,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _llm_settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
-        corpus_dir=args.corpus, index_dir=args.index_dir, backend=args.backend, model=args.model,
-        openai_base_url=getattr(args, "base_url", None), openai_model=getattr(args, "openai_model", None),
+        corpus_dir=args.corpus,
+        index_dir=args.index_dir,
+        backend=args.backend,
+        model=args.model,
+        openai_base_url=getattr(args, "base_url", None),
+        openai_model=getattr(args, "openai_model", None),
     )
 
 
@@ -114,8 +118,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answer = tutor.ask(args.question)
         out = answer.to_dict()
         out["citations"] = [
-            {"n": c.n, "source": c.source, "heading_path": c.heading_path, "lines": [c.line_start, c.line_end],
-             "text": c.text}
+            {
+                "n": c.n,
+                "source": c.source,
+                "heading_path": c.heading_path,
+                "lines": [c.line_start, c.line_end],
+                "text": c.text,
+            }
             for c in answer.citations
         ]
         _print_json(out)
@@ -204,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question from the notes with citations")
     p.add_argument("question")
     p.add_argument("--backend", default=None, help="llamacpp (local, default) | openai (any compatible server)")
-    p.add_argument("--model", default=None, help="preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m) "
-                   "or a .gguf path")
+    p.add_argument(
+        "--model", default=None, help="preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m) or a .gguf path"
+    )
     p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
     p.add_argument("--openai-model", default=None, help="model name on that server (or OPENAI_MODEL)")
     p.add_argument("--json", action="store_true")

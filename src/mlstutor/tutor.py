@@ -133,11 +133,14 @@ class Tutor:
         messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}]
         for q, a in (history or [])[-1:]:
             messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a[:300]}]
-        messages.append({"role": "user", "content": "Passages:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"})
+        messages.append(
+            {"role": "user", "content": "Passages:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"}
+        )
         return messages
 
-    def retrieve(self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES,
-                 mode: str | None = None) -> list[Hit]:
+    def retrieve(
+        self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
+    ) -> list[Hit]:
         """Passages for a question; a short follow-up is searched together with the previous question."""
         query = question
         if history and len(question.split()) < 8:
@@ -182,8 +185,9 @@ class Tutor:
         citations = [] if abstained else [Citation.from_hit(n, hits[n - 1]) for n in (cited or [1])]
         yield "answer", Answer(question, text, citations, abstained, timings, hits, removed)
 
-    def ask(self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES,
-            mode: str | None = None) -> Answer:
+    def ask(
+        self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
+    ) -> Answer:
         """The whole answer at once (the CLI's ``--json`` and the eval use this)."""
         answer = None
         for kind, value in self.ask_stream(question, history, k, mode):

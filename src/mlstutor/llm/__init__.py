@@ -3,5 +3,14 @@
 from mlstutor.llm.base import LLM, Message, backends, complete, get_llm, register
 from mlstutor.llm.presets import DEFAULT_PRESET, PRESETS, resolve_model
 
-__all__ = ["DEFAULT_PRESET", "LLM", "PRESETS", "Message", "backends", "complete", "get_llm", "register",
-           "resolve_model"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "LLM",
+    "PRESETS",
+    "Message",
+    "backends",
+    "complete",
+    "get_llm",
+    "register",
+    "resolve_model",
+]
