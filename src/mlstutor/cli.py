@@ -142,6 +142,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from mlstutor.quiz import KINDS, QuizMaster, to_anki, to_csv
+    from mlstutor.retrieval import Retriever
+
+    settings = _llm_settings(args)
+    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
+    master = QuizMaster(Retriever.open(settings, _tqdm_progress()), settings)
+    if args.list_topics:
+        for domain, topics in master.topics().items():
+            print(f"{domain}: {', '.join(topics[:15])}")
+        return 0
+    if not args.topic:
+        raise MlstutorError("give a topic with --topic (see --list-topics)")
+    quiz = master.generate(args.topic, n=args.n, difficulty=args.difficulty, kinds=kinds,
+                           progress=lambda d, t: print(f"question {d}/{t} ready", file=sys.stderr))
+    if args.csv:
+        args.csv.write_text(to_csv(quiz.questions), encoding="utf-8")
+    if args.anki:
+        to_anki(quiz.questions, str(args.anki))
+    if args.json:
+        _print_json(quiz.to_dict())
+        return 0
+    score = 0
+    for i, q in enumerate(quiz.questions, start=1):
+        print(f"\nQ{i}. {q.stem}")
+        for letter, text in q.options.items():
+            print(f"   {letter}. {text}")
+        if args.interactive:
+            reply = input(f"your answer ({'two letters' if q.choose == 2 else 'letter'}): ").upper()
+            got = sorted(c for c in reply if c in q.options)
+            ok = got == sorted(q.answer)
+            score += ok
+            print("correct!" if ok else f"not quite: the answer is {', '.join(q.answer)}")
+        else:
+            print(f"   answer: {', '.join(q.answer)}")
+        print(f"   why: {q.explanation}")
+        for c in q.citations:
+            print(f"   source: {c['source']} § {c['heading_path']}  L{c['line_start']}-{c['line_end']}")
+    if args.interactive and quiz.questions:
+        print(f"\nscore: {score}/{len(quiz.questions)}")
+    s = quiz.stats
+    print(f"\n{len(quiz.questions)} questions ({s.generated} drafted, {s.rejected} rejected) in {s.seconds:.1f} s",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from mlstutor.benchmarks import run_retrieval_bench
 
@@ -220,6 +266,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--openai-model", default=None, help="model name on that server (or OPENAI_MODEL)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("quiz", help="exam-style practice questions on a topic, verified against the notes")
+    p.add_argument("--topic", default=None)
+    p.add_argument("-n", type=int, default=5)
+    p.add_argument("--difficulty", default="medium", help="easy | medium | hard (hard asks choose-two)")
+    p.add_argument("--kinds", default=None, help="llm,extractive (default: both, model first)")
+    p.add_argument("--backend", default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("--base-url", default=None)
+    p.add_argument("--openai-model", default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--interactive", action="store_true", help="ask in the terminal and keep score")
+    p.add_argument("--csv", type=Path, default=None, help="also export to this CSV file")
+    p.add_argument("--anki", type=Path, default=None, help="also export to this Anki .apkg file")
+    p.add_argument("--list-topics", action="store_true")
+    p.set_defaults(func=cmd_quiz)
 
     p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
     p.add_argument("--set", type=Path, default=Path("eval/facts.jsonl"), help="JSONL facts file")
