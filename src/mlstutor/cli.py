@@ -155,8 +155,13 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         return 0
     if not args.topic:
         raise MlstutorError("give a topic with --topic (see --list-topics)")
-    quiz = master.generate(args.topic, n=args.n, difficulty=args.difficulty, kinds=kinds,
-                           progress=lambda d, t: print(f"question {d}/{t} ready", file=sys.stderr))
+    quiz = master.generate(
+        args.topic,
+        n=args.n,
+        difficulty=args.difficulty,
+        kinds=kinds,
+        progress=lambda d, t: print(f"question {d}/{t} ready", file=sys.stderr),
+    )
     if args.csv:
         args.csv.write_text(to_csv(quiz.questions), encoding="utf-8")
     if args.anki:
@@ -183,8 +188,20 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     if args.interactive and quiz.questions:
         print(f"\nscore: {score}/{len(quiz.questions)}")
     s = quiz.stats
-    print(f"\n{len(quiz.questions)} questions ({s.generated} drafted, {s.rejected} rejected) in {s.seconds:.1f} s",
-          file=sys.stderr)
+    print(
+        f"\n{len(quiz.questions)} questions ({s.generated} drafted, {s.rejected} rejected) in {s.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from mlstutor.ui import launch
+
+    settings = _llm_settings(args)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.auth:
+        print("warning: the UI is reachable from other machines without --auth user:password", file=sys.stderr)
+    launch(settings, host=args.host, port=args.port, auth=args.auth)
     return 0
 
 
@@ -282,6 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anki", type=Path, default=None, help="also export to this Anki .apkg file")
     p.add_argument("--list-topics", action="store_true")
     p.set_defaults(func=cmd_quiz)
+
+    p = sub.add_parser("ui", help="open the web UI (what `python app.py` runs)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=int(os.environ.get("MLSTUTOR_PORT", "7860")))
+    p.add_argument("--auth", default=None, help="user:password, recommended when --host is not loopback")
+    p.add_argument("--backend", default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("--base-url", default=None)
+    p.add_argument("--openai-model", default=None)
+    p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
     p.add_argument("--set", type=Path, default=Path("eval/facts.jsonl"), help="JSONL facts file")

@@ -38,26 +38,170 @@ LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
 KINDS = ("llm", "extractive")
 EXAM_DOMAINS = {
-    "Data Engineering": ("data engineering", "kinesis", "glue", "s3", "athena", "data store", "pipeline", "batch",
-                         "dms", "step function", "redshift", "dynamodb", "datasync", "firehose"),
-    "Exploratory Data Analysis": ("exploratory", "eda", "quicksight", "emr", "feature", "missing", "unbalanced",
-                                  "imbalanced", "outlier", "binning", "encoding", "ground truth", "distribution",
-                                  "time series", "pca", "principal component", "data"),
-    "Modeling": ("model", "sagemaker", "algorithm", "xgboost", "neural", "deep learning", "regulari",
-                 "hyperparameter", "learner", "seq2seq", "deepar", "blazing", "object", "image", "segmentation",
-                 "random cut", "topic", "lda", "knn", "k-means", "factorization", "ip insights", "reinforcement",
-                 "precision", "recall", "confusion", "ensemble", "comprehend", "translate", "transcribe", "polly",
-                 "rekognition", "forecast", "lex", "tensorflow", "pytorch", "mxnet"),
-    "ML Implementation and Operations": ("operation", "implementation", "security", "vpc", "deploy", "inference",
-                                         "endpoint", "neo", "greengrass", "monitor", "production", "container",
-                                         "iam", "encryption", "cloudwatch", "cloudtrail"),
+    "Data Engineering": (
+        "data engineering",
+        "kinesis",
+        "glue",
+        "s3",
+        "athena",
+        "data store",
+        "pipeline",
+        "batch",
+        "dms",
+        "step function",
+        "redshift",
+        "dynamodb",
+        "datasync",
+        "firehose",
+    ),
+    "Exploratory Data Analysis": (
+        "exploratory",
+        "eda",
+        "quicksight",
+        "emr",
+        "feature",
+        "missing",
+        "unbalanced",
+        "imbalanced",
+        "outlier",
+        "binning",
+        "encoding",
+        "ground truth",
+        "distribution",
+        "time series",
+        "pca",
+        "principal component",
+        "data",
+    ),
+    "Modeling": (
+        "model",
+        "sagemaker",
+        "algorithm",
+        "xgboost",
+        "neural",
+        "deep learning",
+        "regulari",
+        "hyperparameter",
+        "learner",
+        "seq2seq",
+        "deepar",
+        "blazing",
+        "object",
+        "image",
+        "segmentation",
+        "random cut",
+        "topic",
+        "lda",
+        "knn",
+        "k-means",
+        "factorization",
+        "ip insights",
+        "reinforcement",
+        "precision",
+        "recall",
+        "confusion",
+        "ensemble",
+        "comprehend",
+        "translate",
+        "transcribe",
+        "polly",
+        "rekognition",
+        "forecast",
+        "lex",
+        "tensorflow",
+        "pytorch",
+        "mxnet",
+    ),
+    "ML Implementation and Operations": (
+        "operation",
+        "implementation",
+        "security",
+        "vpc",
+        "deploy",
+        "inference",
+        "endpoint",
+        "neo",
+        "greengrass",
+        "monitor",
+        "production",
+        "container",
+        "iam",
+        "encryption",
+        "cloudwatch",
+        "cloudtrail",
+    ),
 }
 _BANNED = re.compile(r"\b(all|none|both) of the (above|options|choices)\b", re.I)
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
 _STOP = set(
-    "a an the of to in on for and or is are be by with as at from that this it its can use used using which what "
-    "when how why who does do not no into than then there their you your we our they them more most less least "
-    "only also may must should would could will over under per via e.g i.e etc".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "be",
+        "by",
+        "with",
+        "as",
+        "at",
+        "from",
+        "that",
+        "this",
+        "it",
+        "its",
+        "can",
+        "use",
+        "used",
+        "using",
+        "which",
+        "what",
+        "when",
+        "how",
+        "why",
+        "who",
+        "does",
+        "do",
+        "not",
+        "no",
+        "into",
+        "than",
+        "then",
+        "there",
+        "their",
+        "you",
+        "your",
+        "we",
+        "our",
+        "they",
+        "them",
+        "more",
+        "most",
+        "less",
+        "least",
+        "only",
+        "also",
+        "may",
+        "must",
+        "should",
+        "would",
+        "could",
+        "will",
+        "over",
+        "under",
+        "per",
+        "via",
+        "e.g",
+        "i.e",
+        "etc",
+    ]
 )
 
 
@@ -105,8 +249,12 @@ class Quiz:
         return {
             "topic": self.topic,
             "questions": [q.to_dict() for q in self.questions],
-            "stats": {"generated": self.stats.generated, "rejected": self.stats.rejected,
-                      "seconds": round(self.stats.seconds, 1), "reasons": self.stats.reasons},
+            "stats": {
+                "generated": self.stats.generated,
+                "rejected": self.stats.rejected,
+                "seconds": round(self.stats.seconds, 1),
+                "reasons": self.stats.reasons,
+            },
         }
 
 
@@ -127,8 +275,13 @@ def support(option: str, passage: str) -> float:
     return sum(1 for w in words if w in have) / len(words)
 
 
-def validate(q: Question, passage: str, asked: Sequence[np.ndarray] = (), stem_vec: np.ndarray | None = None,
-             min_support: float = 0.5) -> str | None:
+def validate(
+    q: Question,
+    passage: str,
+    asked: Sequence[np.ndarray] = (),
+    stem_vec: np.ndarray | None = None,
+    min_support: float = 0.5,
+) -> str | None:
     """``None`` when the question is fit to show, else the reason it is not."""
     opts = list(q.options.values())
     if len(opts) not in (4, 5) or list(q.options) != list(LETTERS[: len(opts)]):
@@ -190,8 +343,9 @@ def _statements(chunk: Chunk) -> list[str]:
     for ln in re.sub(r"<[^>]+>", " ", chunk.text).split("\n"):
         if ln.lstrip().startswith(("```", "~~~")):
             in_code = not in_code
-        if in_code or ln.lstrip().startswith("#") or re.search(r"\w\s*=\s*\w+\(|^\s*(import|from)\s", ln):
+        if in_code or ln.lstrip().startswith("#") or re.search(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|!\[", ln):
             continue
+        ln = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", ln)  # links → their text
         t = re.sub(r"\s+", " ", ln).strip(" *-#|>`")
         t = t.replace("**", "").replace("`", "")
         if 25 <= len(t) <= 160 and not t.endswith(":") and "http" not in t and len(content_words(t)) >= 3:
@@ -250,8 +404,9 @@ QUIZ_SYSTEM = (
 class QuizMaster:
     """Generates verified questions on a topic. Remembers the questions of its session to avoid repeats."""
 
-    def __init__(self, retriever: Retriever, settings: Settings | None = None, llm: LLM | None = None,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, retriever: Retriever, settings: Settings | None = None, llm: LLM | None = None, seed: int | None = None
+    ) -> None:
         self.retriever = retriever
         self.settings = settings or retriever.settings
         self._llm = llm
@@ -275,31 +430,55 @@ class QuizMaster:
         return good
 
     def _citation(self, chunk: Chunk) -> dict:
-        return {"source": chunk.source, "heading_path": chunk.heading, "line_start": chunk.line_start,
-                "line_end": chunk.line_end, "text": chunk.text}
+        return {
+            "source": chunk.source,
+            "heading_path": chunk.heading,
+            "line_start": chunk.line_start,
+            "line_end": chunk.line_end,
+            "text": chunk.text,
+        }
 
     def _llm_question(self, topic: str, chunk: Chunk, difficulty: str) -> Question:
         related = sorted({c.heading_path[-1] for c in _siblings(chunk, self.retriever.chunks)})[:8]
-        style = {"easy": "a direct recall question", "medium": "a short scenario question",
-                 "hard": "a scenario question that needs two facts from the passage"}[difficulty]
+        style = {
+            "easy": "a direct recall question",
+            "medium": "a short scenario question",
+            "hard": "a scenario question that needs two facts from the passage",
+        }[difficulty]
         passage = "\n".join(_statements(chunk))[:900] or chunk.text[:900]
-        prompt = (f"Topic: {topic}\nSection: {chunk.heading}\nRelated topics: {', '.join(related) or 'none'}\n"
-                  f"Passage:\n{passage}\n\nWrite {style}.")
-        raw = complete(self.llm, [{"role": "system", "content": QUIZ_SYSTEM}, {"role": "user", "content": prompt}],
-                       max_tokens=420, temperature=0.7, schema=QUESTION_SCHEMA)
+        prompt = (
+            f"Topic: {topic}\nSection: {chunk.heading}\nRelated topics: {', '.join(related) or 'none'}\n"
+            f"Passage:\n{passage}\n\nWrite {style}."
+        )
+        raw = complete(
+            self.llm,
+            [{"role": "system", "content": QUIZ_SYSTEM}, {"role": "user", "content": prompt}],
+            max_tokens=420,
+            temperature=0.7,
+            schema=QUESTION_SCHEMA,
+        )
         try:
             data = json.loads(raw)
             options = {k: str(data["options"][k]).strip() for k in "ABCD"}
-            return Question(str(data["stem"]).strip(), options, [str(data["answer"])],
-                            str(data.get("explanation", "")).strip(), [self._citation(chunk)], topic, difficulty,
-                            "llm")
+            return Question(
+                str(data["stem"]).strip(),
+                options,
+                [str(data["answer"])],
+                str(data.get("explanation", "")).strip(),
+                [self._citation(chunk)],
+                topic,
+                difficulty,
+                "llm",
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"malformed: model output did not parse ({type(exc).__name__})") from exc
 
     def _extractive_question(self, topic: str, chunk: Chunk, difficulty: str, choose_two: bool = False) -> Question:
         facts = _statements(chunk)
         distractor_pool = [
-            (s, c) for c in _siblings(chunk, self.retriever.chunks) for s in _statements(c)
+            (s, c)
+            for c in _siblings(chunk, self.retriever.chunks)
+            for s in _statements(c)
             if support(s, chunk.text) < 0.6
         ]
         by_subject: dict[str, list[str]] = defaultdict(list)
@@ -325,13 +504,21 @@ class QuizMaster:
         self._rng.shuffle(opts)
         options = {LETTERS[i]: o for i, o in enumerate(opts)}
         answer = sorted(LETTERS[opts.index(k)] for k in keys)
-        stem = (f"According to your notes, which {'two statements are' if n_keys == 2 else 'statement is'} true of "
-                f"{subject}?" + (" (Choose two.)" if n_keys == 2 else ""))
+        stem = (
+            f"According to your notes, which {'two statements are' if n_keys == 2 else 'statement is'} true of "
+            f"{subject}?" + (" (Choose two.)" if n_keys == 2 else "")
+        )
         why = f"The notes on {chunk.heading} say: " + " / ".join(f"“{k}”" for k in keys)
         return Question(stem, options, answer, why, [self._citation(chunk)], topic, difficulty, "extractive")
 
-    def generate(self, topic: str, n: int = 5, difficulty: str = "medium", kinds: Sequence[str] = KINDS,
-                 progress: Callable[[int, int], None] | None = None) -> Quiz:
+    def generate(
+        self,
+        topic: str,
+        n: int = 5,
+        difficulty: str = "medium",
+        kinds: Sequence[str] = KINDS,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Quiz:
         """Up to ``n`` verified questions on ``topic``; ``stats`` records how many drafts were rejected."""
         topic = (topic or "").strip()
         if not topic:
@@ -382,8 +569,16 @@ def to_csv(questions: Sequence[Question]) -> str:
     w = csv.writer(buf)
     w.writerow(["topic", "stem", "A", "B", "C", "D", "E", "answer", "explanation", "source"])
     for q in questions:
-        w.writerow([q.topic, q.stem, *(q.options.get(k, "") for k in LETTERS), ",".join(q.answer), q.explanation,
-                    "; ".join(f"{c['source']} § {c['heading_path']}" for c in q.citations)])
+        w.writerow(
+            [
+                q.topic,
+                q.stem,
+                *(q.options.get(k, "") for k in LETTERS),
+                ",".join(q.answer),
+                q.explanation,
+                "; ".join(f"{c['source']} § {c['heading_path']}" for c in q.citations),
+            ]
+        )
     return buf.getvalue()
 
 
@@ -392,15 +587,19 @@ def to_anki(questions: Sequence[Question], path: str, deck_name: str = "mlstutor
     import genanki
 
     model = genanki.Model(
-        1607392319, "mlstutor MCQ",
+        1607392319,
+        "mlstutor MCQ",
         fields=[{"name": "Question"}, {"name": "Answer"}],
         templates=[{"name": "Card", "qfmt": "{{Question}}", "afmt": "{{FrontSide}}<hr id=answer>{{Answer}}"}],
     )
     deck = genanki.Deck(2059400110, deck_name)
     for q in questions:
         front = q.stem + "<br><br>" + "<br>".join(f"<b>{k}</b>. {v}" for k, v in q.options.items())
-        back = (f"<b>{', '.join(q.answer)}</b><br>{q.explanation}<br><i>"
-                + "; ".join(f"{c['source']} § {c['heading_path']}" for c in q.citations) + "</i>")
+        back = (
+            f"<b>{', '.join(q.answer)}</b><br>{q.explanation}<br><i>"
+            + "; ".join(f"{c['source']} § {c['heading_path']}" for c in q.citations)
+            + "</i>"
+        )
         deck.add_note(genanki.Note(model=model, fields=[front, back]))
     genanki.Package(deck).write_to_file(path)
     return path

@@ -1,0 +1,120 @@
+"""A learner's history: every answered practice question in SQLite, per-topic accuracy, and a review queue.
+
+Missed questions come back on a spaced-repetition schedule (FSRS): "Again" after a miss, "Good" after a hit, so
+a weak topic is drilled soon and a known one fades out. SQLite runs in WAL mode so the UI's parallel requests
+can read while one writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fsrs import Card, Rating, Scheduler
+
+from mlstutor.quiz import Question
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    qkey TEXT NOT NULL,
+    chosen TEXT NOT NULL,
+    correct INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cards (
+    qkey TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    card TEXT NOT NULL,
+    due TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_topic ON attempts(topic);
+CREATE INDEX IF NOT EXISTS cards_due ON cards(due);
+"""
+
+
+@dataclass(frozen=True)
+class TopicStat:
+    topic: str
+    answered: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+def question_key(q: Question) -> str:
+    import hashlib
+
+    return hashlib.sha1((q.stem + "\x00" + json.dumps(q.options, sort_keys=True)).encode()).hexdigest()[:16]
+
+
+class Progress:
+    """The progress store of one learner (one SQLite file)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._scheduler = Scheduler()
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> Progress:
+        return cls(data_dir / "progress.sqlite3")
+
+    def record(self, q: Question, chosen: list[str], now: datetime | None = None) -> bool:
+        """Store an answer and reschedule the question; returns whether it was right."""
+        now = now or datetime.now(timezone.utc)
+        correct = sorted(chosen) == sorted(q.answer)
+        key = question_key(q)
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO attempts(ts, topic, qkey, chosen, correct) VALUES (?, ?, ?, ?, ?)",
+                (now.isoformat(), q.topic, key, json.dumps(sorted(chosen)), int(correct)),
+            )
+            row = self._db.execute("SELECT card FROM cards WHERE qkey = ?", (key,)).fetchone()
+            card = Card.from_dict(json.loads(row[0])) if row else Card()
+            card, _ = self._scheduler.review_card(card, Rating.Good if correct else Rating.Again, now)
+            self._db.execute(
+                "INSERT INTO cards(qkey, question, card, due) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(qkey) DO UPDATE SET card = excluded.card, due = excluded.due",
+                (key, json.dumps(q.to_dict()), json.dumps(card.to_dict()), card.due.isoformat()),
+            )
+        return correct
+
+    def topic_stats(self) -> list[TopicStat]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT topic, COUNT(*), SUM(correct) FROM attempts GROUP BY topic ORDER BY topic"
+            ).fetchall()
+        return [TopicStat(t, n, int(c or 0)) for t, n, c in rows]
+
+    def weakest(self, n: int = 3, min_answered: int = 1) -> list[TopicStat]:
+        stats = [s for s in self.topic_stats() if s.answered >= min_answered]
+        return sorted(stats, key=lambda s: (s.accuracy, -s.answered))[:n]
+
+    def due(self, now: datetime | None = None, limit: int = 20) -> list[Question]:
+        """Questions whose review is due, most overdue first."""
+        now = now or datetime.now(timezone.utc)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT question FROM cards WHERE due <= ? ORDER BY due LIMIT ?", (now.isoformat(), limit)
+            ).fetchall()
+        return [Question(**json.loads(r[0])) for r in rows]
+
+    def total(self) -> tuple[int, int]:
+        with self._lock:
+            n, c = self._db.execute("SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM attempts").fetchone()
+        return int(n), int(c)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,140 @@
+"""End-to-end: the real app in a subprocess, driven by Playwright in Debian's Chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlstutor.ui import sanitize_filename
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_sanitize_filename() -> None:
+    assert sanitize_filename("../../etc/passwd") == "passwd.md"
+    assert sanitize_filename("My Notes (v2).TXT") == "My-Notes-v2.txt"
+    assert sanitize_filename("???.md") == "note.md"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(settings, retriever, tmp_path_factory) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("ui")
+    corpus = base / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
+    shutil.copytree(settings.index_dir, base / "index")  # start from a built index, as a returning user would
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MLSTUTOR_CORPUS_DIR": str(corpus),
+        "MLSTUTOR_INDEX_DIR": str(base / "index"),
+        "MLSTUTOR_DATA_DIR": str(base / "data"),
+        "MLSTUTOR_CACHE_DIR": str(base / "cache"),
+        "MLSTUTOR_MODEL": "smollm2-135m",
+        "MLSTUTOR_MAX_TOKENS": "60",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    log = open(base / "app.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=base,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail("app exited: " + (base / "app.log").read_text()[-2000:])
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+    assert "Traceback" not in (base / "app.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+        pg.set_default_timeout(120_000)
+        pg.goto(app_url)
+        pg.wait_for_selector("#question textarea")
+        yield pg
+        browser.close()
+
+
+def test_chat_answers_with_citation_cards(page) -> None:
+    page.wait_for_function("document.querySelector('#status').innerText.includes('passages from')")
+    page.fill("#question textarea", "What is the maximum record size in Kinesis Data Streams?")
+    page.click("#ask")
+    page.wait_for_selector("#passages .passage-card")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('⏱')")
+    cards = page.locator("#passages .passage-card")
+    assert cards.count() >= 1
+    assert ".md §" in cards.first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+
+def test_empty_question_is_harmless(page) -> None:
+    page.fill("#question textarea", "   ")
+    page.click("#ask")
+    time.sleep(1)
+    assert "Traceback" not in page.content()
+
+
+def test_practice_question_verdict(page) -> None:
+    page.get_by_role("tab", name="Practice").click()
+    page.fill("#free-topic textarea", "Kinesis")
+    page.click("#generate")
+    page.wait_for_selector("#single label", state="visible", timeout=240_000)
+    page.locator("#single label").first.click()
+    page.click("#submit")
+    page.wait_for_function(
+        "['Correct', 'Not quite'].some(t => document.querySelector('#verdict').innerText.includes(t))"
+    )
+    assert "Score: " in page.inner_text("#score")
+    page.screenshot(path=str(ARTIFACTS / "practice.png"), full_page=True)
+
+
+def test_upload_note_and_find_it_in_library(page, tmp_path: Path) -> None:
+    note = tmp_path / "my zebra notes.md"
+    note.write_text("# Zebra\n\n## Zebra services\n\n* Amazon Zebra stores striped data for testing uploads\n")
+    page.get_by_role("tab", name="Library").click()
+    page.set_input_files("#upload input[type=file]", str(note))
+    page.wait_for_timeout(1500)
+    page.click("#add-notes")
+    page.wait_for_function("document.querySelector('#upload-status').innerText.includes('Added')")
+    page.click("#reindex")
+    page.wait_for_function("document.querySelector('#library-status').innerText.includes('Re-indexed')")
+    assert "my-zebra-notes.md" in page.inner_text("#library-table")
+    page.screenshot(path=str(ARTIFACTS / "library.png"), full_page=True)
