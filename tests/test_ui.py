@@ -49,7 +49,7 @@ def app_url(settings, retriever, tmp_path_factory) -> Iterator[str]:
         "MLSTUTOR_MAX_TOKENS": "60",
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    log = open(base / "app.log", "w")
+    log = open(base / "app.log", "w")  # noqa: SIM115 - stays open for the server's whole life
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
         env=env,

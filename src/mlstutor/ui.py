@@ -352,7 +352,8 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
             m = status.manifest or {}
             md = (
                 f"**Index: {status.state}** — {status.reason}. Embedding model: "
-                f"{m.get('key', {}).get('embedding_model', settings.embedding_model)}; folder `{settings.corpus_dir}`."
+                f"{m.get('key', {}).get('embedding_model', settings.embedding_model)}; "
+                f"folder `{settings.corpus_dir}`."
             )
             return md, rows
         except MlstutorError as exc:
