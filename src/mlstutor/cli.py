@@ -237,7 +237,9 @@ def _tqdm_counter(desc: str) -> Callable[[int, int, str], None]:
 def cmd_eval(args: argparse.Namespace) -> int:
     from mlstutor.evaluation import EVAL_MODES, MODES, best_mode, evaluate, metrics_table, write_report
 
-    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index_dir)
+    settings = _llm_settings(args)
+    if args.answers or args.mcq:
+        return _eval_generation(args, settings)
     modes = list(EVAL_MODES) if args.mode == "all" else [args.mode] if args.mode else list(MODES)
     if not 1 <= args.k <= 50:
         raise MlstutorError(f"--k must be between 1 and 50, not {args.k}")
@@ -250,6 +252,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(metrics_table(summary))
         print(f"\nbest mode: {best_mode(summary)}")
+    return 0
+
+
+def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
+    """``eval --answers`` (tutor answers over the facts set) and ``eval --mcq FILE`` (practice exam)."""
+    from mlstutor.evaluation import evaluate_answers, evaluate_mcq, load_eval_set, load_mcq
+    from mlstutor.retrieval import Retriever
+    from mlstutor.tutor import Tutor
+
+    tutor = Tutor(Retriever.open(settings, _tqdm_progress()), settings)
+    result: dict = {
+        "model": settings.model if settings.backend == "llamacpp" else settings.openai_model,
+        "backend": settings.backend,
+    }
+    if args.answers:
+        items = load_eval_set(args.set)[: args.limit or None]
+        result["answers"] = evaluate_answers(tutor, items, _tqdm_counter("answers"))
+    if args.mcq:
+        rows = load_mcq(args.mcq)[: args.limit or None]
+        result["mcq"] = {
+            "with_notes": evaluate_mcq(tutor, rows, True, _tqdm_counter("mcq with notes")),
+            "closed_book": evaluate_mcq(tutor, rows, False, _tqdm_counter("mcq closed book")),
+        }
+    if args.report:
+        args.report.mkdir(parents=True, exist_ok=True)
+        (args.report / "generation.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.json:
+        _print_json(result)
+    else:
+        shown = {
+            k: ({m: v for m, v in val.items() if m != "rows"} if isinstance(val, dict) else val)
+            for k, val in result.items()
+        }
+        print(json.dumps(shown, indent=2))
     return 0
 
 
@@ -316,6 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.add_argument("--report", type=Path, default=None, help="folder for report.md, metrics.json, hit_at_k.png")
+    p.add_argument("--answers", action="store_true", help="score the tutor's answers over the facts set")
+    p.add_argument("--mcq", type=Path, default=None, help="practice-exam JSONL: accuracy with notes and closed-book")
+    p.add_argument("--limit", type=int, default=0, help="only the first N items (quick checks)")
+    p.add_argument("--backend", default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("--base-url", default=None)
+    p.add_argument("--openai-model", default=None)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="time index build, cold start and query latency on this machine")

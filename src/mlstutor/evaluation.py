@@ -16,11 +16,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlstutor.chunking import Chunk
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
 from mlstutor.retrieval import MODES, Retriever
+
+if TYPE_CHECKING:
+    from mlstutor.tutor import Tutor
 
 KINDS = ("fact", "concept", "comparison", "scenario", "unanswerable")
 DOMAINS = ("data-engineering", "eda", "modeling", "ai-services", "operations")
@@ -359,3 +363,115 @@ def evaluate(
     retrievers = {m: (baseline_retriever(settings) if m == BASELINE else main) for m in modes}
     runs = run_retrieval(retrievers, items, k=k, progress=progress)
     return summarize(runs, k, set_path.name), runs
+
+
+# ---------------------------------------------------------------- answers and practice-exam questions
+
+
+def _stems(text: str) -> set[str]:
+    import re
+
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+
+
+def key_in_answer(answer: str, keys: Sequence[str], lenient: bool = False) -> bool:
+    """Literal containment, or (lenient) most of a key's words present: a model rephrases "24h default
+    retention" as "24 hours by default"."""
+    low = answer.lower()
+    if any(k.lower() in low for k in keys):
+        return True
+    if not lenient:
+        return False
+    have = _stems(answer)
+    return any((ks := _stems(k)) and len(ks & have) / len(ks) >= 0.6 for k in keys)
+
+
+def evaluate_answers(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | None = None) -> dict:
+    """End-to-end answers over a facts set: key in answer, citation accuracy, abstention, latency."""
+    rows = []
+    for i, it in enumerate(items, start=1):
+        ans = tutor.ask(it.question)
+        cited_ok = any(any(k.lower() in c.text.lower() for k in it.answers) for c in ans.citations)
+        rows.append(
+            {
+                "id": it.id,
+                "answerable": it.answerable,
+                "abstained": ans.abstained,
+                "key_strict": it.answerable and key_in_answer(ans.text, it.answers),
+                "key_lenient": it.answerable and key_in_answer(ans.text, it.answers, lenient=True),
+                "citation_ok": it.answerable and cited_ok,
+                "has_citation": bool(ans.citations),
+                "first_token_ms": ans.timings.get("first_token_ms", 0.0),
+                "total_ms": ans.timings.get("total_ms", 0.0),
+            }
+        )
+        if progress:
+            progress(i, len(items), "answers")
+    ans_rows = [r for r in rows if r["answerable"]]
+    un_rows = [r for r in rows if not r["answerable"]]
+    cited = [r for r in ans_rows if r["has_citation"]]
+
+    def share(rs: list[dict], key: str) -> float | None:
+        return round(statistics.fmean(float(r[key]) for r in rs), 4) if rs else None
+
+    def pct(values: list[float], q: float) -> float:
+        v = sorted(values)
+        return round(v[min(len(v) - 1, round(q * (len(v) - 1)))] / 1000, 2) if v else 0.0
+
+    return {
+        "n": len(rows),
+        "n_answerable": len(ans_rows),
+        "n_unanswerable": len(un_rows),
+        "key_in_answer": share(ans_rows, "key_strict"),
+        "key_in_answer_lenient": share(ans_rows, "key_lenient"),
+        "citation_accuracy": share(cited, "citation_ok"),
+        "abstention_on_unanswerable": share(un_rows, "abstained"),
+        "false_abstention": share(ans_rows, "abstained"),
+        "first_token_s_p50": pct([r["first_token_ms"] for r in rows], 0.5),
+        "first_token_s_p95": pct([r["first_token_ms"] for r in rows], 0.95),
+        "total_s_p50": pct([r["total_ms"] for r in rows], 0.5),
+        "total_s_p95": pct([r["total_ms"] for r in rows], 0.95),
+        "rows": rows,
+    }
+
+
+def load_mcq(path: Path) -> list[dict]:
+    """Practice-exam questions: ``{"id", "question", "options": {"A": ...}, "answer": ["C"]}`` per line."""
+    if not path.exists():
+        raise MlstutorError(f"multiple-choice file not found: {path}")
+    out = []
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row["options"], dict) or not row["answer"] or not row["question"]:
+                raise KeyError("options/answer")
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise MlstutorError(f"{path}:{no}: not a multiple-choice item ({exc})") from exc
+        out.append(row)
+    return out
+
+
+def evaluate_mcq(tutor: Tutor, rows: Sequence[dict], with_notes: bool, progress: Progress | None = None) -> dict:
+    """Accuracy of the tutor on practice-exam questions (all keys must match exactly)."""
+    right, single, multi = 0, [0, 0], [0, 0]
+    seconds = []
+    for i, row in enumerate(rows, start=1):
+        t0 = time.perf_counter()
+        got = tutor.answer_mcq(row["question"], row["options"], len(row["answer"]), with_notes=with_notes)
+        seconds.append(time.perf_counter() - t0)
+        ok = sorted(got) == sorted(row["answer"])
+        right += ok
+        bucket = single if len(row["answer"]) == 1 else multi
+        bucket[0] += ok
+        bucket[1] += 1
+        if progress:
+            progress(i, len(rows), "with notes" if with_notes else "closed book")
+    return {
+        "n": len(rows),
+        "accuracy": round(right / len(rows), 4) if rows else None,
+        "single_answer": round(single[0] / single[1], 4) if single[1] else None,
+        "multi_answer": round(multi[0] / multi[1], 4) if multi[1] else None,
+        "seconds_per_question": round(statistics.fmean(seconds), 2) if seconds else None,
+    }

@@ -7,6 +7,7 @@ first so llama.cpp reuses its cache across questions.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mlstutor.config import Settings
-from mlstutor.llm import LLM, Message, get_llm
+from mlstutor.llm import LLM, Message, complete, get_llm
 from mlstutor.retrieval import Hit, Retriever, validate_query
 
 NOT_COVERED = "The notes don't cover this."
@@ -184,6 +185,54 @@ class Tutor:
         text, cited, removed = clean_markers(raw or NOT_COVERED, len(hits))
         citations = [] if abstained else [Citation.from_hit(n, hits[n - 1]) for n in (cited or [1])]
         yield "answer", Answer(question, text, citations, abstained, timings, hits, removed)
+
+    def answer_mcq(
+        self, stem: str, options: dict[str, str], n_answers: int = 1, with_notes: bool = True, k: int = 4
+    ) -> list[str]:
+        """Pick the option letter(s) for a multiple-choice question, optionally reading the notes first. The
+        reply is schema-constrained to valid letters, so it always parses."""
+        letters = list(options)
+        schema = {
+            "type": "object",
+            "properties": {
+                "answer": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": letters},
+                    "minItems": n_answers,
+                    "maxItems": n_answers,
+                }
+            },
+            "required": ["answer"],
+        }
+        opts = "\n".join(f"{key}. {text}" for key, text in options.items())
+        context = ""
+        if with_notes:
+            query = stem[-600:] + " " + " ".join(options.values())
+            hits = self.retriever.search(query[: self.settings.max_query_chars], k=k)
+            qv = self.retriever.embedder.encode([query])[0]
+            context = (
+                "Notes:\n"
+                + "\n\n".join(f"[{i}] {text}" for i, text in enumerate(self._trim(qv, hits), start=1))
+                + "\n\n"
+            )
+        plural = "s" if n_answers > 1 else ""
+        prompt = f"{context}Question: {stem}\n{opts}\n\nChoose {n_answers} option{plural}."
+        system = (
+            "You are an expert on the AWS Certified Machine Learning - Specialty exam. Pick the best answer. "
+            "Use the notes when they help. Reply as JSON."
+        )
+        raw = complete(
+            self.llm,
+            [{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+            max_tokens=40,
+            temperature=0.0,
+            schema=schema,
+        )
+        try:
+            picked = [x for x in json.loads(raw).get("answer", []) if x in options]
+        except (json.JSONDecodeError, AttributeError):
+            picked = re.findall(r"\b([A-F])\b", raw)
+        return sorted(dict.fromkeys(picked))[:n_answers]
 
     def ask(
         self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
