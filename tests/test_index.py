@@ -5,7 +5,7 @@ import pytest
 
 from mlstutor.config import Settings
 from mlstutor.errors import IndexLoadError
-from mlstutor.index import POINTER, build_index, ensure_index, index_status, load_index
+from mlstutor.index import BUILD_FILES, POINTER, build_index, ensure_index, index_status, load_index
 
 
 @pytest.fixture()
@@ -77,7 +77,7 @@ def test_truncated_or_missing_files_are_detected(own: Settings) -> None:
     live = _live(own)
     lines = (live / "chunks.jsonl").read_text().splitlines()
     manifest = json.loads((live / "manifest.json").read_text())
-    assert manifest["n_chunks"] == len(lines) and set(manifest["checksums"]) == {"chunks.jsonl", "vectors.faiss"}
+    assert manifest["n_chunks"] == len(lines) and set(manifest["checksums"]) == set(BUILD_FILES)
     (live / "chunks.jsonl").write_text("\n".join(lines[:-3]) + "\n")
     with pytest.raises(IndexLoadError, match=r"chunks\.jsonl: checksum mismatch"):
         load_index(own.index_dir)

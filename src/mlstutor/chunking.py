@@ -21,7 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from mlstutor.corpus import Document
 
 # Bump when the algorithm changes so persisted indexes built by an older one are rebuilt.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 PATH_SEP = " > "
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -54,6 +54,17 @@ class Chunk:
         """What is embedded and BM25-indexed: heading context first, then the passage."""
         body = _SPACES.sub(" ", _HTML_TAG.sub(" ", self.text))  # tags are noise to BM25 and the encoder
         return f"{self.heading}\n{body}" if self.heading_path else body
+
+    @property
+    def line_units(self) -> list[str]:
+        """The passage's individual statements, each prefixed with the heading path: the "small" units of
+        small-to-big retrieval, so a one-line fact inside a long passage can still win."""
+        units = []
+        for ln in self.text.split("\n"):
+            t = _SPACES.sub(" ", _HTML_TAG.sub(" ", ln)).strip(" *-#|`>\t")
+            if len(t) >= 12:
+                units.append(f"{self.heading}: {t}" if self.heading_path else t)
+        return units or [self.search_text[:500]]
 
     def to_dict(self) -> dict[str, object]:
         return {

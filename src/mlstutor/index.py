@@ -3,7 +3,7 @@
 Layout under ``index_dir``::
 
     CURRENT                 name of the live build (replaced atomically)
-    build-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss
+    build-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, lines.npy, line_owner.npy
     .tmp-<stamp>/           a build in progress; ignored by readers, cleaned by the next build
 
 A rebuild writes a complete new build folder beside the live one and then swaps ``CURRENT``; a crash at any
@@ -34,8 +34,9 @@ from mlstutor.corpus import file_hashes, load_corpus, note_paths
 from mlstutor.embedding import get_embedder
 from mlstutor.errors import IndexLoadError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
+BUILD_FILES = ("chunks.jsonl", "vectors.faiss", "lines.npy", "line_owner.npy")
 
 # progress(stage, done, total): stages are "chunk", "embed", "save"
 BuildProgress = Callable[[str, int, int], None]
@@ -63,6 +64,8 @@ class LoadedIndex:
     faiss_index: faiss.Index
     manifest: dict
     path: Path
+    line_vectors: np.ndarray  # one unit vector per statement (see Chunk.line_units)
+    line_owner: np.ndarray  # chunk position of each statement
 
 
 def chunker_settings(settings: Settings) -> ChunkerSettings:
@@ -184,10 +187,11 @@ def build_index(
         if progress:
             progress("chunk", len(docs), len(docs))
         embedder = get_embedder(settings.embedding_model)
-        vectors = embedder.encode(
-            [c.search_text for c in chunks],
-            progress=(lambda d, t: progress("embed", d, t)) if progress else None,
-        )
+        units = [(i, u) for i, c in enumerate(chunks) for u in c.line_units]
+        texts = [c.search_text for c in chunks] + [u for _, u in units]
+        all_vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
+        vectors, line_vectors = all_vectors[: len(chunks)], all_vectors[len(chunks) :]
+        line_owner = np.array([i for i, _ in units], dtype="int32")
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
         tmp = index_dir / f".tmp-{stamp}"
         tmp.mkdir(parents=True)
@@ -197,6 +201,8 @@ def build_index(
             faiss_index = faiss.IndexFlatIP(vectors.shape[1])
             faiss_index.add(vectors)
             faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
+            np.save(tmp / "lines.npy", line_vectors)
+            np.save(tmp / "line_owner.npy", line_owner)
             with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
                 for c in chunks:
                     fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
@@ -209,7 +215,8 @@ def build_index(
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "build_seconds": round(time.perf_counter() - started, 2),
                 "corpus_dir": str(settings.corpus_dir),
-                "checksums": {name: _sha256(tmp / name) for name in ("chunks.jsonl", "vectors.faiss")},
+                "n_line_units": len(units),
+                "checksums": {name: _sha256(tmp / name) for name in BUILD_FILES},
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             if progress:
@@ -248,7 +255,14 @@ def load_index(index_dir: Path) -> LoadedIndex:
             f"index in {live} is corrupt ({faiss_index.ntotal} vectors for {len(chunks)} chunks); {fix}"
         )
     vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal) if faiss_index.ntotal else np.zeros((0, 1))
-    return LoadedIndex(chunks, np.asarray(vectors, dtype="float32"), faiss_index, manifest, live)
+    try:
+        line_vectors = np.load(live / "lines.npy")
+        line_owner = np.load(live / "line_owner.npy")
+    except (OSError, ValueError) as exc:
+        raise IndexLoadError(f"index in {live} is corrupt (line vectors: {exc}); {fix}") from exc
+    return LoadedIndex(
+        chunks, np.asarray(vectors, dtype="float32"), faiss_index, manifest, live, line_vectors, line_owner
+    )
 
 
 def ensure_index(settings: Settings, progress: BuildProgress | None = None) -> LoadedIndex:
