@@ -124,3 +124,16 @@ def test_progress_and_review_queue(tmp_path: Path) -> None:
     mode = sqlite3.connect(tmp_path / "progress.sqlite3").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     assert json.loads(json.dumps(p.weakest()[0].__dict__))["topic"] == "Kinesis"
+
+
+@pytest.mark.slow
+def test_malformed_model_output_is_rejected_not_shown(tmp_path: Path) -> None:
+    from mlstutor.config import Settings
+    from mlstutor.llm import complete_json, get_llm
+    from mlstutor.quiz import QUESTION_SCHEMA, QUIZ_SYSTEM
+
+    llm = get_llm(Settings(model="smollm2-135m", cache_dir=tmp_path))
+    with pytest.raises(ValueError, match="malformed"):  # a reply cut off mid-JSON by the token limit
+        complete_json(
+            llm, QUIZ_SYSTEM, "Write a question about Kinesis.", QUESTION_SCHEMA, max_tokens=6, temperature=0.0
+        )

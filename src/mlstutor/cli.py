@@ -289,6 +289,15 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default=None, help="llamacpp (local, default) | openai (any compatible server)")
+    p.add_argument(
+        "--model", default=None, help="preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m) or a .gguf path"
+    )
+    p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
+    p.add_argument("--openai-model", default=None, help="model name on that server (or OPENAI_MODEL)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlstutor", description=__doc__)
     parser.add_argument("--corpus", type=Path, default=None, help="notes folder (default: ./corpus)")
@@ -311,12 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question from the notes with citations")
     p.add_argument("question")
-    p.add_argument("--backend", default=None, help="llamacpp (local, default) | openai (any compatible server)")
-    p.add_argument(
-        "--model", default=None, help="preset (qwen2.5-coder-1.5b, qwen2.5-coder-0.5b, smollm2-135m) or a .gguf path"
-    )
-    p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (or OPENAI_BASE_URL)")
-    p.add_argument("--openai-model", default=None, help="model name on that server (or OPENAI_MODEL)")
+    _add_model_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
@@ -325,10 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=5)
     p.add_argument("--difficulty", default="medium", help="easy | medium | hard (hard asks choose-two)")
     p.add_argument("--kinds", default=None, help="llm,extractive (default: both, model first)")
-    p.add_argument("--backend", default=None)
-    p.add_argument("--model", default=None)
-    p.add_argument("--base-url", default=None)
-    p.add_argument("--openai-model", default=None)
+    _add_model_args(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--interactive", action="store_true", help="ask in the terminal and keep score")
     p.add_argument("--csv", type=Path, default=None, help="also export to this CSV file")
@@ -340,10 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=int(os.environ.get("MLSTUTOR_PORT", "7860")))
     p.add_argument("--auth", default=None, help="user:password, recommended when --host is not loopback")
-    p.add_argument("--backend", default=None)
-    p.add_argument("--model", default=None)
-    p.add_argument("--base-url", default=None)
-    p.add_argument("--openai-model", default=None)
+    _add_model_args(p)
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
@@ -355,10 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", action="store_true", help="score the tutor's answers over the facts set")
     p.add_argument("--mcq", type=Path, default=None, help="practice-exam JSONL: accuracy with notes and closed-book")
     p.add_argument("--limit", type=int, default=0, help="only the first N items (quick checks)")
-    p.add_argument("--backend", default=None)
-    p.add_argument("--model", default=None)
-    p.add_argument("--base-url", default=None)
-    p.add_argument("--openai-model", default=None)
+    _add_model_args(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="time index build, cold start and query latency on this machine")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 import re
 import time
@@ -31,7 +30,7 @@ import numpy as np
 from mlstutor.chunking import Chunk, clean_heading
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
-from mlstutor.llm import LLM, complete, get_llm
+from mlstutor.llm import LLM, complete_json, get_llm
 from mlstutor.retrieval import Hit, Retriever
 
 LETTERS = "ABCDE"
@@ -450,15 +449,8 @@ class QuizMaster:
             f"Topic: {topic}\nSection: {chunk.heading}\nRelated topics: {', '.join(related) or 'none'}\n"
             f"Passage:\n{passage}\n\nWrite {style}."
         )
-        raw = complete(
-            self.llm,
-            [{"role": "system", "content": QUIZ_SYSTEM}, {"role": "user", "content": prompt}],
-            max_tokens=420,
-            temperature=0.7,
-            schema=QUESTION_SCHEMA,
-        )
+        data = complete_json(self.llm, QUIZ_SYSTEM, prompt, QUESTION_SCHEMA, max_tokens=420, temperature=0.7)
         try:
-            data = json.loads(raw)
             options = {k: str(data["options"][k]).strip() for k in "ABCD"}
             return Question(
                 str(data["stem"]).strip(),
@@ -470,8 +462,8 @@ class QuizMaster:
                 difficulty,
                 "llm",
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"malformed: model output did not parse ({type(exc).__name__})") from exc
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed: model output lacks a field ({exc})") from exc
 
     def _extractive_question(self, topic: str, chunk: Chunk, difficulty: str, choose_two: bool = False) -> Question:
         facts = _statements(chunk)

@@ -7,7 +7,6 @@ first so llama.cpp reuses its cache across questions.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mlstutor.config import Settings
-from mlstutor.llm import LLM, Message, complete, get_llm
+from mlstutor.llm import LLM, Message, complete_json, get_llm
 from mlstutor.retrieval import Hit, Retriever, validate_query
 
 NOT_COVERED = "The notes don't cover this."
@@ -221,17 +220,11 @@ class Tutor:
             "You are an expert on the AWS Certified Machine Learning - Specialty exam. Pick the best answer. "
             "Use the notes when they help. Reply as JSON."
         )
-        raw = complete(
-            self.llm,
-            [{"role": "system", "content": system}, {"role": "user", "content": prompt}],
-            max_tokens=40,
-            temperature=0.0,
-            schema=schema,
-        )
         try:
-            picked = [x for x in json.loads(raw).get("answer", []) if x in options]
-        except (json.JSONDecodeError, AttributeError):
-            picked = re.findall(r"\b([A-F])\b", raw)
+            data = complete_json(self.llm, system, prompt, schema, max_tokens=40, temperature=0.0)
+            picked = [x for x in data.get("answer", []) if x in options]
+        except ValueError:
+            picked = []
         return sorted(dict.fromkeys(picked))[:n_answers]
 
     def ask(

@@ -1,6 +1,6 @@
 """Language model backends behind one small interface (see :mod:`mlstutor.llm.base`)."""
 
-from mlstutor.llm.base import LLM, Message, backends, complete, get_llm, register
+from mlstutor.llm.base import LLM, Message, backends, complete, complete_json, get_llm, register
 from mlstutor.llm.presets import DEFAULT_PRESET, PRESETS, resolve_model
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "Message",
     "backends",
     "complete",
+    "complete_json",
     "get_llm",
     "register",
     "resolve_model",

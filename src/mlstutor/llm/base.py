@@ -6,6 +6,7 @@ whether tokens come from llama.cpp in this process or from a server elsewhere.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
@@ -74,6 +75,27 @@ def get_llm(settings: Settings) -> LLM:
         if key not in _CACHE:
             _CACHE[key] = _BACKENDS[settings.backend](settings)
         return _CACHE[key]
+
+
+def complete_json(
+    llm: LLM, system: str, user: str, schema: dict[str, Any], *, max_tokens: int, temperature: float
+) -> dict[str, Any]:
+    """One schema-constrained exchange parsed into a dict; ``ValueError`` when the reply is not a JSON object
+    (llama.cpp enforces the schema with a grammar, but a reply cut off by ``max_tokens`` still fails to parse)."""
+    raw = complete(
+        llm,
+        [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        max_tokens=max_tokens,
+        temperature=temperature,
+        schema=schema,
+    )
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"malformed: model output did not parse ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise ValueError("malformed: model output is not a JSON object")
+    return data
 
 
 def complete(llm: LLM, messages: list[Message], **kwargs: Any) -> str:
