@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mlstutor.config import Settings
@@ -106,4 +107,76 @@ def run_retrieval_bench(settings: Settings, repeats: int = 3) -> dict:
         "latency": latency,
         "n_chunks": n_chunks,
         "table": "\n".join(rows),
+    }
+
+
+QUIZ_TOPICS = (
+    "Kinesis",
+    "Glue",
+    "S3 encryption",
+    "Athena",
+    "Handling missing data",
+    "Imbalanced data",
+    "QuickSight",
+    "XGBoost hyperparameters",
+    "DeepAR",
+    "Regularization",
+    "SageMaker Neo",
+    "SageMaker security",
+)
+
+
+def run_quiz_bench(
+    settings: Settings,
+    topics: tuple[str, ...] = QUIZ_TOPICS[:10],
+    n: int = 5,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict:
+    """Practice-question quality and speed with the configured model: share of drafts that pass the checks,
+    seconds per delivered question, the mix of model-written and extractive questions, and the tutor's own
+    accuracy on the delivered questions when it reads the notes (a self-consistency check)."""
+    from mlstutor.quiz import QuizMaster, validate
+    from mlstutor.tutor import Tutor
+
+    retriever = Retriever.open(settings)
+    master = QuizMaster(retriever, settings, seed=0)
+    tutor = Tutor(retriever, settings)
+    rows, examples = [], []
+    for i, topic in enumerate(topics, start=1):
+        quiz = master.generate(topic, n=n)
+        consistent = 0
+        for q in quiz.questions:
+            assert validate(q, q.citations[0]["text"]) is None  # delivered questions pass every check
+            consistent += tutor.answer_mcq(q.stem, q.options, len(q.answer)) == sorted(q.answer)
+        llm_made = sum(q.kind == "llm" for q in quiz.questions)
+        rows.append(
+            {
+                "topic": topic,
+                "delivered": len(quiz.questions),
+                "drafts": quiz.stats.generated,
+                "rejected": quiz.stats.rejected,
+                "llm_written": llm_made,
+                "seconds": quiz.stats.seconds,
+                "self_consistent": consistent,
+                "reasons": quiz.stats.reasons,
+            }
+        )
+        examples += [q.to_dict() for q in quiz.questions if q.kind == "llm"][:1]
+        if progress:
+            progress(i, len(topics), topic)
+    delivered = sum(r["delivered"] for r in rows)
+    drafts = sum(r["drafts"] for r in rows)
+    llm_drafts = sum(r["drafts"] - max(0, r["delivered"] - r["llm_written"]) for r in rows)
+    return {
+        "model": settings.model,
+        "topics": len(topics),
+        "delivered": delivered,
+        "delivered_pass_checks": 1.0 if delivered else None,
+        "draft_pass_rate": round(delivered / drafts, 3) if drafts else None,
+        "llm_draft_pass_rate": round(sum(r["llm_written"] for r in rows) / llm_drafts, 3) if llm_drafts else None,
+        "llm_written_share": round(sum(r["llm_written"] for r in rows) / delivered, 3) if delivered else None,
+        "seconds_per_delivered": round(sum(r["seconds"] for r in rows) / delivered, 1) if delivered else None,
+        "self_consistency": round(sum(r["self_consistent"] for r in rows) / delivered, 3) if delivered else None,
+        "rows": rows,
+        "examples": examples,
     }

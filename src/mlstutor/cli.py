@@ -206,7 +206,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from mlstutor.benchmarks import run_retrieval_bench
+    from mlstutor.benchmarks import run_quiz_bench, run_retrieval_bench
+
+    if args.quiz:
+        result = run_quiz_bench(_llm_settings(args), n=args.n, progress=_tqdm_counter("quiz bench"))
+        if args.report:
+            args.report.mkdir(parents=True, exist_ok=True)
+            (args.report / "quiz_bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        _print_json(result if args.json else {k: v for k, v in result.items() if k not in ("rows", "examples")})
+        return 0
 
     result = run_retrieval_bench(_settings(args), repeats=args.repeats)
     if args.json:
@@ -358,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="time index build, cold start and query latency on this machine")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quiz", action="store_true", help="practice-question benchmark (10 topics x n) instead")
+    p.add_argument("-n", type=int, default=5)
+    p.add_argument("--report", type=Path, default=None)
+    _add_model_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
     return parser
