@@ -401,6 +401,8 @@ def evaluate_answers(tutor: Tutor, items: Sequence[EvalItem], progress: Progress
                 "key_lenient": it.answerable and key_in_answer(ans.text, it.answers, lenient=True),
                 "citation_ok": it.answerable and cited_ok,
                 "has_citation": bool(ans.citations),
+                "grounding": ans.grounding,
+                "text": ans.text,
                 "first_token_ms": ans.timings.get("first_token_ms", 0.0),
                 "total_ms": ans.timings.get("total_ms", 0.0),
             }

@@ -32,6 +32,7 @@ from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
 from mlstutor.llm import LLM, complete_json, get_llm
 from mlstutor.retrieval import Hit, Retriever
+from mlstutor.text import content_words, support
 
 LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -131,77 +132,6 @@ EXAM_DOMAINS = {
     ),
 }
 _BANNED = re.compile(r"\b(all|none|both) of the (above|options|choices)\b", re.I)
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
-_STOP = set(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "be",
-        "by",
-        "with",
-        "as",
-        "at",
-        "from",
-        "that",
-        "this",
-        "it",
-        "its",
-        "can",
-        "use",
-        "used",
-        "using",
-        "which",
-        "what",
-        "when",
-        "how",
-        "why",
-        "who",
-        "does",
-        "do",
-        "not",
-        "no",
-        "into",
-        "than",
-        "then",
-        "there",
-        "their",
-        "you",
-        "your",
-        "we",
-        "our",
-        "they",
-        "them",
-        "more",
-        "most",
-        "less",
-        "least",
-        "only",
-        "also",
-        "may",
-        "must",
-        "should",
-        "would",
-        "could",
-        "will",
-        "over",
-        "under",
-        "per",
-        "via",
-        "e.g",
-        "i.e",
-        "etc",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -258,20 +188,6 @@ class Quiz:
 
 
 # ------------------------------------------------------------------ verification
-
-
-def content_words(text: str) -> set[str]:
-    return {w.strip(".-_") for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
-
-
-def support(option: str, passage: str) -> float:
-    """Share of the option's content words that occur in the passage (0..1): a cheap, explainable entailment
-    proxy that catches keys the passage never mentions."""
-    words = content_words(option)
-    if not words:
-        return 0.0
-    have = content_words(passage)
-    return sum(1 for w in words if w in have) / len(words)
 
 
 def validate(
