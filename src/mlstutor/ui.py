@@ -200,6 +200,14 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
             yield chat, gr.skip(), message, turns, svc.status_md()
 
     # ---------------- practice
+    def quiz_state(questions: list[Question], note: str, empty: str) -> tuple:
+        """Outputs for a new set of questions: state, the first question, and a note (or ``empty``)."""
+        if not questions:
+            hidden = gr.update(visible=False)
+            return [], 0, 0, empty, hidden, hidden, "", ""
+        qs = [q.to_dict() for q in questions]
+        return (qs, 0, 0, *show_question(qs, 0), note)
+
     def start_quiz(picked: str, free: str, n: int, difficulty: str, progress=gr.Progress()) -> tuple:
         topic = (free or "").strip() or (picked or "").split(" › ")[-1]
         try:
@@ -213,27 +221,11 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
                 progress=lambda d, t: progress(d / t, desc=f"question {d}/{t}"),
             )
         except Exception as exc:
-            return ([], 0, 0, _friendly(exc), gr.update(visible=False), gr.update(visible=False), "", "")
-        if not quiz.questions:
-            return (
-                [],
-                0,
-                0,
-                "⚠️ No question passed verification; try another topic.",
-                gr.update(visible=False),
-                gr.update(visible=False),
-                "",
-                "",
-            )
-        s = quiz.stats
-        note = f"{len(quiz.questions)} questions on **{topic}** ({s.rejected} drafts rejected by the checks)."
-        return (
-            [q.to_dict() for q in quiz.questions],
-            0,
-            0,
-            *show_question([q.to_dict() for q in quiz.questions], 0),
-            note,
+            return quiz_state([], "", _friendly(exc))
+        note = (
+            f"{len(quiz.questions)} questions on **{topic}** ({quiz.stats.rejected} drafts rejected by the checks)."
         )
+        return quiz_state(quiz.questions, note, "⚠️ No question passed verification; try another topic.")
 
     def show_question(qs: list[dict], i: int) -> tuple:
         if not qs or i >= len(qs):
@@ -275,19 +267,7 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
 
     def review_due() -> tuple:
         due = svc.progress.due()
-        if not due:
-            return (
-                [],
-                0,
-                0,
-                "Nothing is due for review. 🎉",
-                gr.update(visible=False),
-                gr.update(visible=False),
-                "",
-                "",
-            )
-        qs = [q.to_dict() for q in due]
-        return (qs, 0, 0, *show_question(qs, 0), f"{len(qs)} questions due for review.")
+        return quiz_state(due, f"{len(due)} questions due for review.", "Nothing is due for review. 🎉")
 
     # ---------------- progress
     def progress_view() -> tuple:
