@@ -271,6 +271,19 @@ def _make_chunk(source: str, path: tuple[str, ...], start: int, end: int, text: 
     return Chunk(_chunk_id(source, start, text), source, path, start, end, text)
 
 
+def _line_offsets(lines: Sequence[str]) -> list[int]:
+    """Character offset at which each line starts in ``"\\n".join(lines)``."""
+    offsets = [0]
+    for ln in lines[:-1]:
+        offsets.append(offsets[-1] + len(ln) + 1)
+    return offsets
+
+
+def _line_span(offsets: list[int], begin: int, end: int) -> tuple[int, int]:
+    """0-based first and last line touched by the characters ``[begin, end)``."""
+    return bisect.bisect_right(offsets, begin) - 1, bisect.bisect_right(offsets, max(end - 1, begin)) - 1
+
+
 def _piece_spans(raw: str, splitter: RecursiveCharacterTextSplitter, tiny: int) -> list[tuple[int, int]]:
     """Character spans of the splitter's pieces, a tiny piece (a lone heading line) joined to its neighbour."""
     spans = [
@@ -326,13 +339,9 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
             text = "\n".join(lines[lead : trail + 1])
             chunks.append(_make_chunk(doc.name, sec.path, sec.start + lead, sec.start + trail, text))
             continue
-        # line start offsets inside ``raw`` so character positions map back to file lines
-        offsets = [0]
-        for ln in sec.lines[:-1]:
-            offsets.append(offsets[-1] + len(ln) + 1)
+        offsets = _line_offsets(sec.lines)
         for begin, end in _piece_spans(raw, splitter, settings.min_chunk // 2):
-            first = bisect.bisect_right(offsets, begin) - 1
-            last = bisect.bisect_right(offsets, end - 1) - 1
+            first, last = _line_span(offsets, begin, end)
             chunks.append(_make_chunk(doc.name, sec.path, sec.start + first, sec.start + last, raw[begin:end]))
     return chunks
 
@@ -342,15 +351,11 @@ def _naive_chunks(doc: Document, settings: ChunkerSettings) -> list[Chunk]:
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, add_start_index=True
     )
-    lines = doc.text.split("\n")
-    offsets = [0]
-    for ln in lines[:-1]:
-        offsets.append(offsets[-1] + len(ln) + 1)
+    offsets = _line_offsets(doc.text.split("\n"))
     out = []
     for piece in splitter.create_documents([doc.text]):
         begin = int(piece.metadata["start_index"])
-        first = bisect.bisect_right(offsets, begin) - 1
-        last = bisect.bisect_right(offsets, begin + max(len(piece.page_content) - 1, 0)) - 1
+        first, last = _line_span(offsets, begin, begin + len(piece.page_content))
         out.append(_make_chunk(doc.name, (), first + 1, last + 1, piece.page_content))
     return out
 

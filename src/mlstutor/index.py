@@ -231,9 +231,10 @@ def build_index(
     return IndexStatus("fresh", f"{len(chunks)} chunks built", manifest)
 
 
-def load_index(index_dir: Path) -> LoadedIndex:
-    """Load the live build; :class:`IndexLoadError` with a one-line reason when it is missing or damaged."""
-    manifest = read_manifest(index_dir)
+def load_index(index_dir: Path, manifest: dict | None = None) -> LoadedIndex:
+    """Load the live build; :class:`IndexLoadError` with a one-line reason when it is missing or damaged.
+    ``manifest``: one :func:`read_manifest` just returned, so its checksums are not computed twice."""
+    manifest = manifest or read_manifest(index_dir)
     live = _live_dir(index_dir)
     assert live is not None
     fix = "run `mlstutor index --rebuild`"
@@ -272,5 +273,5 @@ def ensure_index(settings: Settings, progress: BuildProgress | None = None) -> L
     if status.state == "corrupt":
         raise IndexLoadError(status.reason)
     if status.state in ("missing", "stale"):
-        build_index(settings, progress)
-    return load_index(settings.index_dir)
+        status = build_index(settings, progress)
+    return load_index(settings.index_dir, status.manifest)

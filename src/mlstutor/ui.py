@@ -64,10 +64,13 @@ class Services:
         except MlstutorError as exc:
             self.index_error = str(exc)
             return
+        if self.settings.backend != "llamacpp":
+            self.model_state = "hosted"  # nothing to load; the server is reached on the first question
+            return
         self.model_state = f"loading {self.settings.model}…"
         try:
-            get_llm(self.settings) if self.settings.backend == "llamacpp" else None
-            self.model_state = f"{self.settings.model} ready" if self.settings.backend == "llamacpp" else "hosted"
+            get_llm(self.settings)
+            self.model_state = f"{self.settings.model} ready"
         except MlstutorError as exc:
             self.model_state = f"model unavailable: {exc}"
 
