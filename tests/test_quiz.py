@@ -1,5 +1,6 @@
 import json
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -106,14 +107,14 @@ def test_exports(tmp_path: Path, retriever) -> None:
 
 
 def test_progress_and_review_queue(tmp_path: Path) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from mlstutor.progress import Progress
 
     p = Progress.for_data_dir(tmp_path)
     right = q(GOOD, ["A"])
     wrong = q(GOOD, ["A"], stem="Which statement about Kinesis is true?")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert p.record(right, ["A"], now) is True
     assert p.record(wrong, ["C"], now) is False
     [stat] = p.topic_stats()

@@ -21,7 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from mlstutor.corpus import Document
 
 # Bump when the algorithm changes so persisted indexes built by an older one are rebuilt.
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 PATH_SEP = " > "
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -31,6 +31,51 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|[\s:|-]+\|\s*$")
 _HTML_TAG = re.compile(r"<[^>]{1,200}>")
 _SPACES = re.compile(r"[ \t]+")
+
+
+def clean_statement(line: str) -> str:
+    """One line of a note as a learner should read it: no HTML tags, list bullets, emphasis or table pipes."""
+    t = _SPACES.sub(" ", _HTML_TAG.sub(" ", line)).strip(" *-#|`>\t")
+    t = t.replace("**", "").replace("__", "").replace("`", "")
+    return re.sub(r"\s*\|\s*", " | ", t).strip()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a fact sits in the notes: file, heading path, line span and the cited text. The one citation record
+    of the tutor, the quiz, the CLI and the UI."""
+
+    source: str
+    heading_path: str
+    line_start: int
+    line_end: int
+    text: str
+
+    @property
+    def lines(self) -> str:
+        if self.line_start == self.line_end:
+            return f"line {self.line_start}"
+        return f"lines {self.line_start}–{self.line_end}"
+
+    @property
+    def label(self) -> str:
+        """``notes.md § Kinesis > Data Streams, line 42``"""
+        where = f" § {self.heading_path}" if self.heading_path else ""
+        return f"{self.source}{where}, {self.lines}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "heading_path": self.heading_path,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "text": self.text,
+            "label": self.label,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Citation:
+        return cls(str(d["source"]), str(d["heading_path"]), int(d["line_start"]), int(d["line_end"]), str(d["text"]))
 
 
 @dataclass(frozen=True)
@@ -56,15 +101,35 @@ class Chunk:
         return f"{self.heading}\n{body}" if self.heading_path else body
 
     @property
+    def statements(self) -> list[tuple[int, str]]:
+        """The passage's single statements with their 1-based line numbers in the note: the units that evidence
+        is chosen from and that a citation can point at. Markdown and HTML debris is stripped."""
+        out = []
+        for offset, ln in enumerate(self.text.split("\n")):
+            t = clean_statement(ln)
+            if len(t) >= 12 and not _HEADING.match(ln.strip()):
+                out.append((self.line_start + offset, t))
+        return out
+
+    @property
     def line_units(self) -> list[str]:
-        """The passage's individual statements, each prefixed with the heading path: the "small" units of
-        small-to-big retrieval, so a one-line fact inside a long passage can still win."""
-        units = []
-        for ln in self.text.split("\n"):
-            t = _SPACES.sub(" ", _HTML_TAG.sub(" ", ln)).strip(" *-#|`>\t")
-            if len(t) >= 12:
-                units.append(f"{self.heading}: {t}" if self.heading_path else t)
+        """What is embedded for each statement (heading path first), the "small" units of small-to-big
+        retrieval, so a one-line fact inside a long passage can still win. One per :attr:`statements`, same order;
+        a passage without a usable statement gets one unit for its whole text."""
+        units = [f"{self.heading}: {t}" if self.heading_path else t for _, t in self.statements]
         return units or [self.search_text[:500]]
+
+    def citation(
+        self, line_start: int | None = None, line_end: int | None = None, text: str | None = None
+    ) -> Citation:
+        """A citation of this passage, or of some of its lines."""
+        return Citation(
+            self.source,
+            self.heading,
+            self.line_start if line_start is None else line_start,
+            (self.line_end if line_start is None else line_start) if line_end is None else line_end,
+            self.text if text is None else text,
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {

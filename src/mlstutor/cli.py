@@ -115,34 +115,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
     tutor = Tutor(Retriever.open(settings, _tqdm_progress()), settings)
     tutor.llm  # noqa: B018 - load (or fail on) the model before anything is printed
     if args.json:
-        answer = tutor.ask(args.question)
-        out = answer.to_dict()
-        out["citations"] = [
-            {
-                "n": c.n,
-                "source": c.source,
-                "heading_path": c.heading_path,
-                "lines": [c.line_start, c.line_end],
-                "text": c.text,
-            }
-            for c in answer.citations
-        ]
-        _print_json(out)
+        _print_json(tutor.ask(args.question).to_dict())
         return 0
-    streamed = False
     for kind, value in tutor.ask_stream(args.question):
-        if kind == "token":
-            streamed = True
-            print(value, end="", flush=True)
+        if kind == "evidence":
+            print("From your notes:")
+            for i, ev in enumerate(value, start=1):
+                print(f"  [{i}] {ev.citation.label}")
+                for line in ev.citation.text.split("\n"):
+                    print(f"      {line}")
+            print(flush=True)
         elif kind == "answer":
-            print("" if streamed else value.text, end="\n\n")
-            for c in value.citations:
-                print(f"[{c.n}] {c.source} § {c.heading_path}  L{c.line_start}-{c.line_end}")
+            print(value.text)
+            for sent in value.unsupported:
+                print(f"  (left out, not in your notes: {sent})")
             print(f"({value.timings['total_ms'] / 1000:.1f} s)", file=sys.stderr)
     return 0
 
 
 def cmd_quiz(args: argparse.Namespace) -> int:
+    from mlstutor.chunking import Citation
     from mlstutor.quiz import KINDS, QuizMaster, to_anki, to_csv
     from mlstutor.retrieval import Retriever
 
@@ -184,7 +176,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
             print(f"   answer: {', '.join(q.answer)}")
         print(f"   why: {q.explanation}")
         for c in q.citations:
-            print(f"   source: {c['source']} § {c['heading_path']}  L{c['line_start']}-{c['line_end']}")
+            print(f"   source: {Citation.from_dict(c).label}")
     if args.interactive and quiz.questions:
         print(f"\nscore: {score}/{len(quiz.questions)}")
     s = quiz.stats
@@ -246,12 +238,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from mlstutor.evaluation import EVAL_MODES, MODES, best_mode, evaluate, metrics_table, write_report
 
     settings = _llm_settings(args)
+    args.set = args.set or [Path("eval/facts.jsonl")]
     if args.answers or args.mcq:
         return _eval_generation(args, settings)
     modes = list(EVAL_MODES) if args.mode == "all" else [args.mode] if args.mode else list(MODES)
     if not 1 <= args.k <= 50:
         raise MlstutorError(f"--k must be between 1 and 50, not {args.k}")
-    summary, runs = evaluate(settings, args.set, modes, k=args.k, progress=_tqdm_counter("eval"))
+    summary, runs = evaluate(settings, args.set[0], modes, k=args.k, progress=_tqdm_counter("eval"))
     if args.report:
         path = write_report(args.report, summary, runs)
         print(f"report written to {path}", file=sys.stderr)
@@ -264,8 +257,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
-    """``eval --answers`` (tutor answers over the facts set) and ``eval --mcq FILE`` (practice exam)."""
-    from mlstutor.evaluation import evaluate_answers, evaluate_mcq, load_eval_set, load_mcq
+    """``eval --answers [--calibrate]`` (the tutor's answers over facts sets) and ``eval --mcq FILE``."""
+    from mlstutor.evaluation import (
+        answer_rows,
+        calibrate,
+        evaluate_answers,
+        evaluate_mcq,
+        load_eval_sets,
+        load_mcq,
+        score_answers,
+        tradeoff,
+    )
     from mlstutor.retrieval import Retriever
     from mlstutor.tutor import Tutor
 
@@ -273,10 +275,19 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
     result: dict = {
         "model": settings.model if settings.backend == "llamacpp" else settings.openai_model,
         "backend": settings.backend,
+        "sets": [str(p) for p in args.set],
     }
     if args.answers:
-        items = load_eval_set(args.set)[: args.limit or None]
-        result["answers"] = evaluate_answers(tutor, items, _tqdm_counter("answers"))
+        items = load_eval_sets(args.set)[: args.limit or None]
+        if args.calibrate:
+            rows = answer_rows(tutor, items, _tqdm_counter("answers"))
+            cal = calibrate(rows, note=f"fitted on {', '.join(p.name for p in args.set)} ({len(rows)} questions)")
+            cal.save()
+            tutor.calibration = cal
+            result["calibration"] = {"weights": cal.weights, "threshold": cal.threshold}
+            result["answers"] = {**score_answers(rows, cal), "tradeoff": tradeoff(rows, cal), "rows": rows}
+        else:
+            result["answers"] = evaluate_answers(tutor, items, _tqdm_counter("answers"))
     if args.mcq:
         rows = load_mcq(args.mcq)[: args.limit or None]
         result["mcq"] = {
@@ -285,7 +296,10 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
         }
     if args.report:
         args.report.mkdir(parents=True, exist_ok=True)
-        (args.report / "generation.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        name = "answers.json" if args.answers else "mcq.json"
+        if args.answers and args.mcq:
+            name = "generation.json"
+        (args.report / name).write_text(json.dumps(result, indent=2), encoding="utf-8")
     if args.json:
         _print_json(result)
     else:
@@ -353,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
-    p.add_argument("--set", type=Path, default=Path("eval/facts.jsonl"), help="JSONL facts file")
+    p.add_argument("--set", type=Path, action="append", default=None, help="JSONL facts file (repeat to join sets)")
     p.add_argument("--mode", default=None, help="dense | bm25 | hybrid | baseline | all (default: the three modes)")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--json", action="store_true")
@@ -361,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", action="store_true", help="score the tutor's answers over the facts set")
     p.add_argument("--mcq", type=Path, default=None, help="practice-exam JSONL: accuracy with notes and closed-book")
     p.add_argument("--limit", type=int, default=0, help="only the first N items (quick checks)")
+    p.add_argument(
+        "--calibrate", action="store_true", help="with --answers: fit the abstention model on these (dev) sets"
+    )
     _add_model_args(p)
     p.set_defaults(func=cmd_eval)
 

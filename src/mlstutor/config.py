@@ -34,6 +34,8 @@ class Settings:
 
     embedding_model: str = "all-MiniLM-L6-v2"
 
+    profile: str = "mls-c01"  # course profile: prompts, exam domains (a name or a .toml path)
+
     # chunking (part of the index manifest: changing one rebuilds the index)
     chunk_size: int = 600
     chunk_overlap: int = 120

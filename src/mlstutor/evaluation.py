@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 from mlstutor.chunking import Chunk
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
+from mlstutor.evidence import Calibration, Signals, fit_calibration
 from mlstutor.retrieval import MODES, Retriever
+from mlstutor.text import contains_key
 
 if TYPE_CHECKING:
     from mlstutor.tutor import Tutor
@@ -46,6 +48,7 @@ class EvalItem:
     sources: tuple[str, ...]
     kind: str
     domain: str
+    group: str = ""  # paraphrase group: items asking one fact in different words
 
     @property
     def answerable(self) -> bool:
@@ -70,6 +73,7 @@ def load_eval_set(path: Path) -> list[EvalItem]:
                 sources=tuple(str(s) for s in row.get("sources", [])),
                 kind=str(row.get("kind", "fact")),
                 domain=str(row.get("domain", "other")),
+                group=str(row.get("group", "")),
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise MlstutorError(f"{path}:{no}: not a valid eval item ({exc})") from exc
@@ -83,6 +87,16 @@ def load_eval_set(path: Path) -> list[EvalItem]:
         items.append(item)
     if not items:
         raise MlstutorError(f"eval set {path} is empty")
+    return items
+
+
+def load_eval_sets(paths: Sequence[Path]) -> list[EvalItem]:
+    """Several facts files as one list (ids must stay unique across them)."""
+    items = [it for p in paths for it in load_eval_set(p)]
+    ids = [it.id for it in items]
+    dup = next((i for i in ids if ids.count(i) > 1), None)
+    if dup:
+        raise MlstutorError(f"id {dup!r} appears in more than one of the eval sets")
     return items
 
 
@@ -375,10 +389,9 @@ def _stems(text: str) -> set[str]:
 
 
 def key_in_answer(answer: str, keys: Sequence[str], lenient: bool = False) -> bool:
-    """Literal containment, or (lenient) most of a key's words present: a model rephrases "24h default
-    retention" as "24 hours by default"."""
-    low = answer.lower()
-    if any(k.lower() in low for k in keys):
+    """Literal containment (markdown ignored), or (lenient) most of a key's words present: a model rephrases
+    "24h default retention" as "24 hours by default"."""
+    if contains_key(answer, keys):
         return True
     if not lenient:
         return False
@@ -386,55 +399,148 @@ def key_in_answer(answer: str, keys: Sequence[str], lenient: bool = False) -> bo
     return any((ks := _stems(k)) and len(ks & have) / len(ks) >= 0.6 for k in keys)
 
 
-def evaluate_answers(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | None = None) -> dict:
-    """End-to-end answers over a facts set: key in answer, citation accuracy, abstention, latency."""
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def answer_rows(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | None = None) -> list[dict]:
+    """Ask every question with abstention switched off, recording what the learner would see and every signal
+    the abstention decision uses, so any calibration can be scored on the same run (:func:`score_answers`)."""
+    keep = tutor.abstain_below
+    tutor.abstain_below = 0.0
     rows = []
-    for i, it in enumerate(items, start=1):
-        ans = tutor.ask(it.question)
-        cited_ok = any(any(k.lower() in c.text.lower() for k in it.answers) for c in ans.citations)
-        rows.append(
-            {
-                "id": it.id,
-                "answerable": it.answerable,
-                "abstained": ans.abstained,
-                "key_strict": it.answerable and key_in_answer(ans.text, it.answers),
-                "key_lenient": it.answerable and key_in_answer(ans.text, it.answers, lenient=True),
-                "citation_ok": it.answerable and cited_ok,
-                "has_citation": bool(ans.citations),
-                "grounding": ans.grounding,
-                "text": ans.text,
-                "first_token_ms": ans.timings.get("first_token_ms", 0.0),
-                "total_ms": ans.timings.get("total_ms", 0.0),
-            }
-        )
-        if progress:
-            progress(i, len(items), "answers")
-    ans_rows = [r for r in rows if r["answerable"]]
-    un_rows = [r for r in rows if not r["answerable"]]
-    cited = [r for r in ans_rows if r["has_citation"]]
+    try:
+        for i, it in enumerate(items, start=1):
+            ans = tutor.ask(it.question)
+            keys = it.answers
+            rows.append(
+                {
+                    "id": it.id,
+                    "question": it.question,
+                    "group": it.group,
+                    "answerable": it.answerable,
+                    "keys": list(keys),
+                    "text": ans.text,
+                    "evidence": [e.citation.text for e in ans.evidence],
+                    "key_in_evidence": it.answerable
+                    and any(
+                        e.citation.source in it.sources and contains_key(e.citation.text, keys) for e in ans.evidence
+                    ),
+                    "key_in_answer": it.answerable and key_in_answer(ans.text, keys),
+                    "key_in_answer_lenient": it.answerable and key_in_answer(ans.text, keys, lenient=True),
+                    "citation_ok": it.answerable and any(contains_key(c.text, keys) for c in ans.citations),
+                    "has_citation": bool(ans.citations),
+                    "signals": ans.signals.to_dict() if ans.signals else None,
+                    "vote": ans.model_vote,
+                    "support": ans.support,
+                    "unsupported": ans.unsupported,
+                    "evidence_ms": ans.timings.get("evidence_ms", 0.0),
+                    "first_token_ms": ans.timings.get("first_token_ms", ans.timings.get("total_ms", 0.0)),
+                    "total_ms": ans.timings.get("total_ms", 0.0),
+                }
+            )
+            if progress:
+                progress(i, len(items), "answers")
+    finally:
+        tutor.abstain_below = keep
+    return rows
 
-    def share(rs: list[dict], key: str) -> float | None:
-        return round(statistics.fmean(float(r[key]) for r in rs), 4) if rs else None
 
-    def pct(values: list[float], q: float) -> float:
-        v = sorted(values)
-        return round(v[min(len(v) - 1, round(q * (len(v) - 1)))] / 1000, 2) if v else 0.0
+def _abstains(row: dict, cal: Calibration, threshold: float) -> bool:
+    if row["signals"] is None:
+        return True
+    return cal.probability(Signals(**row["signals"]), bool(row["vote"]), row["support"]) < threshold
 
+
+def _pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return round(v[min(len(v) - 1, round(q * (len(v) - 1)))] / 1000, 2) if v else 0.0
+
+
+def score_answers(rows: Sequence[dict], cal: Calibration, threshold: float | None = None) -> dict:
+    """The answer metrics of recorded rows under one calibration: key in what the learner sees (evidence or
+    answer) and in the answer alone, citation accuracy, abstention both ways, paraphrase consistency, latency."""
+    thr = cal.threshold if threshold is None else threshold
+    ans = [r for r in rows if r["answerable"]]
+    un = [r for r in rows if not r["answerable"]]
+    ab = {r["id"]: _abstains(r, cal, thr) for r in rows}
+
+    def share(rs: list[dict], ok) -> float | None:
+        return round(statistics.fmean(float(bool(ok(r))) for r in rs), 4) if rs else None
+
+    def right(r: dict) -> bool:
+        return not ab[r["id"]] and (r["key_in_evidence"] or r["key_in_answer_lenient"])
+
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["group"]:
+            groups[r["group"]].append(r)
+    consistent = [all(right(r) for r in g) or all(ab[r["id"]] for r in g) for g in groups.values()]
+    answered = [r for r in ans if not ab[r["id"]] and r["has_citation"]]
     return {
         "n": len(rows),
-        "n_answerable": len(ans_rows),
-        "n_unanswerable": len(un_rows),
-        "key_in_answer": share(ans_rows, "key_strict"),
-        "key_in_answer_lenient": share(ans_rows, "key_lenient"),
-        "citation_accuracy": share(cited, "citation_ok"),
-        "abstention_on_unanswerable": share(un_rows, "abstained"),
-        "false_abstention": share(ans_rows, "abstained"),
-        "first_token_s_p50": pct([r["first_token_ms"] for r in rows], 0.5),
-        "first_token_s_p95": pct([r["first_token_ms"] for r in rows], 0.95),
-        "total_s_p50": pct([r["total_ms"] for r in rows], 0.5),
-        "total_s_p95": pct([r["total_ms"] for r in rows], 0.95),
-        "rows": rows,
+        "n_answerable": len(ans),
+        "n_unanswerable": len(un),
+        "threshold": thr,
+        "key_in_shown": share(ans, right),
+        "key_in_evidence": share(ans, lambda r: r["key_in_evidence"]),
+        "key_in_answer": share(ans, lambda r: not ab[r["id"]] and r["key_in_answer"]),
+        "key_in_answer_lenient": share(ans, lambda r: not ab[r["id"]] and r["key_in_answer_lenient"]),
+        "citation_accuracy": share(answered, lambda r: r["citation_ok"]),
+        "abstention_on_unanswerable": share(un, lambda r: ab[r["id"]]),
+        "false_abstention": share(ans, lambda r: ab[r["id"]]),
+        "paraphrase_groups": len(groups),
+        "paraphrase_consistency": round(statistics.fmean(consistent), 4) if consistent else None,
+        "evidence_s_p50": _pct([r["evidence_ms"] for r in rows], 0.5),
+        "first_token_s_p50": _pct([r["first_token_ms"] for r in rows if not ab[r["id"]]], 0.5),
+        "first_token_s_p95": _pct([r["first_token_ms"] for r in rows if not ab[r["id"]]], 0.95),
+        "total_s_p50": _pct([r["total_ms"] for r in rows], 0.5),
+        "total_s_p95": _pct([r["total_ms"] for r in rows], 0.95),
     }
+
+
+def tradeoff(rows: Sequence[dict], cal: Calibration) -> list[dict]:
+    """Abstention on unanswerable vs false abstention at a few thresholds (the default marked)."""
+    out = []
+    for thr in sorted({*THRESHOLDS, cal.threshold}):
+        m = score_answers(rows, cal, thr)
+        out.append(
+            {
+                "threshold": thr,
+                "default": thr == cal.threshold,
+                "abstention_on_unanswerable": m["abstention_on_unanswerable"],
+                "false_abstention": m["false_abstention"],
+                "key_in_shown": m["key_in_shown"],
+            }
+        )
+    return out
+
+
+def calibrate(rows: Sequence[dict], note: str = "") -> Calibration:
+    """Fit the abstention model on recorded dev rows; the threshold is the highest one that keeps false
+    abstention within 5%, the learner's first complaint ("it refused a question my notes answer")."""
+    usable = [r for r in rows if r["signals"] is not None]
+    weights = fit_calibration(
+        [Signals(**r["signals"]) for r in usable],
+        [bool(r["vote"]) for r in usable],
+        [r["support"] for r in usable],
+        [r["answerable"] for r in usable],
+    )
+    cal = Calibration(weights, 0.5, note)
+    best = 0.05
+    for thr in [x / 100 for x in range(5, 96)]:
+        m = score_answers(rows, cal, thr)
+        if (m["false_abstention"] or 0) <= 0.05:
+            best = thr
+    return Calibration(weights, best, note)
+
+
+def evaluate_answers(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | None = None) -> dict:
+    """End-to-end answers over a facts set under the tutor's calibration, with the threshold trade-off."""
+    rows = answer_rows(tutor, items, progress)
+    out = score_answers(rows, tutor.calibration)
+    out["tradeoff"] = tradeoff(rows, tutor.calibration)
+    out["rows"] = rows
+    return out
 
 
 def load_mcq(path: Path) -> list[dict]:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fsrs import Card, Rating, Scheduler
@@ -73,7 +73,7 @@ class Progress:
 
     def record(self, q: Question, chosen: list[str], now: datetime | None = None) -> bool:
         """Store an answer and reschedule the question; returns whether it was right."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         correct = sorted(chosen) == sorted(q.answer)
         key = question_key(q)
         with self._lock, self._db:
@@ -104,7 +104,7 @@ class Progress:
 
     def due(self, now: datetime | None = None, limit: int = 20) -> list[Question]:
         """Questions whose review is due, most overdue first."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         with self._lock:
             rows = self._db.execute(
                 "SELECT question FROM cards WHERE due <= ? ORDER BY due LIMIT ?", (now.isoformat(), limit)

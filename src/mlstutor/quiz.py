@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from mlstutor.chunking import Chunk, clean_heading
+from mlstutor.chunking import Chunk, Citation, clean_heading
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
 from mlstutor.llm import LLM, complete_json, get_llm
@@ -345,13 +345,7 @@ class QuizMaster:
         return good
 
     def _citation(self, chunk: Chunk) -> dict:
-        return {
-            "source": chunk.source,
-            "heading_path": chunk.heading,
-            "line_start": chunk.line_start,
-            "line_end": chunk.line_end,
-            "text": chunk.text,
-        }
+        return chunk.citation().to_dict()
 
     def _llm_question(self, topic: str, chunk: Chunk, difficulty: str) -> Question:
         related = sorted({c.heading_path[-1] for c in _siblings(chunk, self.retriever.chunks)})[:8]
@@ -484,7 +478,7 @@ def to_csv(questions: Sequence[Question]) -> str:
                 *(q.options.get(k, "") for k in LETTERS),
                 ",".join(q.answer),
                 q.explanation,
-                "; ".join(f"{c['source']} § {c['heading_path']}" for c in q.citations),
+                "; ".join(Citation.from_dict(c).label for c in q.citations),
             ]
         )
     return buf.getvalue()
@@ -505,7 +499,7 @@ def to_anki(questions: Sequence[Question], path: str, deck_name: str = "mlstutor
         front = q.stem + "<br><br>" + "<br>".join(f"<b>{k}</b>. {v}" for k, v in q.options.items())
         back = (
             f"<b>{', '.join(q.answer)}</b><br>{q.explanation}<br><i>"
-            + "; ".join(f"{c['source']} § {c['heading_path']}" for c in q.citations)
+            + "; ".join(Citation.from_dict(c).label for c in q.citations)
             + "</i>"
         )
         deck.add_note(genanki.Note(model=model, fields=[front, back]))

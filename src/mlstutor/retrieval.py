@@ -99,6 +99,16 @@ class BM25Index:
         total = sum(self._idf.get(t, default) for t in terms) or 1.0
         return [sum(self._idf.get(t, default) for t in terms if t in self._terms[p]) / total for p in positions]
 
+    def coverage_texts(self, query: str, texts: Sequence[str]) -> list[float]:
+        """:meth:`coverage` for arbitrary texts (a single line, a heading path) with this index's IDF."""
+        terms = set(self._words([query])[0]) if query.strip() else set()
+        default = math.log(self._n + 1)
+        total = sum(self._idf.get(t, default) for t in terms) or 1.0
+        return [
+            sum(self._idf.get(t, default) for t in terms if t in have) / total
+            for have in map(set, self._words(texts))
+        ]
+
     def _tokenize(self, texts: Sequence[str]):
         return bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False)
 
@@ -120,6 +130,10 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
         self._pos = {c.id: i for i, c in enumerate(index.chunks)}
+
+    def position(self, chunk: Chunk) -> int:
+        """The chunk's row in this index (its vector, its statements' vectors)."""
+        return self._pos[chunk.id]
 
     def similarity(self, query_vec: np.ndarray, chunk: Chunk) -> float:
         """Cosine similarity of an encoded query with a chunk of this index."""

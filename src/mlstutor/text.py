@@ -3,6 +3,7 @@ another text supports."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
@@ -90,3 +91,73 @@ def support(claim: str, passage: str) -> float:
         return 0.0
     have = content_words(passage)
     return sum(1 for w in words if w in have) / len(words)
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose into sentences (good enough for the tutor's 1–3 sentence answers)."""
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in a text, thousands separators dropped: ``1,000`` and ``1000`` are the same."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def strip_markdown(text: str) -> str:
+    """Text without the markdown that notes sprinkle inside facts (```1MB```, ``**bold**``)."""
+    return re.sub(r"\s+", " ", text.replace("`", "").replace("**", "").replace("__", "")).strip()
+
+
+def contains_key(text: str, keys: list[str] | tuple[str, ...]) -> bool:
+    """Does ``text`` state one of the key strings (case, whitespace and markdown ignored)?"""
+    low = strip_markdown(text).lower()
+    return any(strip_markdown(k).lower() in low for k in keys if k.strip())
+
+
+class JsonStringField:
+    """Decode one string field of a JSON object while it streams in, so the UI can show the model's answer
+    token by token although the model writes schema-constrained JSON."""
+
+    def __init__(self, name: str) -> None:
+        self._open = re.compile(r'"' + re.escape(name) + r'"\s*:\s*"')
+        self.raw = ""
+        self._emitted = 0
+
+    def feed(self, piece: str) -> str:
+        """Add a piece of the model's output; return the newly decoded characters of the field."""
+        self.raw += piece
+        text = self.value()
+        new, self._emitted = text[self._emitted :], len(text)
+        return new
+
+    def value(self) -> str:
+        m = self._open.search(self.raw)
+        if not m:
+            return ""
+        out, i, s = [], m.end(), self.raw
+        escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "/": "/", "r": "", "b": "", "f": ""}
+        while i < len(s):
+            ch = s[i]
+            if ch == '"':
+                break
+            if ch == "\\":
+                if i + 1 >= len(s):
+                    break  # an escape cut in half: wait for the next piece
+                nxt = s[i + 1]
+                if nxt == "u":
+                    if i + 6 > len(s):
+                        break
+                    with contextlib.suppress(ValueError):
+                        out.append(chr(int(s[i + 2 : i + 6], 16)))
+                    i += 6
+                    continue
+                out.append(escapes.get(nxt, nxt))
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        return "".join(out)

@@ -1,8 +1,17 @@
-"""Grounded answers: retrieve, show the passages at once, let the model write with numbered citations.
+"""Grounded answers: the program finds the evidence, the model explains it, the program checks what it wrote.
 
-A 1.5B model on two CPU cores reads ~36 prompt tokens a second, so the prompt carries only what the answer needs:
-the best few passages, each trimmed to the lines closest to the question. The system prompt is constant and comes
-first so llama.cpp reuses its cache across questions.
+A 1.5B model on two CPU cores is weak at deciding and free writing but good at choosing. So, for every question:
+
+1. retrieval finds passages and :mod:`mlstutor.evidence` picks the lines that answer (no model: milliseconds);
+2. the evidence is shown at once, with file, heading path and line number;
+3. the model gets only those lines, selects the ones that answer (constrained to their numbers) and writes one or
+   two sentences (schema-constrained JSON, streamed to the learner as plain text);
+4. each sentence is checked against the evidence: a sentence whose numbers or words the lines do not hold is
+   marked, and each supported sentence cites the line that supports it;
+5. whether to answer at all is a calibrated decision over retrieval and evidence signals plus the model's vote
+   (:class:`mlstutor.evidence.Calibration`), not a string test on the reply.
+
+A pasted multiple-choice question (stem + A–E options) is answered as one: evidence per option, the model picks.
 """
 
 from __future__ import annotations
@@ -10,104 +19,123 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlstutor.chunking import Citation
 from mlstutor.config import Settings
+from mlstutor.evidence import PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
 from mlstutor.llm import LLM, Message, complete_json, get_llm
+from mlstutor.mcq import MultipleChoice, parse_mcq
+from mlstutor.profile import load_profile, prompt
 from mlstutor.retrieval import Hit, Retriever, validate_query
-from mlstutor.text import support
+from mlstutor.text import JsonStringField, content_words, numbers, sentences, support
 
-NOT_COVERED = "The notes don't cover this."
-# Measured on eval/facts.jsonl with the 1.5B model: a strict "only if the passages contain the answer" wording
-# made it refuse 36% of answerable questions; asking it to answer from terse, partial notes cut that to ~18%.
-SYSTEM_PROMPT = (
-    "You are a tutor for the AWS Certified Machine Learning - Specialty exam. Answer the learner's question in two "
-    "to four sentences using the numbered note passages, and cite the passage of each fact like [1]. The passages "
-    "are excerpts from the learner's notes; answer from them even when they are terse or only partly cover the "
-    f"question. Only if no passage is about the question at all, reply exactly: {NOT_COVERED}"
-)
-# Below this cosine no passage is about the question. Kept low on purpose: MiniLM scores acronyms such as SMOTE
-# near 0.27 although BM25 finds them, and on eval/facts.jsonl unanswerable questions score 0.31-0.60, so the
-# retrieval score cannot separate them; the model makes the finer call.
-MIN_DENSE_SCORE = 0.15
-# An answer whose content words are mostly absent from its passages is the model's own knowledge or invention
-# (e.g. "the passing score is 70%"): shown as not covered. 0.4 measured on a 65-question sample of
-# eval/facts.jsonl: abstention on unanswerable questions 0.57 -> 0.86, no extra false abstentions.
-MIN_GROUNDING = 0.4
-UNGROUNDED = NOT_COVERED + " (The model's draft answer was not supported by your notes, so it is not shown.)"
-PASSAGES = 3
-PASSAGE_CHARS = 320
-_MARKER = re.compile(r"\[(\d{1,2})\]")
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A passage the answer points to: where to find it in the notes, and its text."""
-
-    n: int
-    source: str
-    heading_path: str
-    line_start: int
-    line_end: int
-    text: str
-
-    @classmethod
-    def from_hit(cls, n: int, hit: Hit) -> Citation:
-        c = hit.chunk
-        return cls(n, c.source, c.heading, c.line_start, c.line_end, c.text)
+_MARKER = re.compile(r"\s*\[(\d{1,2})\]")
+MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evidence lines must hold
+LINE_CHARS = 220  # an evidence line is cut to this many characters in the prompt (prompt tokens cost ~25 ms)
+ANSWER_TOKENS = 120  # JSON wrapper + one or two sentences
 
 
 @dataclass
 class Answer:
+    """What the learner sees: evidence lines, the explanation, its citations, and how the decision was made."""
+
     question: str
+    evidence: list[Evidence]
     text: str
     citations: list[Citation]
     abstained: bool
     timings: dict[str, float] = field(default_factory=dict)
-    passages: list[Hit] = field(default_factory=list)
-    removed_markers: int = 0
-    grounding: float = 0.0  # share of the answer's content words found in the passages it was given
+    answerability: float = 0.0
+    signals: Signals | None = None
+    model_lines: list[int] = field(default_factory=list)  # evidence numbers the model said answer (1-based)
+    model_vote: bool | None = None  # the model picked a line and wrote something the evidence supports
+    support: float = 0.0  # share of the model's sentences that the evidence supports
+    unsupported: list[str] = field(default_factory=list)  # sentences of the model the evidence does not hold
+    mcq: dict | None = None  # for a pasted multiple-choice question: picks and per-option notes
+
+    @property
+    def shown_text(self) -> str:
+        """Everything the learner reads: the evidence lines and the answer."""
+        return "\n".join([*(e.citation.text for e in self.evidence), self.text])
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
-            "citations": [asdict(c) for c in self.citations],
             "abstained": self.abstained,
-            "removed_markers": self.removed_markers,
-            "grounding": round(self.grounding, 3),
+            "answerability": round(self.answerability, 4),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "citations": [c.to_dict() for c in self.citations],
+            "model_lines": self.model_lines,
+            "unsupported": self.unsupported,
+            "signals": self.signals.to_dict() if self.signals else None,
+            "mcq": self.mcq,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
 
 
-def clean_markers(text: str, n_passages: int) -> tuple[str, list[int], int]:
-    """Drop ``[n]`` markers that point at no passage; return the text, the cited numbers, and how many were
-    removed."""
-    cited: list[int] = []
-    removed = 0
+def _schema(n_lines: int) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "lines": {
+                "type": "array",
+                "items": {"type": "integer", "enum": list(range(1, n_lines + 1))},
+                "maxItems": n_lines,
+            },
+            "answer": {"type": "string"},
+        },
+        "required": ["lines", "answer"],
+    }
 
-    def keep(m: re.Match[str]) -> str:
-        nonlocal removed
-        n = int(m.group(1))
-        if 1 <= n <= n_passages:
-            if n not in cited:
-                cited.append(n)
-            return m.group(0)
-        removed += 1
-        return ""
 
-    return _MARKER.sub(keep, text).replace("  ", " ").strip(), cited, removed
+def check_sentences(
+    text: str, evidence: list[Evidence], question: str = ""
+) -> tuple[str, list[Citation], list[str], float]:
+    """Keep the model's sentences that the evidence supports, each followed by ``[n]``, the number of its best
+    evidence item as shown to the learner. Returns the text, the cited citations (evidence order), the
+    unsupported sentences and the share kept. Supported: the evidence holds most of the sentence's content words
+    and every number it states. A sentence that only echoes the question or a heading is skipped."""
+    texts = [f"{e.citation.heading_path} {e.citation.text}" for e in evidence]
+    all_numbers = numbers(" ".join(texts))
+    kept: list[str] = []
+    cited: set[int] = set()
+    dropped: list[str] = []
+    echo = content_words(question).union(*(content_words(e.citation.heading_path) for e in evidence))
+    for sent in sentences(_MARKER.sub("", text)):
+        if not content_words(sent) - echo:
+            continue
+        if support(sent, " ".join(texts)) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
+            dropped.append(sent)
+            continue
+        best = int(np.argmax([support(sent, t) for t in texts]))
+        cited.add(best)
+        body = sent.rstrip(".!?")
+        kept.append(f"{body} [{best + 1}]{sent[len(body) :]}")
+    share = len(kept) / (len(kept) + len(dropped)) if kept or dropped else 0.5  # nothing said: no evidence either way
+    return " ".join(kept), [evidence[i].citation for i in sorted(cited)], dropped, share
+
+
+def quote_answer(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
+    """When the model adds nothing usable, the best line itself is the answer."""
+    top = evidence[0].citation
+    return f"Your notes say: “{top.text}” [1]", [top]
 
 
 class Tutor:
-    """Answers questions from the notes. ``llm`` is created lazily, so searching works before a model loads."""
+    """Answers questions from the notes. ``llm`` is created lazily, so evidence works before a model loads."""
 
     def __init__(self, retriever: Retriever, settings: Settings | None = None, llm: LLM | None = None) -> None:
         self.retriever = retriever
         self.settings = settings or retriever.settings
         self._llm = llm
+        self.finder = EvidenceFinder(retriever)
+        self.profile = load_profile(self.settings.profile)
+        self.calibration = Calibration.load()
+        self.abstain_below = self.calibration.threshold  # 0: always ask the model (eval runs record everything)
 
     @property
     def llm(self) -> LLM:
@@ -115,48 +143,48 @@ class Tutor:
             self._llm = get_llm(self.settings)
         return self._llm
 
-    def _trim(self, qv: np.ndarray, hits: list[Hit]) -> list[str]:
-        """Each passage cut to the lines most similar to the question, kept in reading order."""
-        out = []
-        for h in hits:
-            lines = [ln.strip() for ln in re.sub(r"<[^>]+>", " ", h.chunk.text).split("\n") if ln.strip()]
-            if sum(len(ln) for ln in lines) <= PASSAGE_CHARS:
-                out.append("\n".join(lines))
-                continue
-            sims = self.retriever.embedder.encode(lines) @ qv
-            chosen, size = set(), 0
-            for i in np.argsort(-sims):
-                if size + len(lines[i]) > PASSAGE_CHARS and chosen:
-                    continue
-                chosen.add(int(i))
-                size += len(lines[i])
-            out.append("\n".join(lines[i][:PASSAGE_CHARS] for i in sorted(chosen)))
-        return out
-
-    def build_messages(
-        self, question: str, hits: list[Hit], history: list[tuple[str, str]] | None, qv: np.ndarray | None = None
-    ) -> list[Message]:
-        qv = self.retriever.embedder.encode([question])[0] if qv is None else qv
-        blocks = [
-            f"[{i}] ({h.chunk.source} § {h.chunk.heading})\n{text}"
-            for i, (h, text) in enumerate(zip(hits, self._trim(qv, hits)), start=1)
-        ]
-        messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}]
-        for q, a in (history or [])[-1:]:
-            messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a[:300]}]
-        messages.append(
-            {"role": "user", "content": "Passages:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"}
-        )
-        return messages
+    @property
+    def not_covered(self) -> str:
+        return str(self.profile["not_covered"])
 
     def retrieve(
         self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
     ) -> list[Hit]:
         """Passages for a question; a short follow-up is searched together with the previous question."""
-        query = question
-        if history and len(question.split()) < 8:
-            query = f"{history[-1][0]} {question}"
+        query = self._query(question, history)
         return self.retriever.search(query[: self.settings.max_query_chars], k=k, mode=mode)
+
+    def evidence(
+        self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
+    ) -> tuple[list[Evidence], Signals]:
+        """The evidence lines for a question and the answerability signals: no model involved."""
+        hits = self.retrieve(question, history, k, mode)
+        return self.finder.find(self._query(question, history), hits)
+
+    @staticmethod
+    def _query(question: str, history: list[tuple[str, str]] | None) -> str:
+        """A short follow-up ("and its buffer size?") is read together with the previous question."""
+        return f"{history[-1][0]} {question}" if history and len(question.split()) < 8 else question
+
+    def build_messages(self, question: str, evidence: list[Evidence]) -> list[Message]:
+        """The constant system prompt (cached by llama.cpp) and the numbered evidence lines."""
+        lines = "\n".join(
+            f"[{i}] ({e.citation.heading_path.split(' > ')[-1]}) {e.citation.text[:LINE_CHARS]}"
+            for i, e in enumerate(evidence, start=1)
+        )
+        p = self.settings.profile
+        return [
+            {"role": "system", "content": prompt("answer_system", p)},
+            {"role": "user", "content": prompt("answer_user", p).format(lines=lines, question=question)},
+        ]
+
+    def warm_up(self) -> None:
+        """Load the model and put the constant system prompt into its cache, so the first question is as fast
+        as the later ones."""
+        ev, _ = self.evidence("How large can a Kinesis record be?")
+        if ev:
+            for _ in self.llm.chat(self.build_messages("warm up", ev[:1]), max_tokens=1, stream=True):
+                pass
 
     def ask_stream(
         self,
@@ -165,81 +193,58 @@ class Tutor:
         k: int = PASSAGES,
         mode: str | None = None,
     ) -> Iterator[tuple[str, object]]:
-        """Events in order: ``("passages", hits)`` at once, ``("token", text)`` while the model writes, then
-        ``("answer", Answer)``."""
+        """Events in order: ``("evidence", [Evidence])`` at once, ``("token", text)`` while the model writes,
+        then ``("answer", Answer)``. A pasted multiple-choice question is answered by :meth:`answer_mcq`."""
         t0 = time.perf_counter()
         question = validate_query(question, self.settings.max_query_chars)
-        hits = self.retrieve(question, history, k, mode)
-        timings = {"retrieval_ms": (time.perf_counter() - t0) * 1000}
-        yield "passages", hits
-        qv = self.retriever.embedder.encode([question])[0]
-        if not hits or max(self.retriever.similarity(qv, h.chunk) for h in hits) < MIN_DENSE_SCORE:
-            timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - t0) * 1000
-            yield "answer", Answer(question, NOT_COVERED, [], True, timings, hits)
+        mcq = parse_mcq(question)
+        if mcq is not None:
+            yield from self._mcq_stream(mcq, t0)
             return
-        parts: list[str] = []
+        evidence, signals = self.evidence(question, history, k, mode)
+        timings = {"evidence_ms": (time.perf_counter() - t0) * 1000}
+        yield "evidence", evidence
+        # the model's vote can lift a borderline case, never a hopeless one: skip the model then
+        if not evidence or self.calibration.probability(signals) < self.abstain_below:
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            p = self.calibration.probability(signals, False, 0.0) if evidence else 0.0
+            yield "answer", Answer(question, evidence, self.not_covered, [], True, timings, p, signals)
+            return
+        field_ = JsonStringField("answer")
         for piece in self.llm.chat(
-            self.build_messages(question, hits, history, qv),
-            max_tokens=self.settings.max_tokens,
-            temperature=self.settings.temperature,
+            self.build_messages(question, evidence),
+            max_tokens=ANSWER_TOKENS,
+            temperature=0.0,
+            schema=_schema(len(evidence)),
             stream=True,
         ):
-            if not parts:
+            if "first_token_ms" not in timings:
                 timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
-            parts.append(piece)
-            yield "token", piece
-        raw = "".join(parts).strip()
-        timings.setdefault("first_token_ms", (time.perf_counter() - t0) * 1000)
+            new = field_.feed(piece)
+            if new:
+                timings.setdefault("first_answer_token_ms", (time.perf_counter() - t0) * 1000)
+                yield "token", new
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        abstained = "don't cover" in raw.lower() or "do not cover" in raw.lower() or not raw
-        text, cited, removed = clean_markers(raw or NOT_COVERED, len(hits))
-        grounding = support(_MARKER.sub("", text), "\n".join(h.chunk.text for h in hits))
-        if not abstained and grounding < MIN_GROUNDING:
-            abstained, text, cited = True, UNGROUNDED, []
-        citations = [] if abstained else [Citation.from_hit(n, hits[n - 1]) for n in (cited or [1])]
-        yield "answer", Answer(question, text, citations, abstained, timings, hits, removed, grounding)
-
-    def answer_mcq(
-        self, stem: str, options: dict[str, str], n_answers: int = 1, with_notes: bool = True, k: int = 4
-    ) -> list[str]:
-        """Pick the option letter(s) for a multiple-choice question, optionally reading the notes first. The
-        reply is schema-constrained to valid letters, so it always parses."""
-        letters = list(options)
-        schema = {
-            "type": "object",
-            "properties": {
-                "answer": {
-                    "type": "array",
-                    "items": {"type": "string", "enum": letters},
-                    "minItems": n_answers,
-                    "maxItems": n_answers,
-                }
-            },
-            "required": ["answer"],
-        }
-        opts = "\n".join(f"{key}. {text}" for key, text in options.items())
-        context = ""
-        if with_notes:
-            query = stem[-600:] + " " + " ".join(options.values())
-            hits = self.retriever.search(query[: self.settings.max_query_chars], k=k)
-            qv = self.retriever.embedder.encode([query])[0]
-            context = (
-                "Notes:\n"
-                + "\n\n".join(f"[{i}] {text}" for i, text in enumerate(self._trim(qv, hits), start=1))
-                + "\n\n"
+        picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
+        picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(evidence)]
+        text, citations, dropped, support_share = check_sentences(field_.value(), evidence, question)
+        # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
+        vote = bool(picked) and (bool(text) or not dropped)
+        p = self.calibration.probability(signals, vote, support_share)
+        if p < self.abstain_below:
+            yield (
+                "answer",
+                Answer(question, evidence, self.not_covered, [], True, timings, p, signals, picked, vote, dropped),
             )
-        plural = "s" if n_answers > 1 else ""
-        prompt = f"{context}Question: {stem}\n{opts}\n\nChoose {n_answers} option{plural}."
-        system = (
-            "You are an expert on the AWS Certified Machine Learning - Specialty exam. Pick the best answer. "
-            "Use the notes when they help. Reply as JSON."
+            return
+        if not text:
+            text, citations = quote_answer(evidence)
+        yield (
+            "answer",
+            Answer(
+                question, evidence, text, citations, False, timings, p, signals, picked, vote, support_share, dropped
+            ),
         )
-        try:
-            data = complete_json(self.llm, system, prompt, schema, max_tokens=40, temperature=0.0)
-            picked = [x for x in data.get("answer", []) if x in options]
-        except ValueError:
-            picked = []
-        return sorted(dict.fromkeys(picked))[:n_answers]
 
     def ask(
         self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
@@ -251,3 +256,84 @@ class Tutor:
                 answer = value
         assert isinstance(answer, Answer)
         return answer
+
+    # ------------------------------------------------------------ multiple-choice questions
+
+    def option_evidence(self, mc: MultipleChoice, k: int = 4) -> dict[str, Evidence | None]:
+        """For each option, the line of the notes closest to "stem + option": what the notes say about it."""
+        tail = mc.stem[-300:]
+        out: dict[str, Evidence | None] = {}
+        for letter, text in mc.options.items():
+            query = f"{tail} {text}"[: self.settings.max_query_chars]
+            hits = self.retriever.search(query, k=k)
+            ev, _ = self.finder.find(f"{text} {tail}", hits, n=1)
+            out[letter] = ev[0] if ev else None
+        return out
+
+    def answer_mcq(
+        self, stem: str, options: dict[str, str], n_answers: int = 1, with_notes: bool = True
+    ) -> list[str]:
+        """Pick the option letter(s), optionally reading each option's evidence first. The reply is constrained
+        to valid letters, so it always parses."""
+        mc = MultipleChoice(stem, dict(options), n_answers)
+        return self._pick(mc, self.option_evidence(mc) if with_notes else {})
+
+    def _pick(self, mc: MultipleChoice, per_option: dict[str, Evidence | None]) -> list[str]:
+        letters = list(mc.options)
+        schema = {
+            "type": "object",
+            "properties": {
+                "answer": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": letters},
+                    "minItems": mc.n_answers,
+                    "maxItems": mc.n_answers,
+                }
+            },
+            "required": ["answer"],
+        }
+        opts = "\n".join(f"{key}. {text}" for key, text in mc.options.items())
+        notes = ""
+        if per_option:
+            notes = "Notes:\n" + "\n".join(
+                f"{key}: {ev.citation.text[:LINE_CHARS]}" for key, ev in per_option.items() if ev is not None
+            )
+            notes += "\n\n"
+        p = self.settings.profile
+        user = prompt("mcq_user", p).format(
+            notes=notes, stem=mc.stem, options=opts, n=mc.n_answers, plural="s" if mc.n_answers > 1 else ""
+        )
+        try:
+            data = complete_json(self.llm, prompt("mcq_system", p), user, schema, max_tokens=40, temperature=0.0)
+            picked = [x for x in data.get("answer", []) if x in mc.options]
+        except ValueError:
+            picked = []
+        return sorted(dict.fromkeys(picked))[: mc.n_answers]
+
+    def _mcq_stream(self, mc: MultipleChoice, t0: float) -> Iterator[tuple[str, object]]:
+        """A pasted exam question: evidence per option at once, then the pick, then why each option is right or
+        wrong (from its evidence line, with a citation)."""
+        per_option = self.option_evidence(mc)
+        evidence = [ev for ev in dict.fromkeys(e for e in per_option.values() if e is not None)]
+        timings = {"evidence_ms": (time.perf_counter() - t0) * 1000}
+        yield "evidence", evidence
+        picked = self._pick(mc, per_option)
+        timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        lines, citations, why = [], [], {}
+        for letter, text in mc.options.items():
+            ev = per_option.get(letter)
+            right = letter in picked
+            mark = "✅" if right else "❌"
+            ref = ""
+            if ev is not None and support(text, ev.citation.text) >= 0.3:
+                if ev.citation not in citations:
+                    citations.append(ev.citation)
+                ref = f" Your notes: “{ev.citation.text[:160]}” [{citations.index(ev.citation) + 1}]"
+            verdict = "the best answer." if right else "not the best answer."
+            why[letter] = f"{verdict}{ref}"
+            lines.append(f"{mark} **{letter}.** {text} — {verdict}{ref}")
+        head = f"**Answer: {', '.join(picked) or '?'}**"
+        text = head + "\n\n" + "\n".join(lines)
+        yield "token", text
+        info = {"stem": mc.stem, "options": mc.options, "n_answers": mc.n_answers, "picked": picked, "why": why}
+        yield "answer", Answer(mc.stem, evidence, text, citations, False, timings, 1.0, mcq=info)

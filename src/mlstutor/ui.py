@@ -22,14 +22,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
+from mlstutor.chunking import Citation
 from mlstutor.config import Settings
 from mlstutor.corpus import NOTE_SUFFIXES, note_paths, read_document
 from mlstutor.errors import MlstutorError
+from mlstutor.evidence import PASSAGES, Evidence
 from mlstutor.index import build_index, index_status
-from mlstutor.llm import PRESETS, get_llm
+from mlstutor.llm import PRESETS
 from mlstutor.progress import Progress
 from mlstutor.quiz import DIFFICULTIES, Question, QuizMaster
-from mlstutor.retrieval import MODES, Hit, Retriever
+from mlstutor.retrieval import MODES, Retriever
 from mlstutor.tutor import Answer, Tutor
 
 MAX_UPLOAD_BYTES = 2_000_000
@@ -39,6 +41,8 @@ CSS = """
 .passage-card summary {cursor: pointer; font-weight: 600;}
 .passage-card pre {white-space: pre-wrap; font-size: 0.85em; max-height: 320px; overflow: auto;}
 .passage-card mark {background: #fff3a3;}
+.passage-card .ev-head {font-weight: 600; font-size: 0.9em;}
+.passage-card details summary {font-weight: 400; font-size: 0.85em; opacity: 0.8;}
 .status {font-size: 0.9em; opacity: 0.85;}
 """
 
@@ -69,7 +73,7 @@ class Services:
             return
         self.model_state = f"loading {self.settings.model}…"
         try:
-            get_llm(self.settings)
+            Tutor(self.retriever, self.settings).warm_up()  # model loaded, system prompt cached
             self.model_state = f"{self.settings.model} ready"
         except MlstutorError as exc:
             self.model_state = f"model unavailable: {exc}"
@@ -102,38 +106,51 @@ class Services:
 # ---------------------------------------------------------------- rendering helpers
 
 
-def _highlight(text: str, answer: str) -> str:
-    """The passage as HTML with the line that best matches the answer marked."""
-
-    def stems(s: str) -> set[str]:
-        return {w[:5] for w in re.findall(r"[a-z0-9]{3,}", s.lower())}
-
-    words = stems(answer)
-    lines = text.split("\n")
-    scores = [0 if ln.lstrip().startswith("#") else len(words & stems(ln)) for ln in lines]
-    best = max(range(len(lines)), key=lambda i: scores[i]) if lines and max(scores, default=0) > 0 else -1
-    return "\n".join(
-        f"<mark>{html.escape(ln)}</mark>" if i == best else html.escape(ln) for i, ln in enumerate(lines)
-    )
-
-
-def passage_cards(hits: list[Hit], answer: Answer | None = None) -> str:
-    """Numbered, expandable source cards: file, heading path, lines, the passage (key sentence marked)."""
-    if not hits:
-        return "<p>No passages.</p>"
-    cited = {c.n for c in answer.citations} if answer else set()
+def evidence_cards(evidence: list[Evidence], answer: Answer | None = None) -> str:
+    """ "From your notes": one card per evidence item — file, heading path, line numbers, the lines themselves
+    with the best one marked — and the whole passage one click away with those lines highlighted in place."""
+    if not evidence:
+        return "<p>No lines of your notes match this question.</p>"
+    cited = {c.line_start for c in answer.citations} if answer else set()
     out = []
-    for i, h in enumerate(hits, start=1):
-        c = h.chunk
-        also = f" · also in {', '.join(map(html.escape, h.also_in))}" if h.also_in else ""
-        tag = " ✅ cited" if i in cited else ""
-        body = _highlight(c.text, answer.text) if answer and i in cited else html.escape(c.text)
+    for i, ev in enumerate(evidence, start=1):
+        c = ev.citation
+        lines = c.text.split("\n")
+        body = "\n".join(
+            f"<mark>{html.escape(ln)}</mark>" if j == 0 else html.escape(ln) for j, ln in enumerate(lines)
+        )
+        chunk = ev.hit.chunk
+        passage = "\n".join(
+            f"<mark>{html.escape(ln)}</mark>"
+            if c.line_start <= chunk.line_start + j <= c.line_end
+            else html.escape(ln)
+            for j, ln in enumerate(chunk.text.split("\n"))
+        )
+        also = f" · also in {', '.join(map(html.escape, ev.also_in))}" if ev.also_in else ""
+        tag = " ✅ cited" if c.line_start in cited else ""
         out.append(
-            f'<details class="passage-card" {"open" if i in cited else ""}><summary>[{i}] '
-            f"{html.escape(c.source)} § {html.escape(c.heading)}{tag}</summary>"
-            f"<div>lines {c.line_start}–{c.line_end}{also}</div><pre>{body}</pre></details>"
+            f'<div class="passage-card evidence" data-n="{i}"><div class="ev-head">[{i}] '
+            f"{html.escape(c.source)} § {html.escape(c.heading_path)} · {c.lines}{also}{tag}</div>"
+            f"<pre>{body}</pre><details><summary>whole passage (lines {chunk.line_start}–{chunk.line_end})"
+            f"</summary><pre>{passage}</pre></details></div>"
         )
     return "\n".join(out)
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The checked answer as the chat shows it: text with [n] markers, what was left out, the cited lines."""
+    parts = [answer.text]
+    if answer.abstained and answer.evidence:
+        parts.append("_The closest lines of your notes are on the right; none of them answers this._")
+    if answer.unsupported:
+        left = " ".join(answer.unsupported)
+        parts.append(f"<sub>⚠ left out, not supported by your notes: “{html.escape(left)}”</sub>")
+    if answer.citations:
+        numbers = {e.citation: n for n, e in enumerate(answer.evidence, start=1)}
+        parts.append("\n".join(f"[{numbers.get(c, '?')}] {c.label}" for c in answer.citations))
+    secs = answer.timings.get("total_ms", 0) / 1000
+    parts.append(f"<sub>⏱ {secs:.1f} s</sub>")
+    return "\n\n".join(parts)
 
 
 def _friendly(exc: Exception) -> str:
@@ -178,26 +195,21 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
         yield chat, gr.skip(), "", turns, svc.status_md()
         try:
             tutor = Tutor(svc.need_retriever(), chat_settings(backend, model, url, omodel, key))
-            text, hits = "", []
+            text, evidence = "", []
             for kind, value in tutor.ask_stream(message, history=turns, k=int(k), mode=mode):
-                if kind == "passages":
-                    hits = value
-                    chat[-1]["content"] = "_Reading the passages on the right…_"
-                    yield chat, passage_cards(hits), "", turns, svc.status_md()
+                if kind == "evidence":
+                    evidence = value
+                    chat[-1]["content"] = "_Your notes are on the right; explaining…_"
+                    yield chat, evidence_cards(evidence), "", turns, svc.status_md()
                 elif kind == "token":
                     text += value
                     chat[-1]["content"] = text
                     yield chat, gr.skip(), "", turns, gr.skip()
                 else:
                     answer = value
-                    refs = "".join(
-                        f"\n\n[{c.n}] {c.source} § {c.heading_path} (lines {c.line_start}–{c.line_end})"
-                        for c in answer.citations
-                    )
-                    secs = answer.timings.get("total_ms", 0) / 1000
-                    chat[-1]["content"] = f"{answer.text}{refs}\n\n<sub>⏱ {secs:.1f} s</sub>"
+                    chat[-1]["content"] = answer_markdown(answer)
                     turns = [*turns, (message, answer.text)][-4:]
-                    yield chat, passage_cards(hits, answer), "", turns, svc.status_md()
+                    yield chat, evidence_cards(evidence, answer), "", turns, svc.status_md()
         except Exception as exc:
             chat[-1]["content"] = _friendly(exc)
             yield chat, gr.skip(), message, turns, svc.status_md()
@@ -259,9 +271,7 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
             return f"Pick {'two answers' if q.choose == 2 else 'an answer'} first.", score, f"Score: {score}/{i}"
         ok = svc.progress.record(q, chosen)
         score += ok
-        cites = "\n".join(
-            f"- 📄 {c['source']} § {c['heading_path']} (lines {c['line_start']}–{c['line_end']})" for c in q.citations
-        )
+        cites = "\n".join(f"- 📄 {Citation.from_dict(c).label}" for c in q.citations)
         verdict = "✅ **Correct!**" if ok else f"❌ **Not quite** — the answer is **{', '.join(q.answer)}**."
         return f"{verdict}\n\n{q.explanation}\n\n{cites}", score, f"Score: {score}/{i + 1}"
 
@@ -392,7 +402,8 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
                     chatbot = gr.Chatbot(label="Tutor", height=460, elem_id="chatbot")
                     with gr.Row():
                         question = gr.Textbox(
-                            placeholder="Ask about your notes, e.g. 'How big can a Kinesis record be?'",
+                            placeholder="Ask about your notes, e.g. 'How big can a Kinesis record be?' "
+                            "— or paste an exam question with its options A–E",
                             show_label=False,
                             scale=5,
                             elem_id="question",
@@ -400,8 +411,8 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
                         ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     clear_btn = gr.Button("Clear chat", size="sm")
                 with gr.Column(scale=2):
-                    gr.Markdown("### Passages from your notes")
-                    passages = gr.HTML("<p>The passages used for an answer appear here.</p>", elem_id="passages")
+                    gr.Markdown("### From your notes")
+                    passages = gr.HTML("<p>The lines of your notes that answer appear here.</p>", elem_id="passages")
             with gr.Accordion("Advanced: model and retrieval", open=False):
                 with gr.Row():
                     backend = gr.Radio(["llamacpp", "openai"], value=settings.backend, label="Backend")
@@ -413,14 +424,14 @@ def build_app(settings: Settings, services: Services | None = None) -> gr.Blocks
                     omodel = gr.Textbox(value=settings.openai_model, label="Hosted model name")
                     api_key = gr.Textbox(value="", label="API key (never shown or logged)", type="password")
                 with gr.Row():
-                    k = gr.Slider(1, 8, value=3, step=1, label="Passages (k)")
+                    k = gr.Slider(2, 10, value=PASSAGES, step=1, label="Passages searched for evidence (k)")
                     mode = gr.Dropdown(list(MODES), value=settings.mode, label="Retrieval mode")
             inputs = [question, chatbot, turns, backend, model, base_url, omodel, api_key, k, mode]
             outputs = [chatbot, passages, question, turns, status]
             ask_btn.click(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm")
             question.submit(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm")
             clear_btn.click(
-                lambda: ([], [], "<p>The passages used for an answer appear here.</p>"),
+                lambda: ([], [], "<p>The lines of your notes that answer appear here.</p>"),
                 None,
                 [chatbot, turns, passages],
             )

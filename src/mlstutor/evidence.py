@@ -1,0 +1,265 @@
+"""The lines of the notes that answer a question, chosen by the program before any model writes.
+
+Retrieval finds passages; a learner needs the one line that holds the fact ("Maximum record size is 1MB") with
+the file, heading and line number to check it. Every statement of the notes is already embedded with its heading
+path (small-to-big retrieval), so picking lines costs one query embedding and a few dot products: the evidence is
+on screen in milliseconds, and the model only has to explain it.
+
+A line's score mixes three generic signals: how close its embedding is to the question, how many of the
+question's rare terms it (with its heading path) contains, and how well its passage ranked. The same signals,
+for the best line, tell how likely it is that the notes answer the question at all (see :func:`answerability`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlstutor.chunking import Citation
+from mlstutor.retrieval import Hit, Retriever
+from mlstutor.text import content_words
+
+PASSAGES = 6  # passages whose lines compete to be evidence
+LINES = 3  # evidence lines shown and given to the model
+# Line score weights: embedding cosine of "heading: line" with the question, IDF-weighted share of the question's
+# terms found in the line with its heading path and in the line alone, the passage's rank (1/rank), and a penalty
+# for a line that adds no word beyond the question and its heading (a headline such as "k-means clustering").
+# Grid-searched on the dev sets (eval/facts.jsonl + eval/facts-extra.jsonl): key in 3 blocks 0.76 -> 0.84.
+W_COS, W_COVER, W_LINE_COVER, W_RANK, W_NO_NEWS = 1.0, 0.6, 0.3, 0.3, 0.4
+# A note's line is often a headline whose fact sits on the next bullet ("Specificity (TNR)" / "TN / (TN + FP)"):
+# an evidence item is the best line plus the statements right after it in its passage, up to this many characters.
+BLOCK_CHARS, BLOCK_LINES = 240, 3
+
+
+def _plain(text: str) -> str:
+    """Lower case, with markdown marks, dashes and underscores read as spaces."""
+    return re.sub(r"[\s\-_`*]+", " ", text.lower()).strip()
+
+
+TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A few lines of the notes offered as the answer (``focus`` is the best one), its score, and the passage it
+    came from."""
+
+    citation: Citation
+    focus: int
+    score: float
+    cosine: float
+    coverage: float
+    hit: Hit
+    also_in: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.citation.to_dict(),
+            "focus": self.focus,
+            "score": round(self.score, 4),
+            "cosine": round(self.cosine, 4),
+            "coverage": round(self.coverage, 4),
+            "also_in": list(self.also_in),
+        }
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What retrieval and evidence say about whether the notes answer a question (abstention features)."""
+
+    top_cosine: float  # best evidence line, cosine with the question
+    top_coverage: float  # best coverage of the question's rare terms by one line + its heading path
+    passage_cosine: float  # best passage, cosine with the question
+    union_coverage: float  # coverage of the question's terms by the best few lines and their headings together
+    unknown_name: float = (
+        0.0  # 1 when the question names something (Timestream, us-east-1) found nowhere in the notes
+    )
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 4) for k, v in self.__dict__.items()}
+
+
+class EvidenceFinder:
+    """Chooses evidence lines from a retriever's index. Cheap to create; shares the retriever's data."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+        index = retriever.index
+        owner = index.line_owner
+        # line vectors are stored chunk by chunk, in chunk order: the first unit of chunk p is at starts[p]
+        self._starts = np.searchsorted(owner, np.arange(len(index.chunks) + 1))
+        self._text = _plain("\n".join(c.text for c in index.chunks))
+
+    def _mentions(self, name: str) -> bool:
+        """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
+        forms = {_plain(name), _plain(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name))}
+        return any(re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", self._text) for f in forms if f)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question (capitalised mid-sentence, acronyms, tokens with digits such as ml.p3.2xlarge)
+        that occur nowhere in the notes: the question is about something the notes never mention."""
+        out = []
+        for i, raw in enumerate(question.split()):
+            word = re.sub(r"['’]s$", "", raw.strip("?!,.:;()[]'\"“”’"))
+            after_stop = i == 0 or (raw[:1].isupper() and question.split()[i - 1][-1:] in ".!?:")
+            named = (word[:1].isupper() and not after_stop) or (len(word) > 1 and word.isupper())
+            if len(word) < 2 or not (named or (re.search(r"\d", word) and re.search(r"[a-z]", word, re.I))):
+                continue
+            parts = [p for p in re.split(r"[-/]", word) if p and not p.isdigit()] or [word]
+            if not any(self._mentions(p) for p in parts):
+                out.append(word)
+        return out
+
+    def lines_of(self, hit: Hit) -> list[tuple[int, int, str]]:
+        """(vector row, line number, statement) for each statement of a retrieved passage."""
+        pos = self.retriever.position(hit.chunk)
+        start, end = int(self._starts[pos]), int(self._starts[pos + 1])
+        stmts = hit.chunk.statements
+        if len(stmts) != end - start:  # a passage without statements has one whole-text unit: no line to cite
+            return []
+        return [(start + i, no, text) for i, (no, text) in enumerate(stmts)]
+
+    def find(
+        self, question: str, hits: list[Hit], qv: np.ndarray | None = None, n: int = LINES
+    ) -> tuple[list[Evidence], Signals]:
+        """The ``n`` best distinct lines among the passages ``hits`` for ``question``, and the answerability
+        signals."""
+        r = self.retriever
+        qv = r.embedder.encode([question])[0] if qv is None else qv
+        rows: list[tuple[int, int, str, Hit]] = []
+        for h in hits:
+            rows += [(row, no, text, h) for row, no, text in self.lines_of(h)]
+        if not rows:
+            return [], Signals(0.0, 0.0, 0.0, 0.0)
+        vecs = r.index.line_vectors[[row for row, _, _, _ in rows]]
+        cos = vecs @ qv
+        bm25 = r.bm25
+        cover = bm25.coverage_texts(question, [f"{h.chunk.heading} {text}" for _, _, text, h in rows])
+        line_cover = bm25.coverage_texts(question, [text for _, _, text, _ in rows])
+        asked = content_words(question)
+        scores = [
+            W_COS * float(c)
+            + W_COVER * cv
+            + W_LINE_COVER * lc
+            + W_RANK / h.rank
+            - W_NO_NEWS * (not (content_words(text) - asked - content_words(h.chunk.heading)))
+            for c, cv, lc, (_, _, text, h) in zip(cos, cover, line_cover, rows)
+        ]
+        order = sorted(range(len(rows)), key=lambda i: -scores[i])
+        chosen: list[int] = []
+        also: dict[int, list[str]] = {}
+        for i in order:
+            twin = next((j for j in chosen if float(vecs[i] @ vecs[j]) >= TWIN), None)
+            if twin is not None:
+                src = rows[i][3].chunk.source
+                if src != rows[twin][3].chunk.source and src not in also.setdefault(twin, []):
+                    also[twin].append(src)
+                continue
+            if len(chosen) < n:
+                chosen.append(i)
+        evidence = []
+        for i in chosen:
+            _, no, text, h = rows[i]
+            last, block = no, [text]
+            for _, nxt_no, nxt, nh in rows[i + 1 : i + BLOCK_LINES]:
+                if nh is not h or sum(map(len, block)) + len(nxt) > BLOCK_CHARS:
+                    break
+                last = nxt_no
+                block.append(nxt)
+            cit = h.chunk.citation(no, last, "\n".join(block))
+            evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
+        passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
+        seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])
+        signals = Signals(
+            float(cos.max()),
+            max(cover),
+            passage_cos,
+            r.bm25.coverage_texts(question, [seen])[0],
+            float(bool(self.unknown_names(question))),
+        )
+        return evidence, signals
+
+
+FEATURES = ("top_cosine", "top_coverage", "passage_cosine", "union_coverage", "unknown_name")
+CALIBRATION_FILE = Path(__file__).with_name("profiles") / "calibration.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model of "the notes answer this question" over the :class:`Signals` and the model's vote, and
+    the probability under which the tutor abstains. Fitted on the dev sets by ``mlstutor eval --calibrate``."""
+
+    weights: dict[str, float]
+    threshold: float = 0.5
+    note: str = ""
+
+    def probability(self, s: Signals, model_vote: bool | None = None, support: float | None = None) -> float:
+        """``model_vote``: the model picked an answering line; ``support``: share of its sentences the evidence
+        holds. Before the model has written, leave them out for the best case the model could make."""
+        w = self.weights
+        vote, sup = (True, 1.0) if model_vote is None else (model_vote, 1.0 if support is None else support)
+        z = w.get("bias", 0.0) + sum(w.get(f, 0.0) * getattr(s, f) for f in FEATURES)
+        z += w.get("model_vote", 0.0) * (1.0 if vote else -1.0) + w.get("model_support", 0.0) * (2 * sup - 1)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        if not path.exists():
+            return DEFAULT_CALIBRATION
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls({k: float(v) for k, v in data["weights"].items()}, float(data["threshold"]), data.get("note", ""))
+
+    def save(self, path: Path = CALIBRATION_FILE) -> None:
+        data = {"weights": self.weights, "threshold": self.threshold, "note": self.note}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+
+# hand-set starting point, used only until a calibration file exists
+DEFAULT_CALIBRATION = Calibration(
+    {
+        "bias": -4.0,
+        "top_cosine": 6.0,
+        "top_coverage": 3.0,
+        "passage_cosine": 2.0,
+        "union_coverage": 1.0,
+        "model_vote": 1.0,
+    },
+    0.5,
+    "uncalibrated",
+)
+
+
+def fit_calibration(
+    signals: list[Signals], votes: list[bool], supports: list[float], answerable: list[bool], l2: float = 1e-3
+) -> dict[str, float]:
+    """Logistic regression (Newton's method, light L2, classes balanced) of answerable ~ signals + the model's
+    vote + the supported share of its sentences. Seven weights, a few hundred rows: plain numpy, explainable."""
+    x = np.array(
+        [
+            [1.0, *(getattr(s, f) for f in FEATURES), 1.0 if v else -1.0, 2 * sup - 1]
+            for s, v, sup in zip(signals, votes, supports)
+        ]
+    )
+    y = np.array(answerable, dtype=float)
+    pos = y.mean() if len(y) else 0.5
+    sw = np.where(y == 1, 0.5 / max(pos, 1e-6), 0.5 / max(1 - pos, 1e-6))  # unanswerable rows matter as much
+    reg = l2 * np.eye(x.shape[1])
+    reg[0, 0] = 0.0
+    w = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        grad = x.T @ ((p - y) * sw) + reg @ w * len(y)
+        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + reg * len(y)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    names = ("bias", *FEATURES, "model_vote", "model_support")
+    return {n: round(float(v), 4) for n, v in zip(names, w)}

@@ -1,0 +1,110 @@
+"""Branch logic of the answer pipeline with a scripted model registered through the backend registry (the real
+models are exercised in test_tutor.py): what the program does with invented, malformed or empty model output, and
+how the abstention model is fitted and scored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mlstutor.evaluation import calibrate, score_answers, tradeoff
+from mlstutor.evidence import Calibration, Signals, fit_calibration
+from mlstutor.llm import register
+from mlstutor.retrieval import Retriever
+from mlstutor.text import contains_key
+from mlstutor.tutor import Tutor
+
+SCRIPT: list[str] = []
+
+
+class ScriptedLLM:
+    name = "scripted"
+
+    def __init__(self, settings) -> None:
+        self.calls = 0
+
+    def chat(self, messages, *, max_tokens=384, temperature=0.1, schema=None, stream=False) -> str | Iterator[str]:
+        reply = SCRIPT[self.calls % len(SCRIPT)]
+        self.calls += 1
+        if not stream:
+            return reply
+        return iter([reply[i : i + 7] for i in range(0, len(reply), 7)])
+
+
+register("scripted")(ScriptedLLM)
+
+
+@pytest.fixture()
+def tutor(retriever: Retriever) -> Tutor:
+    return Tutor(retriever, retriever.settings.with_(backend="scripted"), llm=ScriptedLLM(None))
+
+
+def _say(*replies: str) -> None:
+    SCRIPT[:] = replies
+
+
+def test_supported_answer_is_kept_with_its_line_citation(tutor: Tutor) -> None:
+    _say('{"lines": [1], "answer": "A Kinesis Data Streams record can be up to 1MB."}')
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert not a.abstained and "1MB [" in a.text and a.model_vote and a.support == 1.0
+    assert a.citations and all(contains_key(c.text, ["1MB", "1 MB"]) for c in a.citations)
+
+
+def test_invented_number_is_dropped_not_shown(tutor: Tutor) -> None:
+    _say('{"lines": [1], "answer": "Records can be up to 1MB. A shard costs $0.015 per hour."}')
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert "0.015" not in a.text and a.unsupported == ["A shard costs $0.015 per hour."]
+
+
+def test_model_output_cut_mid_json_still_gives_an_answer(tutor: Tutor) -> None:
+    _say('{"lines": [1], "answer": "Records can be up to 1MB in si')
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert not a.abstained and contains_key(a.shown_text, ["1MB", "1 MB"])
+
+
+def test_echo_only_answer_falls_back_to_the_evidence_line(tutor: Tutor) -> None:
+    _say('{"lines": [1], "answer": "Kinesis record."}')
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert a.abstained or a.text.startswith("Your notes say")
+
+
+def test_question_about_something_absent_from_the_notes_abstains(tutor: Tutor) -> None:
+    _say('{"lines": [], "answer": "Timestream allows 128 dimensions per record."}')
+    a = tutor.ask("What is the maximum number of dimensions per record in Amazon Timestream?")
+    assert a.abstained and a.signals is not None and a.signals.unknown_name == 1.0
+    assert "128" not in a.text
+
+
+def test_calibration_fit_separates_and_scores_rows() -> None:
+    good = Signals(0.8, 0.7, 0.7, 0.8, 0.0)
+    bad = Signals(0.4, 0.2, 0.3, 0.3, 1.0)
+    w = fit_calibration(
+        [good] * 20 + [bad] * 10, [True] * 20 + [False] * 10, [1.0] * 20 + [0.0] * 10, [True] * 20 + [False] * 10
+    )
+    cal = Calibration(w, 0.5)
+    assert cal.probability(good, True, 1.0) > 0.9 > 0.1 > cal.probability(bad, False, 0.0)
+    rows = [
+        {
+            "id": str(i),
+            "group": "g" if i < 3 else "",
+            "answerable": i < 20,
+            "signals": (good if i < 20 else bad).to_dict(),
+            "vote": i < 20,
+            "support": 1.0 if i < 20 else 0.0,
+            "key_in_evidence": i < 20,
+            "key_in_answer": i < 20,
+            "key_in_answer_lenient": i < 20,
+            "citation_ok": i < 20,
+            "has_citation": True,
+            "evidence_ms": 5.0,
+            "first_token_ms": 900.0,
+            "total_ms": 2000.0,
+        }
+        for i in range(30)
+    ]
+    fitted = calibrate(rows)
+    m = score_answers(rows, fitted)
+    assert m["false_abstention"] == 0.0 and m["abstention_on_unanswerable"] == 1.0
+    assert m["paraphrase_consistency"] == 1.0 and m["key_in_shown"] == 1.0
+    assert any(t["default"] for t in tradeoff(rows, fitted))
