@@ -154,3 +154,22 @@ def test_wrong_key_and_dead_server(server: str) -> None:
         complete(dead, HELLO, max_tokens=8)
     with pytest.raises(ModelError, match="needs a server URL"):
         get_llm(Settings(backend="openai", openai_base_url=""))
+
+
+def test_tutor_pipeline_through_the_hosted_backend(server: str, retriever) -> None:
+    """The same evidence-first pipeline with the model behind an OpenAI-compatible server (schema-constrained)."""
+    from mlstutor.tutor import Tutor
+
+    s = retriever.settings.with_(
+        backend="openai", openai_base_url=server, openai_model="smol", openai_api_key="s3cret-test-key"
+    )
+    tutor = Tutor(retriever, s)
+    events = list(tutor.ask_stream("How large can a Kinesis record be?"))
+    assert events[0][0] == "evidence" and events[0][1] and events[-1][0] == "answer"
+    answer = events[-1][1]
+    assert answer.text and (answer.abstained or answer.citations)
+    assert any("1MB" in e.citation.text.replace(" ", "") for e in answer.evidence)
+    picked = tutor.answer_mcq(
+        "Which service stores objects?", {"A": "Amazon S3", "B": "AWS Lambda", "C": "Amazon SNS"}
+    )
+    assert len(picked) == 1 and picked[0] in "ABC"

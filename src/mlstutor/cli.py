@@ -300,6 +300,11 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
         if args.answers and args.mcq:
             name = "generation.json"
         (args.report / name).write_text(json.dumps(result, indent=2), encoding="utf-8")
+        if args.answers:
+            from mlstutor.evaluation import render_answers_report
+
+            set_name = " + ".join(p.name for p in args.set)
+            (args.report / "answers.md").write_text(render_answers_report(set_name, result), encoding="utf-8")
     if args.json:
         _print_json(result)
     else:

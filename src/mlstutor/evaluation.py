@@ -543,6 +543,74 @@ def evaluate_answers(tutor: Tutor, items: Sequence[EvalItem], progress: Progress
     return out
 
 
+ANSWER_ROWS = (
+    ("key fact in what the learner sees (evidence ∪ answer)", "key_in_shown", "≥ 0.90"),
+    ("key fact in the evidence lines alone", "key_in_evidence", ""),
+    ("key fact in the model's answer, lenient", "key_in_answer_lenient", "≥ 0.80"),
+    ("key fact in the model's answer, literal", "key_in_answer", ""),
+    ("citation accuracy (a cited line holds the key)", "citation_accuracy", "≥ 0.95"),
+    ("abstention on unanswerable questions", "abstention_on_unanswerable", "≥ 0.90"),
+    ("false abstention on answerable questions", "false_abstention", "≤ 0.05"),
+    ("paraphrase consistency (all 3 right or all 3 abstain)", "paraphrase_consistency", "≥ 0.90"),
+    ("evidence shown, p50 (s)", "evidence_s_p50", "≤ 0.5"),
+    ("first model token, p50 / p95 (s)", ("first_token_s_p50", "first_token_s_p95"), "≤ 3 (p50)"),
+    ("whole answer, p50 / p95 (s)", ("total_s_p50", "total_s_p95"), "≤ 10 (p95)"),
+)
+
+
+def answers_table(results: dict[str, dict]) -> str:
+    """Markdown: one column per facts set (``{"dev": metrics, "held-out": metrics}``), targets on the right."""
+    names = list(results)
+    lines = ["| measure | " + " | ".join(names) + " | target |", "| --- |" + " ---: |" * len(names) + " ---: |"]
+    for label, key, target in ANSWER_ROWS:
+        cells = []
+        for n in names:
+            m = results[n]
+            keys = key if isinstance(key, tuple) else (key,)
+            vals = [m.get(k) for k in keys]
+            cells.append(" / ".join("–" if v is None else f"{v:.2f}" for v in vals))
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
+    return "\n".join(lines)
+
+
+def tradeoff_table(points: Sequence[dict]) -> str:
+    lines = [
+        "| threshold | abstention on unanswerable | false abstention | key in what the learner sees |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for t in points:
+        mark = " **(default)**" if t["default"] else ""
+        lines.append(
+            f"| {t['threshold']:.2f}{mark} | {t['abstention_on_unanswerable']:.2f} | {t['false_abstention']:.2f} "
+            f"| {t['key_in_shown']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def render_answers_report(name: str, result: dict) -> str:
+    """The answers report: metrics, the abstention trade-off, and every answerable question that went wrong."""
+    m = result["answers"]
+    parts = [
+        f"# Answers on {name}",
+        "",
+        f"{m['n']} questions ({m['n_answerable']} answerable, {m['n_unanswerable']} unanswerable, "
+        f"{m['paraphrase_groups']} paraphrase groups); model {result.get('model')} via {result.get('backend')}.",
+        "",
+        answers_table({name: m}),
+        "",
+        "## Abstention trade-off",
+        "",
+        tradeoff_table(m["tradeoff"]),
+        "",
+        "## Answerable questions whose key the learner did not see",
+        "",
+    ]
+    for r in m.get("rows", []):
+        if r["answerable"] and not (r["key_in_evidence"] or r["key_in_answer_lenient"]):
+            parts.append(f"- **{r['id']}** {r['question']} — key {r['keys'][0]!r}; answer: {r['text'][:200]!r}")
+    return "\n".join(parts) + "\n"
+
+
 def load_mcq(path: Path) -> list[dict]:
     """Practice-exam questions: ``{"id", "question", "options": {"A": ...}, "answer": ["C"]}`` per line."""
     if not path.exists():

@@ -122,7 +122,11 @@ def check_sentences(
 def quote_answer(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     """When the model adds nothing usable, the best line itself is the answer."""
     top = evidence[0].citation
-    return f"Your notes say: “{top.text}” [1]", [top]
+    first = top.text.split("\n")[0]
+    subject = top.heading_path.split(" > ")[-1] if top.heading_path else ""
+    # "Natural-language chatbot engine" means nothing without its heading, "Amazon Lex"
+    lead = f"{subject}: " if subject and not content_words(subject) <= content_words(first) else ""
+    return f"Your notes say: “{lead}{first}” [1]", [top]
 
 
 class Tutor:
