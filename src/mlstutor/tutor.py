@@ -299,10 +299,10 @@ class Tutor:
         opts = "\n".join(f"{key}. {text}" for key, text in mc.options.items())
         notes = ""
         if per_option:
-            notes = "Notes:\n" + "\n".join(
-                f"{key}: {ev.citation.text[:LINE_CHARS]}" for key, ev in per_option.items() if ev is not None
-            )
-            notes += "\n\n"
+            # one list, not one line per letter: lined up with the letters, the small model picks the option
+            # whose line *sounds* right (measured: 0.55 with vs 0.63 without notes)
+            lines = dict.fromkeys(ev.citation.text.split("\n")[0][:LINE_CHARS] for ev in per_option.values() if ev)
+            notes = "From the learner's notes:\n" + "\n".join(f"- {ln}" for ln in lines) + "\n\n"
         p = self.settings.profile
         user = prompt("mcq_user", p).format(
             notes=notes, stem=mc.stem, options=opts, n=mc.n_answers, plural="s" if mc.n_answers > 1 else ""

@@ -24,6 +24,7 @@ class OpenAICompatLLM:
         self.base_url = settings.openai_base_url.rstrip("/")
         self.model = settings.openai_model or "default"
         self.name = f"{self.model} @ {self.base_url}"
+        self._schema_style = "json_schema"
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=settings.openai_api_key or "not-needed",
@@ -63,18 +64,31 @@ class OpenAICompatLLM:
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
-        if schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": schema, "strict": True},
-            }
         try:
-            if not stream:
-                out = self._client.chat.completions.create(**kwargs)
-                return out.choices[0].message.content or ""
-            return self._stream(self._client.chat.completions.create(stream=True, **kwargs))
+            if schema is None:
+                return self._create(kwargs, stream)
+            try:
+                return self._create({**kwargs, "response_format": self._response_format(schema)}, stream)
+            except self._openai.APIStatusError as exc:
+                # OpenAI takes {"type": "json_schema"}; llama.cpp's server (and some others) only
+                # {"type": "json_object", "schema": …}: fall back once and remember which one this server speaks
+                if self._schema_style != "json_schema" or "response_format" not in str(exc):
+                    raise
+                self._schema_style = "json_object"
+                return self._create({**kwargs, "response_format": self._response_format(schema)}, stream)
         except self._openai.OpenAIError as exc:
             raise self._error(exc) from None
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self._schema_style == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+        return {"type": "json_object", "schema": schema}
+
+    def _create(self, kwargs: dict[str, Any], stream: bool) -> str | Iterator[str]:
+        if not stream:
+            out = self._client.chat.completions.create(**kwargs)
+            return out.choices[0].message.content or ""
+        return self._stream(self._client.chat.completions.create(stream=True, **kwargs))
 
     def _stream(self, chunks: Any) -> Iterator[str]:
         try:
