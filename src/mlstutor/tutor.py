@@ -318,7 +318,8 @@ class Tutor:
         """A pasted exam question: evidence per option at once, then the pick, then why each option is right or
         wrong (from its evidence line, with a citation)."""
         per_option = self.option_evidence(mc)
-        evidence = [ev for ev in dict.fromkeys(e for e in per_option.values() if e is not None)]
+        unique = {e.citation: e for e in per_option.values() if e is not None}  # one card per cited line
+        evidence = list(unique.values())
         timings = {"evidence_ms": (time.perf_counter() - t0) * 1000}
         yield "evidence", evidence
         picked = self._pick(mc, per_option)
