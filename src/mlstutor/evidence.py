@@ -7,16 +7,19 @@ on screen in milliseconds, and the model only has to explain it.
 
 A line's score mixes three generic signals: how close its embedding is to the question, how many of the
 question's rare terms it (with its heading path) contains, and how well its passage ranked. The same signals,
-for the best line, tell how likely it is that the notes answer the question at all (see :func:`answerability`).
+for the best line, tell how likely it is that the notes answer the question at all (see :class:`Calibration`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -34,14 +37,12 @@ W_COS, W_COVER, W_LINE_COVER, W_RANK, W_NO_NEWS = 1.0, 0.6, 0.3, 0.3, 0.4
 # A note's line is often a headline whose fact sits on the next bullet ("Specificity (TNR)" / "TN / (TN + FP)"):
 # an evidence item is the best line plus the statements right after it in its passage, up to this many characters.
 BLOCK_CHARS, BLOCK_LINES = 240, 3
+TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 
 
 def _plain(text: str) -> str:
     """Lower case, with markdown marks, dashes and underscores read as spaces."""
     return re.sub(r"[\s\-_`*]+", " ", text.lower()).strip()
-
-
-TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,17 @@ class Signals:
 
 
 class EvidenceFinder:
-    """Chooses evidence lines from a retriever's index. Cheap to create; shares the retriever's data."""
+    """Chooses evidence lines from a retriever's index. Get the shared one with :meth:`of`."""
+
+    _shared: ClassVar[weakref.WeakKeyDictionary[Retriever, EvidenceFinder]] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, retriever: Retriever) -> EvidenceFinder:
+        """One finder per loaded index: the UI makes a tutor per message, the index's text is prepared once."""
+        finder = cls._shared.get(retriever)
+        if finder is None:
+            finder = cls._shared[retriever] = cls(retriever)
+        return finder
 
     def __init__(self, retriever: Retriever) -> None:
         self.retriever = retriever
@@ -209,16 +220,23 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        """The fitted calibration (read once per version of the file), or the hand-set default."""
         if not path.exists():
             return DEFAULT_CALIBRATION
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls({k: float(v) for k, v in data["weights"].items()}, float(data["threshold"]), data.get("note", ""))
+        return _read_calibration(path, path.stat().st_mtime_ns)
 
     def save(self, path: Path = CALIBRATION_FILE) -> None:
         data = {"weights": self.weights, "threshold": self.threshold, "note": self.note}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_calibration(path: Path, mtime_ns: int) -> Calibration:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    weights = {k: float(v) for k, v in data["weights"].items()}
+    return Calibration(weights, float(data["threshold"]), data.get("note", ""))
 
 
 # hand-set starting point, used only until a calibration file exists

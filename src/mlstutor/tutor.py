@@ -136,7 +136,7 @@ class Tutor:
         self.retriever = retriever
         self.settings = settings or retriever.settings
         self._llm = llm
-        self.finder = EvidenceFinder(retriever)
+        self.finder = EvidenceFinder.of(retriever)
         self.profile = load_profile(self.settings.profile)
         self.calibration = Calibration.load()
         self.abstain_below = self.calibration.threshold  # 0: always ask the model (eval runs record everything)
