@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from mlstutor.chunking import Citation
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
 
@@ -133,57 +134,149 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_question(i: int, q, show_key: bool) -> None:
+    tag = " (scenario)" if q.scenario else ""
+    print(f"\nQ{i}. [{q.domain or q.topic}{tag}] {q.stem}")
+    for letter, text in q.options.items():
+        print(f"   {letter}. {text}")
+    if show_key:
+        print(f"   answer: {', '.join(q.answer)}")
+        for letter in q.options:
+            r = q.rationales.get(letter, {})
+            cite = f" ({Citation.from_dict(r['citation']).label})" if r.get("citation") else ""
+            print(f"     {letter}: {r.get('why', '')}{cite}")
+
+
+def _run_session(session, progress) -> None:
+    """Ask in the terminal: the same PracticeSession the web UI uses (answers recorded to progress)."""
+    from mlstutor.practice import feedback_lines
+
+    while (q := session.current) is not None:
+        _print_question(session.position + 1, q, show_key=False)
+        while True:
+            reply = input(f"your answer ({'two letters' if q.choose == 2 else 'a letter'}, h = hint): ").strip()
+            if reply.lower() == "h":
+                print(f"   hint: {q.hint}")
+                continue
+            try:
+                fb = session.answer(reply, progress)
+                break
+            except MlstutorError as exc:
+                print(f"   {exc}")
+        if not session.exam:
+            print("correct!" if fb.correct else f"not quite: the answer is {', '.join(q.answer)}")
+            for line in feedback_lines(q, fb.chosen):
+                print("   " + line.replace("**", "").replace("  \n", "\n     "))
+        session.next()
+
+
 def cmd_quiz(args: argparse.Namespace) -> int:
-    from mlstutor.chunking import Citation
-    from mlstutor.quiz import KINDS, QuizMaster, to_anki, to_csv
+    from mlstutor.practice import PracticeSession, report_markdown
+    from mlstutor.progress import Progress
+    from mlstutor.quiz import QuizMaster, to_anki, to_csv
     from mlstutor.retrieval import Retriever
 
     settings = _llm_settings(args)
-    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
-    master = QuizMaster(Retriever.open(settings, _tqdm_progress()), settings)
+    master = QuizMaster(Retriever.open(settings, _tqdm_progress()), settings, seed=args.seed)
     if args.list_topics:
         for domain, topics in master.topics().items():
-            print(f"{domain}: {', '.join(topics[:15])}")
+            print(f"{domain}: {', '.join(topics[:20])}")
         return 0
-    if not args.topic:
-        raise MlstutorError("give a topic with --topic (see --list-topics)")
-    quiz = master.generate(
-        args.topic,
-        n=args.n,
-        difficulty=args.difficulty,
-        kinds=kinds,
-        progress=lambda d, t: print(f"question {d}/{t} ready", file=sys.stderr),
-    )
+    if args.exam:
+        questions = master.mock_exam(args.n if args.n != 5 else None)
+        session = PracticeSession(questions, "mock exam", exam=True, minutes=180 if args.interactive else 0)
+    else:
+        if not args.topic:
+            raise MlstutorError("give a topic with --topic (see --list-topics), or --exam for a mock exam")
+        quiz = master.generate(args.topic, n=args.n, difficulty=args.difficulty)
+        questions = quiz.questions
+        session = PracticeSession(questions, args.topic)
     if args.csv:
-        args.csv.write_text(to_csv(quiz.questions), encoding="utf-8")
+        args.csv.write_text(to_csv(questions), encoding="utf-8")
     if args.anki:
-        to_anki(quiz.questions, str(args.anki))
+        to_anki(questions, str(args.anki))
     if args.json:
-        _print_json(quiz.to_dict())
+        _print_json({"topic": session.topic, "questions": [q.to_dict() for q in questions]})
         return 0
-    score = 0
-    for i, q in enumerate(quiz.questions, start=1):
-        print(f"\nQ{i}. {q.stem}")
-        for letter, text in q.options.items():
-            print(f"   {letter}. {text}")
-        if args.interactive:
-            reply = input(f"your answer ({'two letters' if q.choose == 2 else 'letter'}): ").upper()
-            got = sorted(c for c in reply if c in q.options)
-            ok = got == sorted(q.answer)
-            score += ok
-            print("correct!" if ok else f"not quite: the answer is {', '.join(q.answer)}")
-        else:
-            print(f"   answer: {', '.join(q.answer)}")
-        print(f"   why: {q.explanation}")
-        for c in q.citations:
-            print(f"   source: {Citation.from_dict(c).label}")
-    if args.interactive and quiz.questions:
-        print(f"\nscore: {score}/{len(quiz.questions)}")
-    s = quiz.stats
-    print(
-        f"\n{len(quiz.questions)} questions ({s.generated} drafted, {s.rejected} rejected) in {s.seconds:.1f} s",
-        file=sys.stderr,
-    )
+    if args.interactive:
+        progress = Progress.for_data_dir(settings.data_dir)
+        _run_session(session, progress)
+        print("\n" + report_markdown(session.finish(progress)).replace("**", ""))
+        return 0
+    for i, q in enumerate(questions, start=1):
+        _print_question(i, q, show_key=True)
+    if args.exam:
+        from collections import Counter
+
+        print("\nper domain: " + ", ".join(f"{d}: {k}" for d, k in Counter(q.domain for q in questions).items()))
+    return 0
+
+
+def cmd_cards(args: argparse.Namespace) -> int:
+    """Flashcards from the bank's facts: list, export to Anki, or review due cards with FSRS."""
+    from dataclasses import asdict
+
+    from mlstutor.practice import flashcards, to_anki_cards
+    from mlstutor.progress import Progress
+    from mlstutor.quiz import QuestionBank
+    from mlstutor.retrieval import Retriever
+
+    settings = _llm_settings(args)
+    cards = flashcards(QuestionBank.of(Retriever.open(settings, _tqdm_progress())), args.topic or "")
+    if args.anki:
+        to_anki_cards(cards, str(args.anki))
+        print(f"{len(cards)} cards written to {args.anki}")
+        return 0
+    if not args.review:
+        for c in cards[: args.n]:
+            print(f"- {c.front}\n    → {c.back}  ({Citation.from_dict(c.citation).label})")
+        print(f"{len(cards)} cards", file=sys.stderr)
+        return 0
+    progress = Progress.for_data_dir(settings.data_dir)
+    seen = progress.card_ids()
+    due = [c for c in cards if c.id in {d["id"] for d in progress.due_flashcards()}]
+    queue = (due + [c for c in cards if c.id not in seen])[: args.n]
+    for c in queue:
+        input(f"\n{c.front}\n(press Enter to see the back)")
+        print(f"→ {c.back}\n  ({Citation.from_dict(c.citation).label})")
+        while (r := input("1 Again, 2 Hard, 3 Good, 4 Easy: ").strip()) not in ("1", "2", "3", "4"):
+            pass
+        nxt = progress.review_flashcard(c.id, asdict(c), int(r))
+        print(f"  next review: {nxt:%Y-%m-%d %H:%M}")
+    n, kept = progress.retention()
+    print(f"\nreviews in 30 days: {n}; retention {kept:.0%}" if kept is not None else "no reviews yet")
+    return 0
+
+
+def cmd_bank(args: argparse.Namespace) -> int:
+    """Show the question bank; with --scenarios N, let the model write up to N scenario stems (cached)."""
+    from mlstutor.llm import get_llm
+    from mlstutor.quiz import QuestionBank, fill_scenarios
+    from mlstutor.retrieval import Retriever
+
+    settings = _llm_settings(args)
+    bank = QuestionBank.of(Retriever.open(settings, _tqdm_progress()))
+    if args.scenarios:
+        bar = _tqdm_counter("scenario stems")
+        added = fill_scenarios(
+            bank, get_llm(settings), settings.data_dir, settings.profile, args.scenarios, lambda d, t: bar(d, t, "")
+        )
+        print(f"{added} scenario stems added", file=sys.stderr)
+    from collections import Counter
+
+    s = bank.stats
+    kinds = Counter("scenario" if q.scenario else q.kind for q in bank.items)
+    domains = Counter(q.domain for q in bank.items)
+    info = {
+        "facts": s.facts,
+        "drafted": s.drafted,
+        "kept": len(bank.items),
+        "rejected": s.rejected,
+        "types": dict(kinds),
+        "domains": dict(domains),
+        "seconds": round(s.seconds, 2),
+    }
+    _print_json(info)
     return 0
 
 
@@ -201,11 +294,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from mlstutor.benchmarks import run_quiz_bench, run_retrieval_bench
 
     if args.quiz:
-        result = run_quiz_bench(_llm_settings(args), n=args.n, progress=_tqdm_counter("quiz bench"))
+        from mlstutor.benchmarks import sample_questions
+        from mlstutor.practice import feedback_lines
+
+        settings = _llm_settings(args)
+        result = run_quiz_bench(
+            settings, n=args.n, progress=_tqdm_counter("quiz bench"), tutor_check=not args.no_tutor
+        )
         if args.report:
             args.report.mkdir(parents=True, exist_ok=True)
             (args.report / "quiz_bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-        _print_json(result if args.json else {k: v for k, v in result.items() if k not in ("rows", "examples")})
+            lines = ["# Ten bank questions, chosen by seed 2026 (not by hand)", ""]
+            for i, q in enumerate(sample_questions(settings), start=1):
+                tag = "scenario" if q.scenario else q.kind
+                lines += [f"**{i}. [{tag}, {q.domain}]** {q.stem}", "", *feedback_lines(q, []), ""]
+            (args.report / "sample_questions.md").write_text("\n".join(lines), encoding="utf-8")
+        _print_json(result if args.json else {k: v for k, v in result.items() if k not in ("questions",)})
         return 0
 
     result = run_retrieval_bench(_settings(args), repeats=args.repeats)
@@ -355,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", default=None)
     p.add_argument("-n", type=int, default=5)
     p.add_argument("--difficulty", default="medium", help="easy | medium | hard (hard asks choose-two)")
-    p.add_argument("--kinds", default=None, help="llm,extractive (default: both, model first)")
+    p.add_argument("--exam", action="store_true", help="a mock exam: 65 questions by the exam blueprint")
+    p.add_argument("--seed", type=int, default=None, help="same seed, same questions")
     _add_model_args(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--interactive", action="store_true", help="ask in the terminal and keep score")
@@ -363,6 +468,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--anki", type=Path, default=None, help="also export to this Anki .apkg file")
     p.add_argument("--list-topics", action="store_true")
     p.set_defaults(func=cmd_quiz)
+
+    p = sub.add_parser("cards", help="flashcards from the notes' facts: list, --review (FSRS) or --anki export")
+    p.add_argument("--topic", default=None)
+    p.add_argument("-n", type=int, default=20)
+    p.add_argument("--review", action="store_true", help="review due and new cards in the terminal")
+    p.add_argument("--anki", type=Path, default=None, help="write an Anki .apkg deck")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_cards)
+
+    p = sub.add_parser("bank", help="the practice-question bank: counts; --scenarios N lets the model write stems")
+    p.add_argument("--scenarios", type=int, default=0)
+    _add_model_args(p)
+    p.set_defaults(func=cmd_bank)
 
     p = sub.add_parser("ui", help="open the web UI (what `python app.py` runs)")
     p.add_argument("--host", default="127.0.0.1")
@@ -389,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time index build, cold start and query latency on this machine")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quiz", action="store_true", help="practice-question benchmark (10 topics x n) instead")
+    p.add_argument("--no-tutor", action="store_true", help="with --quiz: skip the tutor's own accuracy (no model)")
     p.add_argument("-n", type=int, default=5)
     p.add_argument("--report", type=Path, default=None)
     _add_model_args(p)

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fsrs import Card, Rating, Scheduler
@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS cards (
     card TEXT NOT NULL,
     due TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    qkey TEXT NOT NULL,
+    rating INTEGER NOT NULL
+);
 CREATE INDEX IF NOT EXISTS attempts_topic ON attempts(topic);
 CREATE INDEX IF NOT EXISTS cards_due ON cards(due);
 """
@@ -50,9 +56,7 @@ class TopicStat:
 
 
 def question_key(q: Question) -> str:
-    import hashlib
-
-    return hashlib.sha1((q.stem + "\x00" + json.dumps(q.options, sort_keys=True)).encode()).hexdigest()[:16]
+    return q.id
 
 
 class Progress:
@@ -81,15 +85,64 @@ class Progress:
                 "INSERT INTO attempts(ts, topic, qkey, chosen, correct) VALUES (?, ?, ?, ?, ?)",
                 (now.isoformat(), q.topic, key, json.dumps(sorted(chosen)), int(correct)),
             )
-            row = self._db.execute("SELECT card FROM cards WHERE qkey = ?", (key,)).fetchone()
-            card = Card.from_dict(json.loads(row[0])) if row else Card()
-            card, _ = self._scheduler.review_card(card, Rating.Good if correct else Rating.Again, now)
-            self._db.execute(
-                "INSERT INTO cards(qkey, question, card, due) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(qkey) DO UPDATE SET card = excluded.card, due = excluded.due",
-                (key, json.dumps(q.to_dict()), json.dumps(card.to_dict()), card.due.isoformat()),
-            )
+            self._schedule(key, q.to_dict(), Rating.Good if correct else Rating.Again, now)
         return correct
+
+    def _schedule(self, key: str, payload: dict, rating: Rating, now: datetime) -> datetime:
+        """FSRS step for one card (inside the caller's transaction); returns the next due time."""
+        row = self._db.execute("SELECT card FROM cards WHERE qkey = ?", (key,)).fetchone()
+        card = Card.from_dict(json.loads(row[0])) if row else Card()
+        card, _ = self._scheduler.review_card(card, rating, now)
+        self._db.execute(
+            "INSERT INTO cards(qkey, question, card, due) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(qkey) DO UPDATE SET card = excluded.card, due = excluded.due",
+            (key, json.dumps(payload), json.dumps(card.to_dict()), card.due.isoformat()),
+        )
+        self._db.execute(
+            "INSERT INTO reviews(ts, qkey, rating) VALUES (?, ?, ?)", (now.isoformat(), key, int(rating))
+        )
+        return card.due
+
+    def review_flashcard(self, card_id: str, payload: dict, rating: int, now: datetime | None = None) -> datetime:
+        """Again/Hard/Good/Easy (1–4) on a flashcard; returns when it is due next."""
+        if rating not in (1, 2, 3, 4):
+            raise ValueError("rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)")
+        with self._lock, self._db:
+            return self._schedule(card_id, payload, Rating(rating), now or datetime.now(UTC))
+
+    def due_flashcards(self, now: datetime | None = None, limit: int = 50) -> list[dict]:
+        now = now or datetime.now(UTC)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT question FROM cards WHERE qkey LIKE 'card:%' AND due <= ? ORDER BY due LIMIT ?",
+                (now.isoformat(), limit),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def card_ids(self) -> set[str]:
+        """Flashcards seen at least once (new ones are the rest)."""
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT qkey FROM cards WHERE qkey LIKE 'card:%'")}
+
+    def retention(self, days: int = 30, now: datetime | None = None) -> tuple[int, float | None]:
+        """(reviews, share not rated "Again") over the last ``days``: the measured recall of what was studied."""
+        since = ((now or datetime.now(UTC)) - timedelta(days=days)).isoformat()
+        with self._lock:
+            n, ok = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(rating > 1), 0) FROM reviews WHERE ts >= ?", (since,)
+            ).fetchone()
+        return int(n), (ok / n if n else None)
+
+    def due_count(self, now: datetime | None = None) -> tuple[int, int]:
+        """(questions due, flashcards due)."""
+        now = (now or datetime.now(UTC)).isoformat()
+        with self._lock:
+            q, c = self._db.execute(
+                "SELECT COALESCE(SUM(qkey NOT LIKE 'card:%'), 0), COALESCE(SUM(qkey LIKE 'card:%'), 0) "
+                "FROM cards WHERE due <= ?",
+                (now,),
+            ).fetchone()
+        return int(q), int(c)
 
     def topic_stats(self) -> list[TopicStat]:
         with self._lock:
@@ -107,9 +160,10 @@ class Progress:
         now = now or datetime.now(UTC)
         with self._lock:
             rows = self._db.execute(
-                "SELECT question FROM cards WHERE due <= ? ORDER BY due LIMIT ?", (now.isoformat(), limit)
+                "SELECT question FROM cards WHERE qkey NOT LIKE 'card:%' AND due <= ? ORDER BY due LIMIT ?",
+                (now.isoformat(), limit),
             ).fetchall()
-        return [Question(**json.loads(r[0])) for r in rows]
+        return [Question.from_dict(json.loads(r[0])) for r in rows]
 
     def total(self) -> tuple[int, int]:
         with self._lock:

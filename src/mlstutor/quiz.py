@@ -1,142 +1,62 @@
-"""Exam-style practice questions on a topic, verified against the notes before a learner sees them.
+"""Exam-style practice questions, built by the program from facts of the notes and checked as a learner would.
 
-Two generators feed one verifier:
+The program chooses the fact, the key and the distractors (see :mod:`mlstutor.facts`); the model may only
+re-word a stem as a scenario (:func:`phrase_scenario`), and what it wrote is checked again. Item types follow the
+real exam:
 
-* ``llm``: the language model writes a scenario or recall question from one note passage, constrained by a JSON
-  schema so every reply parses; the distractors are suggested from the passage's sibling sections (other Kinesis
-  services, other SageMaker algorithms), so they are plausible rather than nonsense.
-* ``extractive``: no model at all: the key is a statement from the passage and the distractors are statements
-  from sibling sections ("Which of these is true of Kinesis Data Firehose?"). Always grounded and instant; it is
-  the fallback when the model's questions fail verification, and what small test models rely on.
+* ``which``: which service / algorithm / metric fits a need ("Which AWS service can play back video?"), the
+  distractors other subjects of the same kind of which the notes do not say the same;
+* ``value``: a limit, default or price with plausible numeric neighbours ("1 MB" vs "2 MB", "512 KB" …);
+* ``two``: "Which two statements about X are true? (Choose two.)", wrong options true of *other* subjects;
+* ``term``: which term the notes define this way.
 
-The verifier checks what a learner would complain about: empty or duplicate options, the wrong number of keys,
-"all/none of the above", a key the cited passage does not support, a distractor the passage does support, and a
-near-duplicate of a question already asked in the session.
+Every option carries a one-line rationale with its citation, every question a hint. :func:`acceptability` checks
+what a learner would reject (off topic, fragment key, two true options, a key guessable by word overlap, options
+not parallel, near-synonym options, an explanation that does not support the key). :class:`QuestionBank` builds all
+items once per index (seconds, no model) so a quiz starts at once; scenario wordings by the model are cached per
+fact and filled in the background.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import random
 import re
+import threading
 import time
+import weakref
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import ClassVar
 
-import numpy as np
-
-from mlstutor.chunking import Chunk, Citation, clean_heading
-from mlstutor.config import Settings
+from mlstutor.chunking import Chunk, Citation
 from mlstutor.errors import MlstutorError
-from mlstutor.llm import LLM, complete_json, get_llm
-from mlstutor.retrieval import Hit, Retriever
+from mlstutor.facts import VALUE, Fact, Lexicon, extract_facts, is_clean, norm
 from mlstutor.text import content_words, support
 
 LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
-KINDS = ("llm", "extractive")
-EXAM_DOMAINS = {
-    "Data Engineering": (
-        "data engineering",
-        "kinesis",
-        "glue",
-        "s3",
-        "athena",
-        "data store",
-        "pipeline",
-        "batch",
-        "dms",
-        "step function",
-        "redshift",
-        "dynamodb",
-        "datasync",
-        "firehose",
-    ),
-    "Exploratory Data Analysis": (
-        "exploratory",
-        "eda",
-        "quicksight",
-        "emr",
-        "feature",
-        "missing",
-        "unbalanced",
-        "imbalanced",
-        "outlier",
-        "binning",
-        "encoding",
-        "ground truth",
-        "distribution",
-        "time series",
-        "pca",
-        "principal component",
-        "data",
-    ),
-    "Modeling": (
-        "model",
-        "sagemaker",
-        "algorithm",
-        "xgboost",
-        "neural",
-        "deep learning",
-        "regulari",
-        "hyperparameter",
-        "learner",
-        "seq2seq",
-        "deepar",
-        "blazing",
-        "object",
-        "image",
-        "segmentation",
-        "random cut",
-        "topic",
-        "lda",
-        "knn",
-        "k-means",
-        "factorization",
-        "ip insights",
-        "reinforcement",
-        "precision",
-        "recall",
-        "confusion",
-        "ensemble",
-        "comprehend",
-        "translate",
-        "transcribe",
-        "polly",
-        "rekognition",
-        "forecast",
-        "lex",
-        "tensorflow",
-        "pytorch",
-        "mxnet",
-    ),
-    "ML Implementation and Operations": (
-        "operation",
-        "implementation",
-        "security",
-        "vpc",
-        "deploy",
-        "inference",
-        "endpoint",
-        "neo",
-        "greengrass",
-        "monitor",
-        "production",
-        "container",
-        "iam",
-        "encryption",
-        "cloudwatch",
-        "cloudtrail",
-    ),
-}
+ITEM_TYPES = ("which", "value", "two", "term")
 _BANNED = re.compile(r"\b(all|none|both) of the (above|options|choices)\b", re.I)
+_VERB = re.compile(
+    r"^(it\s+)?(can|cannot|is|are|has|have|does|do|will|supports?|allows?|provides?|uses?|runs?|stores?|loads?|"
+    r"offers?|creates?|converts?|detects?|identif(?:y|ies)|finds?|helps?|requires?|needs?|works?|takes?|"
+    r"produces?|generates?|returns?|predicts?|learns?|reduces?|handles?|transforms?|analy[sz]es?|translates?|"
+    r"turns?|builds?|automates?|manages?|moves?|migrates?|orchestrates?|ingests?|streams?|captures?|"
+    r"classif(?:y|ies)|recommends?|extracts?|monitors?|encrypts?|scales?|lets?|makes?|gives?|splits?|"
+    r"only|also|automatically|natively)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
 class Question:
-    """One multiple-choice question with its key(s), explanation and the passage that supports it."""
+    """One multiple-choice question: options, key(s), why each option is right or wrong (with a citation), a hint."""
 
     stem: str
     options: dict[str, str]
@@ -145,14 +65,29 @@ class Question:
     citations: list[dict]
     topic: str
     difficulty: str
-    kind: str
+    kind: str  # item type: which | value | two | term
+    rationales: dict[str, dict] = field(default_factory=dict)  # letter → {"why": str, "citation": dict | None}
+    hint: str = ""
+    domain: str = ""
+    subject: str = ""
+    scenario: bool = False
+    fact_id: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Question:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
     @property
     def choose(self) -> int:
         return len(self.answer)
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha1((self.stem + "\x00" + json.dumps(self.options, sort_keys=True)).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -181,286 +116,912 @@ class Quiz:
             "stats": {
                 "generated": self.stats.generated,
                 "rejected": self.stats.rejected,
-                "seconds": round(self.stats.seconds, 1),
+                "seconds": round(self.stats.seconds, 2),
                 "reasons": self.stats.reasons,
             },
         }
 
 
-# ------------------------------------------------------------------ verification
+# ------------------------------------------------------------------ the notes as the checks see them
 
 
-def validate(
-    q: Question,
-    passage: str,
-    asked: Sequence[np.ndarray] = (),
-    stem_vec: np.ndarray | None = None,
-    min_support: float = 0.5,
-) -> str | None:
-    """``None`` when the question is fit to show, else the reason it is not."""
+class Notes:
+    """Facts of the notes grouped by subject, with what the checks ask: what do the notes say of X, who is X's
+    kin, is a topic named by a passage."""
+
+    def __init__(self, facts: Sequence[Fact], lex: Lexicon) -> None:
+        self.facts = list(facts)
+        self.lex = lex
+        self.of: dict[str, list[Fact]] = defaultdict(list)
+        for f in self.facts:
+            self.of[f.subject].append(f)
+        self.text = {s: " ".join(f.text for f in fs) for s, fs in self.of.items()}
+        spread: dict[str, set[str]] = defaultdict(set)
+        for f in self.facts:
+            for w in content_words(f.text):
+                spread[w].add(f.subject)
+        self.spread = {w: len(s) for w, s in spread.items()}
+        self.sections = {s: {f.section for f in fs} for s, fs in self.of.items()}
+
+    def kind_of(self, subject: str) -> str:
+        fs = self.of.get(subject)
+        return fs[0].kind if fs else self.lex.kinds.get(subject, "term")
+
+    def noun(self, kind: str) -> str:
+        return self.lex.kind_nouns.get(kind, "term")
+
+    def says(self, subject: str, claim: str) -> float:
+        """How much of ``claim`` the notes state of ``subject`` (0..1)."""
+        return support(claim, self.text.get(subject, ""))
+
+    def specific(self, claim: str) -> bool:
+        """Does the claim hold a word that only few subjects' notes use? "fully managed, serverless" does not."""
+        words = content_words(claim) - {"service", "data", "aws", "amazon", "sagemaker", "model", "use", "used"}
+        return bool(words) and min(self.spread.get(w, 0) for w in words) <= 2
+
+    def names_in(self, text: str) -> set[str]:
+        """Subjects whose names a text mentions."""
+        low = " " + norm(text) + " "
+        return {name for s, name in self.lex.spellings.items() if len(s) >= 2 and f" {s} " in low}
+
+    def kin(self, subject: str, kind: str) -> list[str]:
+        """Subjects of the same kind, the closest first: same section parent, then same domain, then the rest."""
+        mine = self.of.get(subject, [])
+        parents = {f.section.rsplit(" > ", 1)[0] for f in mine}
+        domains = {f.domain for f in mine}
+        out = []
+        for s, fs in self.of.items():
+            if s == subject or fs[0].kind != kind:
+                continue
+            rank = (
+                0
+                if any(f.section.rsplit(" > ", 1)[0] in parents for f in fs)
+                else (1 if any(f.domain in domains for f in fs) else 2)
+            )
+            out.append((rank, -len(fs), s))
+        return [s for _, _, s in sorted(out)]
+
+    def terms(self, topic: str) -> tuple[str, ...]:
+        """What a passage must name to be on ``topic``: the topic, its subject's spellings, the profile's synonyms."""
+        t = topic.strip()
+        out = {t.lower()}
+        subject = self.lex.lookup(t)
+        if subject:
+            out |= {s for s in self.lex.spellings_of(subject) if len(s) >= 2}
+        for key, syn in self.lex.synonyms.items():
+            if key == t.lower() or norm(key) == norm(t):
+                out |= {s.lower() for s in syn}
+        return tuple(sorted(out, key=len, reverse=True))
+
+    def names_topic(self, text: str, terms: Sequence[str]) -> bool:
+        low = " " + norm(text) + " "
+        return any(f" {norm(t)} " in low for t in terms if norm(t))
+
+    def on_topic(self, fact: Fact, topic: str, terms: Sequence[str] | None = None) -> bool:
+        """A fact is on a topic when its subject, section or statement names the topic (or a synonym), or the
+        topic is an exam domain and the fact belongs to it. A topic that names a subject wants that subject."""
+        if topic in self.lex.domains:
+            return fact.domain == topic
+        named = self.lex.lookup(topic)
+        if named and named in self.of:
+            return fact.subject == named
+        terms = terms or self.terms(topic)
+        if self.names_topic(f"{fact.subject} | {fact.section} | {fact.text}", terms):
+            return True
+        words = content_words(topic) - {"aws", "amazon", "sagemaker"}
+        hay = content_words(f"{fact.subject} {fact.section} {fact.text}")
+        return len(words) >= 2 and words <= hay
+
+
+# ------------------------------------------------------------------ checks a learner would make
+
+
+def validate(q: Question) -> str | None:
+    """Form: ``None`` when the question is well formed, else the reason it is not."""
     opts = list(q.options.values())
     if len(opts) not in (4, 5) or list(q.options) != list(LETTERS[: len(opts)]):
         return "options: need A-D (or A-E for choose-two)"
     if not q.stem.strip() or any(not o.strip() for o in opts):
         return "empty: stem or option is empty"
-    norm = [re.sub(r"\W+", " ", o.lower()).strip() for o in opts]
-    if len(set(norm)) != len(norm):
+    if len({re.sub(r"\W+", " ", o.lower()).strip() for o in opts}) != len(opts):
         return "duplicate option"
     if any(_BANNED.search(o) for o in opts):
         return "all/none of the above"
     expected = 2 if len(opts) == 5 else 1
     if len(q.answer) != expected or any(a not in q.options for a in q.answer) or len(set(q.answer)) != expected:
         return f"keys: expected {expected} valid key(s)"
-    key_support = [support(q.options[a], passage) for a in q.answer]
-    if min(key_support) < min_support:
-        return "unsupported key: the cited passage does not support the answer"
-    wrong = [support(t, passage) for letter, t in q.options.items() if letter not in q.answer]
-    if max(wrong) >= min(key_support) - 0.15:
-        return "supported distractor: the passage supports a wrong option as well as the key"
-    if stem_vec is not None and any(float(v @ stem_vec) > 0.9 for v in asked):
-        return "near-duplicate of a question already given"
+    if set(q.rationales) and set(q.rationales) != set(q.options):
+        return "rationale: every option needs one"
     return None
 
 
-# ------------------------------------------------------------------ topics
+def _is_name_item(q: Question) -> bool:
+    return q.kind in ("which", "term")
 
 
-def classify_domain(heading_path: Sequence[str], text: str = "") -> str:
-    """The exam domain a passage belongs to, from its heading path first, then its text."""
-    for source in (" > ".join(heading_path).lower(), text[:300].lower()):
-        for domain, words in EXAM_DOMAINS.items():
-            if any(w in source for w in words[:1]):  # an explicit domain heading wins
-                return domain
-        scores = {d: sum(1 for w in words if w in source) for d, words in EXAM_DOMAINS.items()}
-        best = max(scores, key=lambda d: scores[d])
-        if scores[best]:
-            return best
-    return "Modeling"
+def off_topic(q: Question, topic: str, notes: Notes) -> str | None:
+    """The cited passage (heading path or statement) must name the topic or a close synonym."""
+    if not topic or topic in notes.lex.domains:
+        return None if not topic or q.domain == topic else f"off topic: question is from {q.domain}"
+    terms = notes.terms(topic)
+    for c in q.citations:
+        cit = Citation.from_dict(c)
+        if notes.names_topic(f"{cit.heading_path} | {cit.text} | {q.subject}", terms):
+            return None
+    words = content_words(topic) - {"aws", "amazon", "sagemaker"}
+    hay = content_words(" ".join(c["heading_path"] + " " + c["text"] for c in q.citations) + " " + q.subject)
+    if len(words) >= 2 and words <= hay:
+        return None
+    return f"off topic: the cited passage does not name {topic!r}"
 
 
-def topic_tree(chunks: Sequence[Chunk]) -> dict[str, list[str]]:
-    """Exam domain → note headings under it (most covered first), for the topic picker."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for c in chunks:
-        if not c.heading_path:
-            continue
-        leaf = re.sub(r"^\d+\.\s*", "", c.heading_path[-1].split(" / ")[0]).strip()
-        if len(leaf) < 3 or len(leaf) > 60:
-            continue
-        counts[classify_domain(c.heading_path, c.text)][leaf] += 1
-    return {d: sorted(t, key=lambda x: (-t[x], x)) for d in EXAM_DOMAINS if (t := counts.get(d))}
+def fragment_key(q: Question, notes: Notes) -> str | None:
+    """A key is a complete claim (or a named subject), with no markdown debris."""
+    for a in q.answer:
+        key = q.options[a]
+        if _is_name_item(q):
+            if re.search(r"[*#`|<>\[\]{}]", key) or len(key) > 60 or not key[:1].isalnum():
+                return f"fragment key: {key!r}"
+        elif q.kind == "value":
+            if not VALUE.fullmatch(key.strip()):
+                return f"fragment key: {key!r} is not a value"
+        elif not is_clean(key) or len(content_words(key)) < 3:
+            return f"fragment key: {key!r}"
+    return None
 
 
-def _statements(chunk: Chunk) -> list[str]:
-    """Bullet-like lines of a passage that read as standalone facts."""
-    out = []
-    in_code = False
-    for ln in re.sub(r"<[^>]+>", " ", chunk.text).split("\n"):
-        if ln.lstrip().startswith(("```", "~~~")):
-            in_code = not in_code
-        if in_code or ln.lstrip().startswith("#") or re.search(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|!\[", ln):
-            continue
-        ln = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", ln)  # links → their text
-        t = re.sub(r"\s+", " ", ln).strip(" *-#|>`")
-        t = t.replace("**", "").replace("`", "")
-        if 25 <= len(t) <= 160 and not t.endswith(":") and "http" not in t and len(content_words(t)) >= 3:
-            out.append(t)
+def two_true(q: Question, notes: Notes) -> str | None:
+    """No wrong option may be true of the subject according to the notes."""
+    wrong = [q.options[x] for x in q.options if x not in q.answer]
+    if q.kind == "which":
+        need = _claim_of(q)
+        for w in wrong:
+            if notes.lex.lookup(w) and notes.says(notes.lex.lookup(w) or w, need) >= 0.5:
+                return f"two true options: the notes say the same of {w}"
+    elif q.kind == "two":
+        for w in wrong:
+            if notes.says(q.subject, w) >= 0.5:
+                return f"two true options: the notes also say of {q.subject}: {w!r}"
+    elif q.kind == "value":
+        text = notes.text.get(q.subject, "")
+        for w in wrong:
+            if re.search(rf"(?<![\d.]){re.escape(w)}(?![\d.])", text, re.I):
+                return f"two true options: {w} also appears in the notes on {q.subject}"
+    return None
+
+
+def guessable(q: Question) -> str | None:
+    """The key must not be the only option that shares words with the stem ("true of Kinesis?" → "Kinesis…")."""
+    stem = content_words(q.stem) - {
+        "which",
+        "following",
+        "true",
+        "notes",
+        "statement",
+        "statements",
+        "aws",
+        "amazon",
+        "sagemaker",
+        "service",
+        "algorithm",
+        "built-in",
+        "metric",
+        "term",
+        "technique",
+        "describe",
+        "one",
+    }
+
+    def overlap(text: str) -> float:
+        w = content_words(text)
+        return len(w & stem) / len(w) if w else 0.0
+
+    keys = [overlap(q.options[a]) for a in q.answer]
+    wrong = [overlap(q.options[x]) for x in q.options if x not in q.answer]
+    if min(keys) >= 0.34 and min(keys) - max(wrong) >= 0.34:
+        return "guessable: the key repeats words of the stem that no other option does"
+    return None
+
+
+def not_parallel(q: Question) -> str | None:
+    """Options of one form: all values or none, lengths within a factor of 4 (3 for statements)."""
+    opts = list(q.options.values())
+    values = [bool(VALUE.fullmatch(o.strip())) for o in opts]
+    if any(values) and not all(values):
+        return "not parallel: values mixed with text"
+    if _is_name_item(q) or q.kind == "value":
+        return None  # names and values are parallel by kind, whatever their length
+    lens = [len(o) for o in opts]
+    if max(lens) > 3.0 * min(lens) and max(lens) > 24:
+        return "not parallel: option lengths differ too much"
+    return None
+
+
+def near_synonyms(q: Question, notes: Notes) -> str | None:
+    """Two options that say the same (or name the same subject) make a question unanswerable."""
+    if q.kind == "value":
+        return None  # distinct values are distinct answers (validate catches duplicates)
+    opts = list(q.options.values())
+    canon = [notes.lex.lookup(o) or norm(o) for o in opts]
+    if len(set(canon)) < len(canon):
+        return "near-synonym options: two options name the same thing"
+    words = [content_words(o) for o in opts]
+    for i in range(len(opts)):
+        for j in range(i + 1, len(opts)):
+            a, b = words[i], words[j]
+            if a and b and len(a & b) / len(a | b) >= 0.75:
+                return f"near-synonym options: {opts[i]!r} / {opts[j]!r}"
+    return None
+
+
+def _claim_of(q: Question) -> str:
+    why = q.rationales.get(q.answer[0], {}).get("citation") or (q.citations[0] if q.citations else {})
+    return str(why.get("text", ""))
+
+
+def unsupported_explanation(q: Question, notes: Notes) -> str | None:
+    """The key's rationale must cite a line that states the key."""
+    for a in q.answer:
+        r = q.rationales.get(a)
+        if not r or not r.get("citation"):
+            return "explanation: the key has no cited rationale"
+        cit = Citation.from_dict(r["citation"])
+        key = q.options[a]
+        if q.kind == "which":
+            named = notes.names_in(f"{cit.heading_path} {cit.text}") | {notes.lex.lookup(cit.heading_path) or ""}
+            if (notes.lex.lookup(key) or key) not in named and key.lower() not in cit.heading_path.lower():
+                return "explanation: the cited line is not about the key"
+        elif q.kind == "value":
+            if key.replace(" ", "").lower() not in cit.text.replace(" ", "").lower():
+                return "explanation: the cited line does not state the value"
+        elif q.kind == "term":
+            if norm(key) not in norm(cit.text + " " + cit.heading_path):
+                return "explanation: the cited line is not about the key"
+        elif support(key, cit.text) < 0.6:
+            return "explanation: the cited line does not support the key"
+    return None
+
+
+def acceptability(q: Question, topic: str, notes: Notes) -> list[str]:
+    """Every reason a learner or teacher would reject this question (empty: accept)."""
+    checks = (
+        validate(q),
+        off_topic(q, topic, notes),
+        fragment_key(q, notes),
+        two_true(q, notes),
+        guessable(q),
+        not_parallel(q),
+        near_synonyms(q, notes),
+        unsupported_explanation(q, notes),
+    )
+    return [c for c in checks if c]
+
+
+# ------------------------------------------------------------------ building items from facts
+
+_BASE_VERB = re.compile(
+    r"^(load|run|stream|convert|store|detect|identify|find|analy[sz]e|translate|turn|build|automate|manage|move|"
+    r"migrate|orchestrate|ingest|capture|classify|recommend|extract|monitor|encrypt|scale|transform|query|"
+    r"visuali[sz]e|label|process|create|generate|predict|deploy|train|host|compile|optimi[sz]e|search|"
+    r"schedule|prepare|clean|catalog|discover|share|copy|send|connect|reduce|cluster|forecast|convert|"
+    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve|perform|provide|allow|support|make|get|do)\b",
+    re.I,
+)
+_USE_CASE = re.compile(r"^(use cases?|used for|good for)\s*[:\-–]\s*", re.I)
+
+
+def _option(text: str) -> str:
+    text = re.sub(r"^it\s+", "", text.strip(), flags=re.I)
+    return text[:1].upper() + text[1:]
+
+
+def _body(claim: str) -> str:
+    return re.sub(r"^it\s+", "", claim.strip(), flags=re.I).rstrip(". ")
+
+
+def _stems(claim: str, noun: str) -> tuple[str, str]:
+    """(recall stem, scenario stem or "") for "which <noun> …" around a masked claim."""
+    body = _body(claim)
+    low = body[:1].lower() + body[1:]
+    if _USE_CASE.match(body):
+        need = _USE_CASE.sub("", body)
+        need = need[:1].lower() + need[1:]
+        return (
+            f"Which {noun} do your notes name for: {need}?",
+            f"A machine learning team is planning {need}. Which {noun} is built for this?",
+        )
+    if _BASE_VERB.match(body) and not re.match(r"(?i)^(is|are|has|can)\b", body):
+        return (
+            f"Which {noun} would you use to {low}?",
+            f"A data science team needs to {low}. Which {noun} should they use?",
+        )
+    if _VERB.match(claim):
+        return f"Which {noun} {low}?", ""
+    return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
+
+
+def _masked_inside(claim: str) -> bool:
+    """The subject was named inside the line ("call the it service"): the masked claim does not read."""
+    return bool(re.search(r"(?i)(?<=\w)\W+it\b", claim)) and not re.match(r"(?i)^it\b", claim)
+
+
+def _best_fact(notes: Notes, subject: str, near: Fact | None = None) -> Fact | None:
+    """The fact that best tells a learner what ``subject`` is: same note as ``near`` first, most specific."""
+    fs = [f for f in notes.of.get(subject, []) if notes.specific(f.claim)] or notes.of.get(subject, [])
+    if not fs:
+        return None
+    return min(
+        fs,
+        key=lambda f: (
+            near is not None and f.citation.source != near.citation.source,
+            min((notes.spread.get(w, 9) for w in content_words(f.claim)), default=9),
+            len(f.text),
+        ),
+    )
+
+
+def _rationale(why: str, fact: Fact | None) -> dict:
+    return {"why": why, "citation": fact.citation.to_dict() if fact else None}
+
+
+def _hint(notes: Notes, fact: Fact, avoid: str) -> str:
+    """Another thing the notes say of the subject (name masked), else where to look."""
+    for f in notes.of.get(fact.subject, []):
+        usable = f.id != fact.id and not f.value and notes.specific(f.claim) and avoid.lower() not in f.claim.lower()
+        if usable and fact.subject not in notes.names_in(f.claim) and f.claim.strip().lower() != "it":
+            return f"Another line of your notes on it: “{_body(f.claim)}”."
+    return f"Look in your notes under {fact.section.rsplit(' > ', 1)[-1]}."
+
+
+def _letters(keys: list[str], wrong: list[str], rng: random.Random) -> tuple[dict[str, str], list[str]]:
+    opts = keys + wrong
+    rng.shuffle(opts)
+    return {LETTERS[i]: o for i, o in enumerate(opts)}, sorted(LETTERS[opts.index(k)] for k in keys)
+
+
+def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
+    """ "Which service/algorithm/metric …?" with other subjects of the same kind as distractors; a scenario
+    wording as a second item when the claim is a need."""
+    claim = fact.claim
+    if fact.value or not notes.specific(claim) or len(content_words(claim)) < 2 or _masked_inside(claim):
+        return []
+    if fact.kind == "term":
+        kin = [
+            s
+            for s, fs in notes.of.items()
+            if s != fact.subject and fs[0].kind == "term" and fact.section in notes.sections[s]
+        ]
+    else:
+        kin = notes.kin(fact.subject, fact.kind)
+    named = notes.names_in(fact.text)
+    kin = [s for s in kin if s not in named and notes.says(s, claim) < 0.4 and s.lower() not in claim.lower()]
+    if len(kin) < 3:
+        return []
+    wrong = rng.sample(kin[:6], 3)
+    noun = notes.noun(fact.kind)
+    recall, scenario = _stems(claim, noun)
+    if fact.kind == "term":
+        recall, scenario = f"Which term do your notes define as “{_body(claim)}”?", ""
+    options, answer = _letters([fact.subject], wrong, rng)
+    rationales = {}
+    for letter, name in options.items():
+        if name == fact.subject:
+            rationales[letter] = _rationale(f"Right: your notes on {name} say “{fact.text}”.", fact)
+        else:
+            other = _best_fact(notes, name, fact)
+            what = f" — {other.text}" if other else ""
+            rationales[letter] = _rationale(f"Wrong: {name} is another {noun}{what}.", other)
+    base = Question(
+        recall,
+        options,
+        answer,
+        f"{fact.subject}: {fact.text}",
+        [fact.citation.to_dict()],
+        "",
+        "easy",
+        "which",
+        rationales,
+        _hint(notes, fact, fact.subject),
+        fact.domain,
+        fact.subject,
+        False,
+        fact.id,
+    )
+    out = [base if fact.kind != "term" else replace(base, kind="term")]
+    if scenario:
+        out.append(replace(base, stem=scenario, scenario=True, difficulty="medium"))
     return out
 
 
-def _subject(chunk: Chunk, statement: str) -> str:
-    """The heading a statement sits under: the nearest heading line above it in the passage, else the leaf."""
-    subject = chunk.heading_path[-1].split(" / ")[0] if chunk.heading_path else ""
-    for ln in re.sub(r"<[^>]+>", " ", chunk.text).split("\n"):
-        if ln.lstrip().startswith("#"):
-            subject = clean_heading(ln.strip("# ")) or subject
-        elif statement[:40] in re.sub(r"\s+", " ", ln).replace("**", "").replace("`", ""):
+def _format_number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
+    """A limit, default or price, with numeric neighbours of the same unit as distractors."""
+    m = VALUE.search(fact.text)
+    if not m or fact.text.count(m.group(0)) != 1:
+        return None
+    cloze = fact.text.replace(m.group(0), "____", 1)
+    if len(content_words(cloze)) < 3 or not is_clean(fact.text):
+        return None
+    number = float(m[1].replace(",", ""))
+    unit, spaced, dollar = m[2], " " in m.group(0), m.group(0).startswith("$")
+
+    def fmt(x: float) -> str:
+        return f"{'$' if dollar else ''}{_format_number(x)}{' ' if spaced else ''}{unit}"
+
+    key = fmt(number)
+    said = notes.text.get(fact.subject, "")
+    pool = []
+    for factor in (2, 0.5, 10, 0.1, 5, 0.2, 4, 3):
+        x = number * factor
+        if x <= 0 or (unit == "%" and x > 100) or (number.is_integer() and not x.is_integer() and x < 1):
+            continue
+        cand = fmt(x)
+        if (
+            cand != key
+            and cand not in pool
+            and not re.search(rf"(?<![\d.]){re.escape(_format_number(x))}\s?{re.escape(unit)}", said, re.I)
+        ):
+            pool.append(cand)
+    if len(pool) < 3:
+        return None
+    wrong = pool[:5]
+    wrong = rng.sample(wrong, 3)
+    options, answer = _letters([key], wrong, rng)
+    rationales = {
+        letter: _rationale(f"Right: “{fact.text}”." if v == key else f"Wrong: your notes give {key}, not {v}.", fact)
+        for letter, v in options.items()
+    }
+    stem = f"According to your notes on {fact.subject}, which value completes this line: “{cloze}”?"
+    return Question(
+        stem,
+        options,
+        answer,
+        f"{fact.subject}: {fact.text}",
+        [fact.citation.to_dict()],
+        "",
+        "easy",
+        "value",
+        rationales,
+        f"Look in your notes under {fact.section.rsplit(' > ', 1)[-1]}.",
+        fact.domain,
+        fact.subject,
+        False,
+        fact.id,
+    )
+
+
+def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) -> list[Question]:
+    """ "Which two statements about X are true? (Choose two.)": two of X's claims, three of its kin's."""
+    fs = notes.of.get(subject, [])
+    if not fs or fs[0].kind == "term":
+        return []
+
+    def usable(f: Fact) -> bool:
+        return (
+            not f.value
+            and notes.specific(f.claim)
+            and 3 <= len(content_words(f.claim)) <= 16
+            and len(_option(f.claim)) <= 110
+            and not notes.names_in(f.claim)
+            and not re.search(r"(?i)\bit\b", f.claim)
+        )
+
+    mine = [f for f in fs if usable(f)]
+    others = [
+        (o, f)
+        for o in notes.kin(subject, fs[0].kind)[:10]
+        for f in notes.of[o]
+        if usable(f) and notes.says(subject, f.claim) < 0.34
+    ]
+    if len(mine) < 2 or len({o for o, _ in others}) < 3:
+        return []
+    out = []
+    rng.shuffle(mine)
+    for i in range(0, min(len(mine) - 1, 2 * limit), 2):
+        keys = mine[i : i + 2]
+        if support(keys[0].claim, keys[1].claim) > 0.6:
+            continue
+        picked, used = [], set()
+        for o, f in rng.sample(others, len(others)):
+            if o not in used:
+                used.add(o)
+                picked.append((o, f))
+            if len(picked) == 3:
+                break
+        options, answer = _letters([_option(k.claim) for k in keys], [_option(f.claim) for _, f in picked], rng)
+        rationales = {}
+        for letter, text in options.items():
+            key = next((k for k in keys if _option(k.claim) == text), None)
+            if key:
+                rationales[letter] = _rationale(f"Right: your notes on {subject} say “{key.text}”.", key)
+            else:
+                o, f = next((o, f) for o, f in picked if _option(f.claim) == text)
+                rationales[letter] = _rationale(f"Wrong: that is {o}, not {subject}.", f)
+        out.append(
+            Question(
+                f"Which two statements about {subject} are true, according to your notes? (Choose two.)",
+                options,
+                answer,
+                f"{subject}: " + " / ".join(k.text for k in keys),
+                [k.citation.to_dict() for k in keys],
+                "",
+                "hard",
+                "two",
+                rationales,
+                f"Look in your notes under {keys[0].section.rsplit(' > ', 1)[-1]}.",
+                keys[0].domain,
+                subject,
+                False,
+                keys[0].id,
+            )
+        )
+        if len(out) >= limit:
             break
-    return subject
+    return out
 
 
-def _siblings(chunk: Chunk, chunks: Sequence[Chunk]) -> list[Chunk]:
-    """Passages of the same note under the same parent heading but a different leaf: plausible distractors
-    (other Kinesis services, other algorithms). Other notes are left out: they describe the same subjects in
-    other words, and a "distractor" that is true of the subject would make a wrong question."""
-    mine = [c for c in chunks if c.source == chunk.source and c.heading_path and c.id != chunk.id]
-    parent, leaf = chunk.heading_path[:-1], chunk.heading_path[-1:]
-    sib = [c for c in mine if c.heading_path[:-1] == parent and c.heading_path[-1:] != leaf]
-    if len(sib) < 3 and parent:
-        sib += [c for c in mine if c.heading_path[:1] == parent[:1] and c.heading_path[-1:] != leaf and c not in sib]
-    return sib
+# ------------------------------------------------------------------ the bank
 
 
-# ------------------------------------------------------------------ generation
+@dataclass
+class BankStats:
+    facts: int = 0
+    drafted: int = 0
+    kept: int = 0
+    seconds: float = 0.0
+    rejected: dict[str, int] = field(default_factory=dict)
 
-QUESTION_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "stem": {"type": "string", "maxLength": 400},
-        "options": {
-            "type": "object",
-            "properties": {k: {"type": "string", "maxLength": 160} for k in "ABCD"},
-            "required": list("ABCD"),
-        },
-        "answer": {"type": "string", "enum": list("ABCD")},
-        "explanation": {"type": "string", "maxLength": 400},
-    },
-    "required": ["stem", "options", "answer", "explanation"],
+
+class QuestionBank:
+    """Every verified item the notes allow, built once per index without a model (a few seconds), so a quiz on
+    any topic starts at once. Scenario wordings written by the model (:func:`phrase_scenario`) are kept in a
+    cache file per fact and merged in when present."""
+
+    _shared: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, chunks: Sequence[Chunk], profile: str, phrasings: dict[str, str] | None = None) -> None:
+        t0 = time.perf_counter()
+        self.lex = Lexicon.load(profile)
+        self.notes = Notes(extract_facts(chunks, profile), self.lex)
+        self.stats = BankStats(facts=len(self.notes.facts))
+        self.items: list[Question] = []
+        for q in self._draft():
+            self.stats.drafted += 1
+            problems = acceptability(q, "", self.notes)
+            if problems:
+                key = problems[0].split(":")[0]
+                self.stats.rejected[key] = self.stats.rejected.get(key, 0) + 1
+                continue
+            self.items.append(q)
+        self.stats.kept = len(self.items)
+        self.by_fact: dict[str, list[Question]] = defaultdict(list)
+        for q in self.items:
+            self.by_fact[q.fact_id].append(q)
+        if phrasings:
+            self.merge_phrasings(phrasings)
+        self.stats.seconds = time.perf_counter() - t0
+
+    @classmethod
+    def of(cls, retriever, profile: str | None = None) -> QuestionBank:
+        """One bank per loaded index (and profile)."""
+        profile = profile or retriever.settings.profile
+        with cls._lock:
+            bank = cls._shared.get(retriever)
+            if bank is None or bank.profile != profile:
+                bank = cls(retriever.chunks, profile, load_phrasings(retriever.settings.data_dir))
+                bank.profile = profile
+                cls._shared[retriever] = bank
+            return bank
+
+    profile: str = ""
+
+    def _draft(self) -> Iterable[Question]:
+        for f in self.notes.facts:
+            rng = random.Random(f.id)
+            yield from which_items(f, self.notes, rng)
+            if f.value:
+                q = value_item(f, self.notes, rng)
+                if q:
+                    yield q
+        for subject in self.notes.of:
+            yield from two_items(subject, self.notes, random.Random(subject))
+
+    def merge_phrasings(self, phrasings: dict[str, str]) -> int:
+        """Add the model's scenario wordings (fact id → stem) as scenario items; returns how many were new."""
+        added = 0
+        for fid, stem in phrasings.items():
+            qs = self.by_fact.get(fid, [])
+            base = next((q for q in qs if q.kind == "which" and not q.scenario), None)
+            if base is None or any(q.scenario and q.stem == stem for q in qs):
+                continue
+            q = replace(base, stem=stem, scenario=True, difficulty="medium")
+            if not acceptability(q, "", self.notes):
+                qs[:] = [x for x in qs if not x.scenario] + [q]
+                self.items = [x for x in self.items if not (x.fact_id == fid and x.scenario)] + [q]
+                added += 1
+        return added
+
+    # -- topics
+
+    def topics(self) -> dict[str, list[str]]:
+        """Exam domain → subjects with questions (most first): the topic picker."""
+        count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for q in self.items:
+            if q.kind != "term":
+                count[q.domain][q.subject] += 1
+        return {d: sorted(c, key=lambda s: (-c[s], s)) for d in self.lex.domains if (c := count.get(d))}
+
+    def on_topic(self, topic: str) -> list[Question]:
+        terms = self.notes.terms(topic)
+        facts = {f.id for f in self.notes.facts if self.notes.on_topic(f, topic, terms)}
+        return [q for q in self.items if q.fact_id in facts and not off_topic(q, topic, self.notes)]
+
+    def draw(
+        self,
+        topic: str,
+        n: int,
+        difficulty: str = "medium",
+        rng: random.Random | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[Question]:
+        """``n`` questions on ``topic``: one per fact, spread over subjects and sections, mixed by difficulty
+        (easy: recall and values; medium: ≥ 40 % scenarios; hard: scenarios and "choose two")."""
+        rng = rng or random.Random()
+        skip = set(exclude)
+        pool = [q for q in self.on_topic(topic) if q.id not in skip]
+        return pick(pool, n, difficulty, rng, topic)
+
+
+_WANT = {
+    "easy": {"which": 3, "value": 2, "term": 2, "two": 0, "scenario": 1},
+    "medium": {"scenario": 4, "which": 2, "value": 2, "two": 1, "term": 1},
+    "hard": {"scenario": 4, "two": 3, "value": 1, "which": 1, "term": 0},
 }
 
-QUIZ_SYSTEM = (
-    "You write multiple-choice questions for the AWS Certified Machine Learning - Specialty exam. Use only facts "
-    "from the given note passage. Exactly one option is correct and must be stated in the passage; the three "
-    "wrong options must be plausible but wrong, preferably other AWS services or algorithms from the list of "
-    "related topics. Never use 'all of the above' or 'none of the above'. Reply with JSON only."
-)
+
+def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, topic: str = "") -> list[Question]:
+    """Choose ``n`` items from ``pool``: at most one per fact, subjects and sections taking turns, item types in
+    the difficulty's proportions (a type runs dry → the others fill in)."""
+    buckets: dict[str, list[Question]] = defaultdict(list)
+    for q in rng.sample(list(pool), len(pool)):
+        buckets["scenario" if q.scenario else q.kind].append(q)
+    want = _WANT[difficulty]
+    order = [t for t in sorted(want, key=lambda t: -want[t]) for _ in range(want[t])] or list(buckets)
+    out: list[Question] = []
+    used_facts: set[str] = set()
+    seen_subject: dict[str, int] = defaultdict(int)
+    while len(out) < n and any(buckets.values()):
+        progressed = False
+        for t in order + [t for t in buckets if t not in order]:
+            if len(out) >= n:
+                break
+            items = buckets.get(t, [])
+            items.sort(key=lambda q: seen_subject[q.subject])  # subjects take turns
+            while items:
+                q = items.pop(0)
+                if q.fact_id not in used_facts:
+                    used_facts.add(q.fact_id)
+                    seen_subject[q.subject] += 1
+                    out.append(replace(q, topic=topic or q.subject, difficulty=difficulty))
+                    progressed = True
+                    break
+        if not progressed:
+            break
+    return out
+
+
+# ------------------------------------------------------------------ scenario wording by the model
+
+SCENARIO_SCHEMA = {
+    "type": "object",
+    "properties": {"scenario": {"type": "string", "maxLength": 320}},
+    "required": ["scenario"],
+}
+
+
+def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str | None:
+    """The model's scenario, re-checked: a question, no option named, the fact's need still in it."""
+    t = re.sub(r"\s+", " ", text).strip()
+    if not 40 <= len(t) <= 320 or not t.endswith("?"):
+        return "scenario: not one short question"
+    if notes.names_in(t) & set(q.options.values()) or any(o.lower() in t.lower() for o in q.options.values()):
+        return "scenario: names an option"
+    need = content_words(_body(_claim_text(q))) - {"it"}
+    if need and len(need & content_words(t)) / len(need) < 0.5:
+        return "scenario: lost the fact it asks about"
+    return None
+
+
+def _claim_text(q: Question) -> str:
+    stem = q.stem
+    m = re.search(r"“(.+)”", stem)
+    if m:
+        return m.group(1)
+    return re.sub(r"^Which .+? (would you use to|do your notes name for:)?\s*", "", stem).rstrip("?")
+
+
+def phrase_scenario(llm, q: Question, notes: Notes, system: str, user: str) -> str | None:
+    """Ask the model to wrap a "which" item's need in a short exam scenario; ``None`` when it fails the check."""
+    from mlstutor.llm import complete_json
+
+    noun = notes.noun(notes.kind_of(q.subject))
+    prompt = user.format(need=_body(_claim_text(q)), noun=noun, names=", ".join(q.options.values()))
+    try:
+        data = complete_json(llm, system, prompt, SCENARIO_SCHEMA, max_tokens=90, temperature=0.3)
+        text = re.sub(r"\s+", " ", str(data.get("scenario", ""))).strip()
+    except Exception:
+        return None
+    if text and not text.endswith("?"):
+        text = text.rstrip(".") + f" Which {noun} should they use?"
+    return None if check_scenario(text, q, "", notes) else text
+
+
+def phrasings_path(data_dir: Path) -> Path:
+    return data_dir / "bank" / "scenarios.jsonl"
+
+
+def load_phrasings(data_dir: Path) -> dict[str, str]:
+    path = phrasings_path(data_dir)
+    out: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                d = json.loads(line)
+                out[str(d["fact"])] = str(d["stem"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line after a crash: skip it
+    return out
+
+
+def fill_scenarios(
+    bank: QuestionBank,
+    llm,
+    data_dir: Path,
+    profile: str,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    busy: Callable[[], bool] | None = None,
+) -> int:
+    """Background job: model-written scenario stems for "which" items that have none yet, appended to the cache
+    file one by one (so a stop loses nothing) and merged into the bank. Returns how many were added."""
+    from mlstutor.profile import prompt
+
+    have = load_phrasings(data_dir)
+    todo = [
+        q
+        for q in bank.items
+        if q.kind == "which"
+        and not q.scenario
+        and q.fact_id not in have
+        and not any(x.scenario for x in bank.by_fact[q.fact_id])
+    ][:limit]
+    path = phrasings_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    added = 0
+    system, user = prompt("scenario_system", profile), prompt("scenario_user", profile)
+    for i, q in enumerate(todo, start=1):
+        while busy is not None and busy() and not (stop is not None and stop.is_set()):
+            time.sleep(1.0)  # a learner is using the model: wait, do not slow their answer down
+        if stop is not None and stop.is_set():
+            break
+        text = phrase_scenario(llm, q, bank.notes, system, user)
+        if text:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"fact": q.fact_id, "stem": text}) + "\n")
+            added += bank.merge_phrasings({q.fact_id: text})
+        if progress:
+            progress(i, len(todo))
+    return added
+
+
+# ------------------------------------------------------------------ practice on a topic, mock exam
 
 
 class QuizMaster:
-    """Generates verified questions on a topic. Remembers the questions of its session to avoid repeats."""
+    """Quizzes on a topic drawn from the bank; remembers what its session has asked to avoid repeats."""
 
-    def __init__(
-        self, retriever: Retriever, settings: Settings | None = None, llm: LLM | None = None, seed: int | None = None
-    ) -> None:
+    def __init__(self, retriever, settings=None, llm=None, seed: int | None = None) -> None:
         self.retriever = retriever
         self.settings = settings or retriever.settings
-        self._llm = llm
-        self._asked: list[np.ndarray] = []
         self._rng = random.Random(seed)
+        self.asked: set[str] = set()
 
     @property
-    def llm(self) -> LLM:
-        if self._llm is None:
-            self._llm = get_llm(self.settings)
-        return self._llm
+    def bank(self) -> QuestionBank:
+        return QuestionBank.of(self.retriever, self.settings.profile)
 
     def topics(self) -> dict[str, list[str]]:
-        return topic_tree(self.retriever.chunks)
-
-    def _passages(self, topic: str) -> list[Hit]:
-        hits = self.retriever.search(f"{topic}", k=12)
-        good = [h for h in hits if len(_statements(h.chunk)) >= 1]
-        if not good:
-            raise MlstutorError(f"the notes have nothing to ask about {topic!r}; try a broader topic")
-        return good
-
-    def _citation(self, chunk: Chunk) -> dict:
-        return chunk.citation().to_dict()
-
-    def _llm_question(self, topic: str, chunk: Chunk, difficulty: str) -> Question:
-        related = sorted({c.heading_path[-1] for c in _siblings(chunk, self.retriever.chunks)})[:8]
-        style = {
-            "easy": "a direct recall question",
-            "medium": "a short scenario question",
-            "hard": "a scenario question that needs two facts from the passage",
-        }[difficulty]
-        passage = "\n".join(_statements(chunk))[:900] or chunk.text[:900]
-        prompt = (
-            f"Topic: {topic}\nSection: {chunk.heading}\nRelated topics: {', '.join(related) or 'none'}\n"
-            f"Passage:\n{passage}\n\nWrite {style}."
-        )
-        data = complete_json(self.llm, QUIZ_SYSTEM, prompt, QUESTION_SCHEMA, max_tokens=420, temperature=0.7)
-        try:
-            options = {k: str(data["options"][k]).strip() for k in "ABCD"}
-            return Question(
-                str(data["stem"]).strip(),
-                options,
-                [str(data["answer"])],
-                str(data.get("explanation", "")).strip(),
-                [self._citation(chunk)],
-                topic,
-                difficulty,
-                "llm",
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed: model output lacks a field ({exc})") from exc
-
-    def _extractive_question(self, topic: str, chunk: Chunk, difficulty: str, choose_two: bool = False) -> Question:
-        facts = _statements(chunk)
-        distractor_pool = [
-            (s, c)
-            for c in _siblings(chunk, self.retriever.chunks)
-            for s in _statements(c)
-            if support(s, chunk.text) < 0.6
-        ]
-        by_subject: dict[str, list[str]] = defaultdict(list)
-        for f in facts:
-            by_subject[_subject(chunk, f) or topic].append(f)
-        subject, group = self._rng.choice(sorted(by_subject.items()))
-        if choose_two:
-            pairs = [(s, g) for s, g in sorted(by_subject.items()) if len(g) >= 2]
-            subject, group = self._rng.choice(pairs) if pairs else (subject, group)
-        n_keys = 2 if choose_two and len(group) >= 2 else 1
-        n_opts = 5 if n_keys == 2 else 4
-        if len({s for s, _ in distractor_pool}) < n_opts - n_keys:
-            raise ValueError("options: not enough sibling statements for distractors")
-        keys = self._rng.sample(group, n_keys)
-        seen, distractors = set(), []
-        for s, _c in self._rng.sample(distractor_pool, len(distractor_pool)):
-            if s not in seen:
-                seen.add(s)
-                distractors.append(s)
-            if len(distractors) == n_opts - n_keys:
-                break
-        opts = keys + distractors
-        self._rng.shuffle(opts)
-        options = {LETTERS[i]: o for i, o in enumerate(opts)}
-        answer = sorted(LETTERS[opts.index(k)] for k in keys)
-        stem = (
-            f"According to your notes, which {'two statements are' if n_keys == 2 else 'statement is'} true of "
-            f"{subject}?" + (" (Choose two.)" if n_keys == 2 else "")
-        )
-        why = f"The notes on {chunk.heading} say: " + " / ".join(f"“{k}”" for k in keys)
-        return Question(stem, options, answer, why, [self._citation(chunk)], topic, difficulty, "extractive")
+        return self.bank.topics()
 
     def generate(
         self,
         topic: str,
         n: int = 5,
         difficulty: str = "medium",
-        kinds: Sequence[str] = KINDS,
         progress: Callable[[int, int], None] | None = None,
     ) -> Quiz:
-        """Up to ``n`` verified questions on ``topic``; ``stats`` records how many drafts were rejected."""
         topic = (topic or "").strip()
         if not topic:
-            raise MlstutorError("pick a topic (e.g. Kinesis, XGBoost hyperparameters, S3 encryption)")
+            raise MlstutorError("pick a topic (e.g. Kinesis, XGBoost, S3 encryption)")
         if difficulty not in DIFFICULTIES:
             raise MlstutorError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
-        if not 1 <= n <= 20:
-            raise MlstutorError("ask for between 1 and 20 questions")
-        unknown = [k for k in kinds if k not in KINDS]
-        if unknown or not kinds:
-            raise MlstutorError(f"question kinds are {', '.join(KINDS)}")
+        if not 1 <= n <= 65:
+            raise MlstutorError("ask for between 1 and 65 questions")
         t0 = time.perf_counter()
-        stats = QuizStats()
-        passages = self._passages(topic)
-        out: list[Question] = []
-        attempt = 0
-        while len(out) < n and attempt < n * 4:
-            chunk = passages[attempt % len(passages)].chunk
-            kind = kinds[0] if attempt < n * 2 or len(kinds) == 1 else kinds[-1]
-            attempt += 1
-            stats.generated += 1
-            try:
-                if kind == "llm":
-                    q = self._llm_question(topic, chunk, difficulty)
-                else:
-                    q = self._extractive_question(topic, chunk, difficulty, choose_two=difficulty == "hard")
-            except ValueError as exc:
-                stats.reject(str(exc))
-                continue
-            vec = self.retriever.embedder.encode([q.stem + " " + " ".join(q.options[a] for a in q.answer)])[0]
-            reason = validate(q, chunk.text, self._asked, vec)
-            if reason:
-                stats.reject(reason)
-                continue
-            self._asked.append(vec)
-            out.append(q)
-            if progress:
-                progress(len(out), n)
-        stats.seconds = time.perf_counter() - t0
-        return Quiz(topic, out, stats)
+        bank = self.bank
+        questions = bank.draw(topic, n, difficulty, self._rng, self.asked)
+        if not questions and self.asked:  # every question on the topic was asked: start the round again
+            self.asked -= {q.id for q in bank.on_topic(topic)}
+            questions = bank.draw(topic, n, difficulty, self._rng, self.asked)
+        if not questions:
+            raise MlstutorError(self._nothing_on(topic))
+        self.asked |= {q.id for q in questions}
+        if progress:
+            progress(len(questions), n)
+        stats = QuizStats(generated=len(questions), seconds=time.perf_counter() - t0)
+        return Quiz(topic, questions, stats)
+
+    def _nothing_on(self, topic: str) -> str:
+        near = []
+        try:
+            for h in self.retriever.search(topic, k=8):
+                for s in (self.bank.lex.lookup(x) for x in reversed(h.chunk.heading_path)):
+                    if s and s not in near:
+                        near.append(s)
+        except MlstutorError:
+            pass
+        hint = f" Nearby in your notes: {', '.join(near[:5])}." if near else ""
+        return f"Your notes have no question-worthy facts on {topic!r}.{hint}"
+
+    def mock_exam(self, n: int | None = None) -> list[Question]:
+        return mock_exam(self.bank, n, self._rng)
+
+
+def blueprint(weights: dict[str, float], n: int) -> dict[str, int]:
+    """Questions per domain for ``n`` in all (largest remainders), e.g. 65 → 13/16/23/13."""
+    raw = {d: w * n for d, w in weights.items()}
+    counts = {d: int(x) for d, x in raw.items()}
+    for d in sorted(raw, key=lambda d: raw[d] - counts[d], reverse=True)[: n - sum(counts.values())]:
+        counts[d] += 1
+    return counts
+
+
+def mock_exam(bank: QuestionBank, n: int | None = None, rng: random.Random | None = None) -> list[Question]:
+    """A mock exam drawn by the blueprint's domain weights, exam-like mix (hard: scenarios, choose-two).
+    A domain short of items is filled from the others (the report says so through its counts)."""
+    from mlstutor.profile import load_profile
+
+    rng = rng or random.Random()
+    n = n or int(load_profile(bank.profile or "mls-c01").get("exam", {}).get("questions", 65))
+    weights = {d: w for d, (w, _) in bank.lex.domains.items()}
+    plan = blueprint(weights, n)
+    out: list[Question] = []
+    for d, k in plan.items():
+        pool = [q for q in bank.items if q.domain == d]
+        out += [replace(q, topic=d) for q in pick(pool, k, "hard", rng, d)]
+    if len(out) < n:
+        have = {q.fact_id for q in out}
+        rest = [q for q in bank.items if q.fact_id not in have]
+        out += [replace(q, topic=q.domain) for q in pick(rest, n - len(out), "hard", rng)]
+    rng.shuffle(out)
+    return out[:n]
+
+
+def domain_report(questions: Sequence[Question], chosen: Sequence[Sequence[str]]) -> list[dict]:
+    """Per-domain score of an exam: answered, right, share."""
+    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for q, c in zip(questions, chosen):
+        rows[q.domain][0] += 1
+        rows[q.domain][1] += sorted(c) == sorted(q.answer)
+    return [
+        {"domain": d, "questions": a, "right": r, "score": round(r / a, 3) if a else 0.0}
+        for d, (a, r) in rows.items()
+    ]
 
 
 # ------------------------------------------------------------------ export

@@ -1,0 +1,286 @@
+"""Facts extracted from the notes: a subject, what the notes say of it, and where.
+
+Practice questions and flashcards are built from these, not from raw lines: a key must be a complete claim about a
+named subject, and distractors must be subjects of the same kind (other services, other algorithms) of which the
+notes do *not* say the same thing. The program finds the subject of a line from the notes' own structure:
+
+* an inline lead: ``**Kinesis Data Firehose** - load streams into S3…`` or ``Precision: TP / (TP + FP)``;
+* a lead line that introduces the bullets below it (``**Precision**:`` then ``* TP / (TP + FP)``);
+* else the nearest heading that names a subject (``SageMaker - XGBoost`` → XGBoost).
+
+Subjects are recognised through the course profile's lexicon (names and the spellings the notes use); a bold
+lead term that is not in the lexicon becomes a ``term`` whose distractors are the other terms of its section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mlstutor.chunking import Chunk, Citation, clean_heading, clean_statement
+from mlstutor.profile import DEFAULT_PROFILE, load_profile
+from mlstutor.text import content_words
+
+_UNIT = (
+    r"(?:MB/s|KB/s|GB/s|MB|KB|GB|TB|PB|ms|milliseconds?|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|days?|"
+    r"years?|%|percent|dollars?|messages/s|records/s|records|shards?|nodes?|instances?|x)"
+)
+VALUE = re.compile(r"(?<![\w.$])\$?(\d+(?:[.,]\d+)?)\s?(" + _UNIT + r")(?![\w])", re.I)
+_LEAD = re.compile(r"^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*|__)(?P<term>[^*_]{2,60}?)(?:\*\*|__)\s*(?P<rest>.*)$")
+_PLAIN_LEAD = re.compile(r"^(?P<term>[A-Za-z0-9][\w /&().+'-]{1,45}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
+_DEBRIS = re.compile(r"[*#`|<>\[\]{}]|^\W|\.\.\.$|https?:|\bhttp|!\[|\\")
+_CODE = re.compile(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|\(\)\s*$|=>|->|;\s*$")
+_KIND_WORDS = {"service", "services", "aws", "amazon", "sagemaker", "data", "model", "models", "algorithm", "use"}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One statement of the notes about one subject.
+
+    ``claim`` is the statement with its subject's name masked ("it"), so it can stand as an option or a stem
+    without giving the subject away; ``value`` is a number with its unit when the statement states one (a limit, a
+    default, a price)."""
+
+    id: str
+    subject: str
+    kind: str  # service | algorithm | metric | technique | term
+    text: str
+    claim: str
+    value: str
+    domain: str
+    section: str  # the heading path the statement sits under
+    citation: Citation
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "kind": self.kind,
+            "text": self.text,
+            "claim": self.claim,
+            "value": self.value,
+            "domain": self.domain,
+            "section": self.section,
+            "citation": self.citation.to_dict(),
+        }
+
+
+def norm(name: str) -> str:
+    """A name as compared: lower case, no "Amazon"/"AWS"/"SageMaker -" prefix, punctuation as spaces."""
+    t = clean_heading(name).lower()
+    t = re.sub(r"^\s*\d+\.\s*", "", t)
+    t = re.sub(r"^(amazon|aws)\s+", "", t)
+    t = re.sub(r"^sagemaker\s*[-–:]\s*", "", t)
+    return re.sub(r"[^a-z0-9+]+", " ", t).strip()
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The profile's named subjects: canonical name → kind, and every spelling → canonical name."""
+
+    kinds: dict[str, str]
+    spellings: dict[str, str]
+    kind_nouns: dict[str, str]
+    labels: frozenset[str]
+    domains: dict[str, tuple[float, tuple[str, ...]]]
+    synonyms: dict[str, tuple[str, ...]]
+
+    @classmethod
+    @lru_cache(maxsize=4)
+    def load(cls, profile: str = DEFAULT_PROFILE) -> Lexicon:
+        p = load_profile(profile)
+        kinds, spellings = {}, {}
+        for kind, names in p.get("entities", {}).items():
+            for name, aliases in names.items():
+                kinds[name] = kind
+                for s in (name, *aliases):
+                    spellings.setdefault(norm(s), name)
+        domains = {d: (float(v["weight"]), tuple(v.get("keywords", ()))) for d, v in p.get("domains", {}).items()}
+        synonyms = {k.lower(): tuple(v) for k, v in p.get("topic_synonyms", {}).items()}
+        return cls(
+            kinds,
+            spellings,
+            dict(p.get("kinds", {})),
+            frozenset(p.get("facts", {}).get("labels", ())),
+            domains,
+            synonyms,
+        )
+
+    def lookup(self, name: str) -> str | None:
+        """The canonical subject a heading or lead term names, if any."""
+        n = norm(name)
+        if not n:
+            return None
+        if n in self.spellings:
+            return self.spellings[n]
+        # "Kinesis - Data Firehose" → "kinesis data firehose"; "Glue - ETL" → starts with "glue"
+        best = max((s for s in self.spellings if n.startswith(s + " ")), key=len, default=None)
+        return self.spellings[best] if best and len(best) >= 3 else None
+
+    def spellings_of(self, subject: str) -> list[str]:
+        return sorted({s for s, name in self.spellings.items() if name == subject} | {norm(subject)}, key=len)
+
+    def domain_of(self, *texts: str) -> str:
+        """The exam domain of a section: an explicit domain heading first, then the most keyword hits."""
+        if not self.domains:
+            return ""
+        for text in texts:
+            low = text.lower()
+            for d in self.domains:
+                if d.lower() in low or (d == "ML Implementation and Operations" and "operations" in low[:80]):
+                    return d
+            scores = {d: sum(1 for w in kw if w in low) for d, (_, kw) in self.domains.items()}
+            best = max(scores, key=lambda d: scores[d])
+            if scores[best]:
+                return best
+        return "Modeling" if "Modeling" in self.domains else next(iter(self.domains))
+
+
+def mask(text: str, names: Sequence[str]) -> str:
+    """``text`` with every spelling of a subject replaced by "it" (longest first), so it cannot give it away."""
+    out = text
+    for s in sorted(names, key=len, reverse=True):
+        if len(s) < 2:
+            continue
+        words = r"[\s\-–:]*".join(re.escape(w) for w in s.split())
+        out = re.sub(rf"(?<![\w-])(?:amazon\s+|aws\s+|sagemaker\s*[-–]?\s*)?{words}(?![\w-])", "it", out, flags=re.I)
+    out = re.sub(r"\bit\s*[-–:(),/&]+\s*it\b", "it", out)
+    return re.sub(r"\s+", " ", out).strip(" -–:,")
+
+
+def is_clean(text: str) -> bool:
+    """A statement that can stand as an option: no markdown/HTML/code debris, a few words, not a label."""
+    t = text.strip()
+    return (
+        12 <= len(t) <= 170
+        and not _DEBRIS.search(t)
+        and not _CODE.search(t)
+        and not t.endswith((":", ",", "(", "-", "/"))
+        and t.count("(") == t.count(")")
+        and t.count('"') % 2 == 0
+        and not re.match(r"(?i)(but|and|or|so|because|which|that|e\.g|i\.e|etc)\b", t)
+        and len(content_words(t) - _KIND_WORDS) >= 2
+    )
+
+
+def _fact_id(*parts: str) -> str:
+    return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:12]
+
+
+def _indent(raw: str) -> int:
+    return len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
+
+
+def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
+    """(term, rest) when a line leads with a term: bold, or a short name followed by ":" / " - "."""
+    m = _LEAD.match(raw)
+    if m:
+        term = m["term"].strip(" :-")
+        rest = m["rest"].strip()
+        rest = re.sub(r"^\([^)]*\)\s*", "", rest)  # "**Sensitivity** (Recall / TPR): …"
+        return term, rest.lstrip(":-–— ").strip()
+    t = clean_statement(raw)
+    m = _PLAIN_LEAD.match(t)
+    if m and (lex.lookup(m["term"]) or m["term"].lower().strip() in lex.labels):
+        return m["term"].strip(), m["rest"].strip()
+    return None
+
+
+def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
+    """The facts of one passage, each with the subject the notes' structure gives it."""
+    heading_subject = next((s for h in reversed(chunk.heading_path) if (s := lex.lookup(h))), None)
+    section = chunk.heading
+    domain = lex.domain_of(section, chunk.text[:300])
+    out: list[Fact] = []
+    stack: list[tuple[int, str, str]] = []  # (indent, subject, kind) of lead lines above
+    lead_of: dict[str, str] = {}  # subject of a lead line → its term as written (shown in the citation's path)
+    in_code = False
+    for offset, raw in enumerate(chunk.text.split("\n")):
+        if raw.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+            continue
+        if in_code or not raw.strip():
+            continue
+        h = re.match(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$", raw)
+        if h:  # a packed passage can hold several small sections: each heading starts a new subject
+            title = clean_heading(h[2])
+            if title and title != (chunk.heading_path[-1] if chunk.heading_path else ""):
+                heading_subject = lex.lookup(title)
+                section = (
+                    " > ".join([*chunk.heading_path[:1], title]) if chunk.heading_path[:1] != (title,) else title
+                )
+                domain = lex.domain_of(section, chunk.text[:300])
+            stack = []
+            continue
+        ind = _indent(raw)
+        bulleted = bool(re.match(r"\s*([*+-]|\d+\.)\s", raw))
+        while stack and (stack[-1][0] >= ind if bulleted else stack[-1][0] > ind):
+            stack.pop()
+        lead = _lead(raw, lex)
+        subject, kind, body = None, "", clean_statement(raw)
+        if lead:
+            term, rest = lead
+            named = lex.lookup(term)
+            is_label = term.lower().rstrip(".") in lex.labels
+            if named:
+                subject, kind = named, lex.kinds[named]
+            elif not is_label and _LEAD.match(raw) and 1 <= len(term.split()) <= 4 and not VALUE.search(term):
+                subject, kind = clean_heading(term), "term"
+            if subject:
+                stack.append((ind if bulleted else -1, subject, kind))
+                lead_of[subject] = clean_heading(term)
+                body = rest
+        via = ""
+        if not subject and stack:
+            _, subject, kind = stack[-1]
+        if subject and subject != heading_subject:
+            via = lead_of.get(subject, "")
+        if not subject and heading_subject:
+            subject, kind = heading_subject, lex.kinds[heading_subject]
+        if not subject or not body:
+            continue
+        text = (clean_statement(body) if lead and body else body).strip("_ ")
+        if not is_clean(text) or len([w for w in content_words(text) if w.isalpha() and len(w) >= 4]) < 2:
+            continue
+        line = chunk.line_start + offset
+        names = lex.spellings_of(subject) if kind != "term" else [subject.lower()]
+        claim = mask(text, names)
+        value = VALUE.search(text)
+        out.append(
+            Fact(
+                _fact_id(chunk.source, subject, text),
+                subject,
+                kind,
+                text,
+                claim,
+                value.group(0) if value else "",
+                lex.domain_of(subject, section, chunk.text[:300]) if kind != "term" else domain,
+                section,
+                Citation(chunk.source, f"{section} > {via}" if via else section, line, line, clean_statement(raw)),
+            )
+        )
+    return out
+
+
+def extract_facts(chunks: Sequence[Chunk], profile: str = DEFAULT_PROFILE) -> list[Fact]:
+    """Every fact of the notes, one per (source, subject, statement)."""
+    lex = Lexicon.load(profile)
+    seen: set[str] = set()
+    out = []
+    for c in chunks:
+        for f in chunk_facts(c, lex):
+            if f.id not in seen:
+                seen.add(f.id)
+                out.append(f)
+    return out
+
+
+def by_subject(facts: Sequence[Fact]) -> dict[str, list[Fact]]:
+    groups: dict[str, list[Fact]] = defaultdict(list)
+    for f in facts:
+        groups[f.subject].append(f)
+    return dict(groups)

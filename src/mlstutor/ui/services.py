@@ -1,0 +1,123 @@
+"""What every tab shares: the loaded index, the model warm-up, the learner's progress store, friendly errors.
+
+Heavy parts load once in a background thread and are shared by all browser sessions; per-learner state (a quiz
+in progress, an exam, a flashcard round) lives in each session's ``gr.State``, never here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from mlstutor.config import Settings
+from mlstutor.errors import MlstutorError
+from mlstutor.progress import Progress
+from mlstutor.quiz import QuestionBank, QuizMaster, fill_scenarios
+from mlstutor.retrieval import Retriever
+from mlstutor.tutor import Tutor
+
+CSS = """
+.passage-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin: 6px 0;}
+.passage-card summary {cursor: pointer; font-weight: 600;}
+.passage-card pre {white-space: pre-wrap; font-size: 0.85em; max-height: 320px; overflow: auto;}
+.passage-card mark {background: #fff3a3;}
+.passage-card .ev-head {font-weight: 600; font-size: 0.9em;}
+.passage-card details summary {font-weight: 400; font-size: 0.85em; opacity: 0.8;}
+.status {font-size: 0.9em; opacity: 0.85;}
+"""
+
+
+def friendly(exc: Exception) -> str:
+    if isinstance(exc, MlstutorError):
+        return f"⚠️ {exc}"
+    return f"⚠️ Something went wrong ({type(exc).__name__}). Please try again."
+
+
+class Services:
+    """The shared, lazily loaded parts of the app. Loading runs in a background thread at start-up: the index,
+    the question bank, the model (warm prompt cache), then the model's scenario wordings for the bank."""
+
+    def __init__(self, settings: Settings, scenarios: bool = True) -> None:
+        self.settings = settings
+        self.retriever: Retriever | None = None
+        self.progress = Progress.for_data_dir(settings.data_dir)
+        self.index_error: str | None = None
+        self.model_state = "not loaded"
+        self.bank_state = ""
+        self.scenarios = scenarios
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.last_use = 0.0  # when a learner last used the model (background work yields to them)
+
+    def start(self) -> None:
+        threading.Thread(target=self._warm, daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self.load_index()
+        except MlstutorError as exc:
+            self.index_error = str(exc)
+            return
+        if self.settings.backend != "llamacpp":
+            self.model_state = "hosted"  # nothing to load; the server is reached on the first question
+            return
+        self.model_state = f"loading {self.settings.model}…"
+        try:
+            tutor = Tutor(self.retriever, self.settings)
+            tutor.warm_up()  # model loaded, system prompt cached
+            self.model_state = f"{self.settings.model} ready"
+        except MlstutorError as exc:
+            self.model_state = f"model unavailable: {exc}"
+            return
+        if self.scenarios:
+            self._fill_scenarios(tutor.llm)
+
+    def _fill_scenarios(self, llm: Any) -> None:
+        """Background: the model wraps bank items in exam scenarios, one at a time, cached per fact."""
+        bank = self.bank()
+        try:
+            fill_scenarios(
+                bank,
+                llm,
+                self.settings.data_dir,
+                self.settings.profile,
+                progress=lambda d, t: setattr(self, "bank_state", f" · ✍️ scenarios {d}/{t}" if d < t else ""),
+                stop=self._stop,
+                busy=lambda: time.time() - self.last_use < 90,
+            )
+        except Exception:
+            self.bank_state = ""
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def load_index(self, progress: Any = None) -> Retriever:
+        with self._lock:
+            self.retriever = Retriever.open(self.settings, progress)
+            QuestionBank.of(self.retriever)  # built with the index: a quiz starts from it at once
+            self.index_error = None
+            return self.retriever
+
+    def need_retriever(self) -> Retriever:
+        if self.retriever is None:
+            if self.index_error:
+                raise MlstutorError(self.index_error)
+            return self.load_index()
+        return self.retriever
+
+    def bank(self) -> QuestionBank:
+        return QuestionBank.of(self.need_retriever())
+
+    def quizmaster(self, seed: int | None = None) -> QuizMaster:
+        return QuizMaster(self.need_retriever(), self.settings, seed=seed)
+
+    def status_md(self) -> str:
+        if self.index_error:
+            idx = f"⚠️ index: {self.index_error}"
+        elif self.retriever is None:
+            idx = "⏳ loading the notes index…"
+        else:
+            m = self.retriever.index.manifest
+            idx = f"📚 {m['n_chunks']} passages from {m['n_docs']} notes"
+        return f"{idx} · 🤖 model: {self.model_state}{self.bank_state}"
