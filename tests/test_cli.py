@@ -1,6 +1,7 @@
 """The CLI as a user runs it: a real process, real index on disk, exit codes and one-line errors."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 from mlstutor.config import Settings
 
 
-def run(settings: Settings, *args: str, corpus: Path | None = None) -> subprocess.CompletedProcess:
+def run(
+    settings: Settings, *args: str, corpus: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
         "-m",
@@ -21,7 +24,8 @@ def run(settings: Settings, *args: str, corpus: Path | None = None) -> subproces
         str(settings.index_dir),
         *args,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "MLSTUTOR_DATA_DIR": str(settings.data_dir)}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, input=stdin, env=env)
 
 
 def test_index_then_search_json(settings: Settings, retriever) -> None:
@@ -83,3 +87,35 @@ def test_corrupt_index_from_cli(tmp_path: Path, corpus_dir: Path) -> None:
     assert run(own, "status").returncode == 1
     assert run(own, "index", "--rebuild").returncode == 0
     assert run(own, "search", "kinesis", "--k", "1").returncode == 0
+
+
+def test_practice_from_the_cli(settings: Settings, retriever, tmp_path: Path) -> None:
+    """What the before-stop check asks: one question on a topic, at once, with key, rationale and citation; then
+    an interactive round recorded to progress, a mock exam and a flashcard deck."""
+    out = run(settings, "quiz", "--topic", "Kinesis Data Firehose", "-n", "1", "--seed", "1")
+    assert out.returncode == 0, out.stderr
+    assert "Q1." in out.stdout and "answer:" in out.stdout and ".md §" in out.stdout and "line" in out.stdout
+    quiz = json.loads(run(settings, "quiz", "--topic", "AWS Glue", "-n", "2", "--seed", "4", "--json").stdout)
+    keys = ["".join(q["answer"]) for q in quiz["questions"]]
+    out = run(
+        settings,
+        "quiz",
+        "--topic",
+        "AWS Glue",
+        "-n",
+        "2",
+        "--seed",
+        "4",
+        "--interactive",
+        stdin="h\nZ\n" + "\n".join(keys) + "\n",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "hint:" in out.stdout and "not an option" in out.stdout and "Score: 2/2" in out.stdout
+    from mlstutor.progress import Progress
+
+    assert Progress.for_data_dir(settings.data_dir).total() == (2, 2)  # the CLI records progress too
+    exam = json.loads(run(settings, "quiz", "--exam", "--json", "--seed", "2").stdout)
+    assert len(exam["questions"]) == 65
+    deck = tmp_path / "cards.apkg"
+    out = run(settings, "cards", "--topic", "Kinesis", "--anki", str(deck))
+    assert out.returncode == 0 and deck.stat().st_size > 1000

@@ -47,6 +47,7 @@ def app_url(settings, retriever, tmp_path_factory) -> Iterator[str]:
         "MLSTUTOR_CACHE_DIR": str(base / "cache"),
         "MLSTUTOR_MODEL": "smollm2-135m",
         "MLSTUTOR_MAX_TOKENS": "60",
+        "MLSTUTOR_BANK_SCENARIOS": "0",
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     log = open(base / "app.log", "w")  # noqa: SIM115 - stays open for the server's whole life
@@ -114,18 +115,51 @@ def test_empty_question_is_harmless(page) -> None:
     assert "Traceback" not in page.content()
 
 
-def test_practice_question_verdict(page) -> None:
+def test_practice_exam_and_flashcards(page) -> None:
+    """A quiz from the bank starts at once, every option is judged with a citation, a hint on request; a mock exam
+    starts with its 65 questions and hands in to a per-domain report; a flashcard is rated and rescheduled."""
     page.get_by_role("tab", name="Practice").click()
-    page.fill("#free-topic textarea", "Kinesis")
+    page.fill("#free-topic textarea", "Kinesis Data Firehose")
+    t0 = time.time()
     page.click("#generate")
-    page.wait_for_selector("#single label", state="visible", timeout=240_000)
-    page.locator("#single label").first.click()
+    page.wait_for_selector("#stem:has-text('Question 1 of')")
+    started = time.time() - t0
+    page.click("#hint")
+    page.wait_for_function("document.querySelector('#verdict').innerText.includes('💡')")
+    choice = "#multi label" if page.locator("#multi").is_visible() else "#single label"
+    page.locator(choice).first.click()
+    if choice == "#multi label":
+        page.locator(choice).nth(1).click()
     page.click("#submit")
     page.wait_for_function(
         "['Correct', 'Not quite'].some(t => document.querySelector('#verdict').innerText.includes(t))"
     )
+    verdict = page.inner_text("#verdict")
+    assert verdict.count("✅") + verdict.count("❌") >= 4 and ".md §" in verdict and "line" in verdict
     assert "Score: " in page.inner_text("#score")
     page.screenshot(path=str(ARTIFACTS / "practice.png"), full_page=True)
+    assert started < 20, f"quiz took {started:.1f} s to start"  # a bank quiz; loose bound for a loaded CI box
+
+    page.get_by_role("tab", name="Mock exam").click()
+    page.click("#exam-start")
+    page.wait_for_selector("#exam-stem:has-text('Question 1 of 65')")
+    assert "left" in page.inner_text("#exam-clock")
+    page.click("#exam-hand-in")
+    page.wait_for_selector("#exam-stem:has-text('Score: 0/65')")
+    assert "estimate" in page.inner_text("#exam-stem") and "Modeling" in page.inner_text("#exam-stem")
+    page.screenshot(path=str(ARTIFACTS / "exam.png"), full_page=True)
+
+    page.get_by_role("tab", name="Flashcards").click()
+    page.fill("#card-topic textarea", "Kinesis")
+    page.click("#card-start")
+    page.wait_for_selector("#card-front h3")
+    page.click("#card-show")
+    page.wait_for_function("document.querySelector('#card-back').innerText.includes('line')")
+    page.click("#rate-good")
+    page.wait_for_function("document.body.innerText.includes('next review')")
+    page.get_by_role("tab", name="Progress").click()
+    page.click("#progress-refresh")
+    page.wait_for_function("document.querySelector('#progress-md').innerText.includes('Retention')")
 
 
 def test_upload_note_and_find_it_in_library(page, tmp_path: Path) -> None:

@@ -60,6 +60,9 @@ class Settings:
     openai_model: str = ""
     openai_timeout: float = 60.0
 
+    # practice: let the model wrap bank items in scenarios in the background while the UI is idle (0 = off)
+    bank_scenarios: int = 1
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read ``MLSTUTOR_<FIELD>`` variables (e.g. ``MLSTUTOR_CORPUS_DIR``), then apply ``overrides``."""

@@ -202,7 +202,7 @@ class Notes:
         topic is an exam domain and the fact belongs to it. A topic that names a subject wants that subject."""
         if topic in self.lex.domains:
             return fact.domain == topic
-        named = self.lex.lookup(topic)
+        named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
         if named and named in self.of:
             return fact.subject == named
         terms = terms or self.terms(topic)
@@ -274,9 +274,10 @@ def two_true(q: Question, notes: Notes) -> str | None:
     """No wrong option may be true of the subject according to the notes."""
     wrong = [q.options[x] for x in q.options if x not in q.answer]
     if q.kind == "which":
-        need = _claim_of(q)
+        asked = " ".join(content_words(q.stem) - _STEM_WORDS)
         for w in wrong:
-            if notes.lex.lookup(w) and notes.says(notes.lex.lookup(w) or w, need) >= 0.5:
+            other = notes.lex.lookup(w) or w
+            if max(notes.says(other, _claim_of(q)), notes.says(other, asked)) >= 0.5:
                 return f"two true options: the notes say the same of {w}"
     elif q.kind == "two":
         for w in wrong:
@@ -290,9 +291,8 @@ def two_true(q: Question, notes: Notes) -> str | None:
     return None
 
 
-def guessable(q: Question) -> str | None:
-    """The key must not be the only option that shares words with the stem ("true of Kinesis?" → "Kinesis…")."""
-    stem = content_words(q.stem) - {
+_STEM_WORDS = set(
+    [
         "which",
         "following",
         "true",
@@ -310,7 +310,28 @@ def guessable(q: Question) -> str | None:
         "technique",
         "describe",
         "one",
-    }
+        "team",
+        "machine",
+        "learning",
+        "needs",
+        "fits",
+        "choose",
+        "use",
+        "would",
+        "data",
+        "science",
+        "company",
+        "planning",
+        "built",
+        "should",
+        "they",
+    ]
+)
+
+
+def guessable(q: Question) -> str | None:
+    """The key must not be the only option that shares words with the stem ("true of Kinesis?" → "Kinesis…")."""
+    stem = content_words(q.stem) - _STEM_WORDS
 
     def overlap(text: str) -> float:
         w = content_words(text)
@@ -436,7 +457,8 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
             f"A data science team needs to {low}. Which {noun} should they use?",
         )
     if _VERB.match(claim):
-        return f"Which {noun} {low}?", ""
+        article = "an" if noun[:1].lower() in "aeiou" else "a"
+        return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
     return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
 
 
@@ -796,7 +818,7 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
     seen_subject: dict[str, int] = defaultdict(int)
     while len(out) < n and any(buckets.values()):
         progressed = False
-        for t in order + [t for t in buckets if t not in order]:
+        for t in order + [t for t in buckets if t not in want]:
             if len(out) >= n:
                 break
             items = buckets.get(t, [])
@@ -830,6 +852,8 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
         return "scenario: not one short question"
     if notes.names_in(t) & set(q.options.values()) or any(o.lower() in t.lower() for o in q.options.values()):
         return "scenario: names an option"
+    if notes.names_in(t) - notes.names_in(_claim_text(q)):
+        return "scenario: names a service or algorithm the fact does not"
     need = content_words(_body(_claim_text(q))) - {"it"}
     if need and len(need & content_words(t)) / len(need) < 0.5:
         return "scenario: lost the fact it asks about"

@@ -38,14 +38,14 @@ class Services:
     """The shared, lazily loaded parts of the app. Loading runs in a background thread at start-up: the index,
     the question bank, the model (warm prompt cache), then the model's scenario wordings for the bank."""
 
-    def __init__(self, settings: Settings, scenarios: bool = True) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.retriever: Retriever | None = None
         self.progress = Progress.for_data_dir(settings.data_dir)
         self.index_error: str | None = None
         self.model_state = "not loaded"
         self.bank_state = ""
-        self.scenarios = scenarios
+        self.scenarios = bool(settings.bank_scenarios)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.last_use = 0.0  # when a learner last used the model (background work yields to them)
