@@ -56,7 +56,7 @@ NOTE = """## Kinesis
 def notes() -> Notes:
     lines = NOTE.split("\n")
     chunks, start = [], 0
-    for i, ln in enumerate(lines + ["## end"]):  # one chunk per heading, as the chunker makes them
+    for i, ln in enumerate([*lines, "## end"]):  # one chunk per heading, as the chunker makes them
         if ln.startswith("#") and i > start:
             body = "\n".join(lines[start:i])
             path = (
