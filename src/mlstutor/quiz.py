@@ -533,26 +533,35 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
             other = _best_fact(notes, name, fact)
             what = f" — {other.text}" if other else ""
             rationales[letter] = _rationale(f"Wrong: {name} is another {noun}{what}.", other)
-    base = Question(
-        recall,
+    base = _item(fact, recall, options, answer, "which", rationales, _hint(notes, fact, fact.subject))
+    out = [base if fact.kind != "term" else replace(base, kind="term")]
+    if scenario:
+        out.append(replace(base, stem=scenario, scenario=True, difficulty="medium"))
+    return out
+
+
+def _leaf(section: str) -> str:
+    return section.rsplit(" > ", 1)[-1]
+
+
+def _item(fact: Fact, stem: str, options: dict, answer: list, kind: str, rationales: dict, hint: str) -> Question:
+    """A one-fact item: the fact's line is the explanation and the citation."""
+    return Question(
+        stem,
         options,
         answer,
         f"{fact.subject}: {fact.text}",
         [fact.citation.to_dict()],
         "",
         "easy",
-        "which",
+        kind,
         rationales,
-        _hint(notes, fact, fact.subject),
+        hint,
         fact.domain,
         fact.subject,
         False,
         fact.id,
     )
-    out = [base if fact.kind != "term" else replace(base, kind="term")]
-    if scenario:
-        out.append(replace(base, stem=scenario, scenario=True, difficulty="medium"))
-    return out
 
 
 def _format_number(x: float) -> str:
@@ -597,22 +606,7 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
         for letter, v in options.items()
     }
     stem = f"According to your notes on {fact.subject}, which value completes this line: “{cloze}”?"
-    return Question(
-        stem,
-        options,
-        answer,
-        f"{fact.subject}: {fact.text}",
-        [fact.citation.to_dict()],
-        "",
-        "easy",
-        "value",
-        rationales,
-        f"Look in your notes under {fact.section.rsplit(' > ', 1)[-1]}.",
-        fact.domain,
-        fact.subject,
-        False,
-        fact.id,
-    )
+    return _item(fact, stem, options, answer, "value", rationales, f"Look in your notes under {_leaf(fact.section)}.")
 
 
 def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) -> list[Question]:
