@@ -206,10 +206,12 @@ class Notes:
         if named and named in self.of:
             return fact.subject == named
         terms = terms or self.terms(topic)
-        if self.names_topic(f"{fact.subject} | {fact.section} | {fact.text}", terms):
+        # the section must be about the topic: a line that merely shares a word ("endpoint", "encryption") under
+        # another subject's heading is not (an independent review found those off topic)
+        if self.names_topic(f"{fact.subject} | {fact.section}", terms):
             return True
         words = content_words(topic) - {"aws", "amazon", "sagemaker"}
-        hay = content_words(f"{fact.subject} {fact.section} {fact.text}")
+        hay = content_words(f"{fact.subject} {fact.section}")
         return len(words) >= 2 and words <= hay
 
 
@@ -246,10 +248,10 @@ def off_topic(q: Question, topic: str, notes: Notes) -> str | None:
     terms = notes.terms(topic)
     for c in q.citations:
         cit = Citation.from_dict(c)
-        if notes.names_topic(f"{cit.heading_path} | {cit.text} | {q.subject}", terms):
+        if notes.names_topic(f"{cit.heading_path} | {q.subject}", terms):
             return None
     words = content_words(topic) - {"aws", "amazon", "sagemaker"}
-    hay = content_words(" ".join(c["heading_path"] + " " + c["text"] for c in q.citations) + " " + q.subject)
+    hay = content_words(" ".join(c["heading_path"] for c in q.citations) + " " + q.subject)
     if len(words) >= 2 and words <= hay:
         return None
     return f"off topic: the cited passage does not name {topic!r}"
