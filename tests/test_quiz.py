@@ -4,15 +4,16 @@ examples), the bank on the real notes, practice and exam sessions, flashcards wi
 import json
 import random
 import sqlite3
+from collections import Counter
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from mlstutor.chunking import Chunk
+from mlstutor.chunking import Chunk, Citation
 from mlstutor.errors import MlstutorError
-from mlstutor.facts import Lexicon, chunk_facts, mask
+from mlstutor.facts import Fact, Lexicon, chunk_facts, extract_facts, mask
 from mlstutor.practice import PracticeSession, flashcards, parse_choice, report_markdown, to_anki_cards
 from mlstutor.progress import Progress
 from mlstutor.quiz import (
@@ -20,6 +21,8 @@ from mlstutor.quiz import (
     Question,
     QuestionBank,
     QuizMaster,
+    _template,
+    _third_person,
     acceptability,
     blueprint,
     fragment_key,
@@ -179,6 +182,79 @@ def test_guessable_and_not_parallel_statement_options() -> None:
         "Which statement about Kinesis Data Streams is true?",
     )
     assert guessable(fair) is None and not_parallel(fair) is None
+
+
+def _fact(text: str, subject: str = "Kinesis Data Firehose", kind: str = "service") -> Fact:
+    lex = Lexicon.load()
+    claim = mask(text, lex.spellings_of(subject)) if kind != "term" else text
+    return Fact("f", subject, kind, text, claim, "", "Data Engineering", "Kinesis", Citation("n.md", "K", 1, 1, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "subject", "reason"),
+    [
+        ("converts records to Parquet or ORC before delivery", "Kinesis Data Firehose", None),  # good
+        ("This is not supported in AWS Console, only SDK and CLI", "Amazon S3", "refers"),  # "this" points away
+        ("Also supports compression and encryption", "Kinesis Data Firehose", "refers"),  # "also" than what?
+        ("Should be enough to know from high level for the exam", "Amazon QuickSight", "talks"),  # note-taker's aside
+        ("object CAN NEVER BE READ BY ANONYMOUS USERS", "AWS KMS", "shouts"),
+        ("scale_post_weight handles unbalanced data", "XGBoost", "code"),  # code (and the notes' typo)
+        ("Glue ETL runs Run Apache Spark code", "AWS Glue", "code or a repeated word"),
+        ("Word2vec (Amazon Comprehend)", "BlazingText", "list item"),  # a name with a gloss, not a claim
+        ("can be used to manage batch jobs, e.g. using Glue", "AWS Step Functions", "aside"),
+        ("Map - add fields / delete fields / perform external lookups", "AWS Glue", "aside"),
+        ("Correct positives out of the predicted positive results", "Specificity", "slip"),  # profile: known slip
+    ],
+)
+def test_lines_a_learner_would_reject_never_become_options(notes: Notes, text: str, subject: str, reason) -> None:
+    got = notes.unteachable(_fact(text, subject))
+    assert (got is None) if reason is None else (got is not None and reason in got), got
+
+
+def test_generic_needs_typos_and_shared_claims(notes: Notes) -> None:
+    # "compression and encryption" is true of many services in the real world: not specific, whatever the notes say
+    assert not notes.specific("it supports compression and encryption")
+    assert notes.specific("it converts records to Parquet or ORC")
+    assert notes.typo("supportts many formats") is None  # no near twin used more often in this small note
+    assert (
+        Notes([*notes.facts, _fact("supports data formats"), _fact("supports formats")], notes.lex).typo(
+            "supportts many formats"
+        )
+        == "supports"
+    )
+    # the notes say of Athena too that it queries data in S3 with SQL: "which one…" would have two answers
+    assert notes.shared(_fact("query data in S3 with SQL", "AWS Glue")) == "Amazon Athena"
+    assert notes.shared(_fact("converts records to Parquet or ORC before delivery")) is None
+
+
+def test_subjects_are_not_guessed_from_plain_words_or_shared_headings() -> None:
+    lex = Lexicon.load()
+    assert lex.lookup("Batch inference") == "SageMaker Batch Transform"  # not AWS Batch
+    assert lex.lookup("Batch") == "AWS Batch"
+    assert lex.lookup("Precision vs Recall") is None  # names two subjects: neither
+    assert lex.lookup("Glue - ETL") == "AWS Glue"
+    text = (
+        "**Precision**:\n\n* TP / (TP + FP)\n\n**Accuracy**: Proportion of all predictions correctly identified\n\n"
+    )
+    text += "* (TP + TN) / Total\n* How correct overall am I?"
+    whole = Chunk("a", "m.md", ("Precision vs Recall",), 1, 8, text)
+    tail = Chunk("b", "m.md", ("Precision vs Recall",), 7, 8, "* (TP + TN) / Total\n* How correct overall am I?")
+    facts = extract_facts([tail, whole])  # the passage that starts below the lead must not win
+    assert {f.subject for f in facts if "overall" in f.text} == {"Accuracy"}
+
+
+def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
+    assert _third_person("use Flink to process streams") == "uses Flink to process streams"
+    assert _third_person("classify images") == "classifies images"
+    assert _third_person("can forecast") == "can forecast"
+    bank = QuestionBank.of(retriever)
+    quiz = bank.draw("Data Engineering", 9, "easy", random.Random(3))
+    counts = Counter(_template(q) for q in quiz)
+    assert len(quiz) == 9 and max(counts.values()) <= 3, counts
+    # hyperparameter lists become "which setting is …" items with their siblings as distractors
+    gloss = [q for q in bank.items if q.stem.startswith("In your notes on XGBoost, which setting")]
+    assert gloss and all(len(set(q.options.values())) == 4 for q in gloss)
+    assert any(q.options[q.answer[0]] == "eta" and "step size" in q.stem for q in gloss)
 
 
 def test_validate_catches_form_errors() -> None:

@@ -54,6 +54,7 @@ class Fact:
     domain: str
     section: str  # the heading path the statement sits under
     citation: Citation
+    origin: str = "heading"  # how the subject was found: "lead" (its own line) > "stack" (a lead above) > "heading"
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +67,7 @@ class Fact:
             "domain": self.domain,
             "section": self.section,
             "citation": self.citation.to_dict(),
+            "origin": self.origin,
         }
 
 
@@ -88,6 +90,7 @@ class Lexicon:
     labels: frozenset[str]
     domains: dict[str, tuple[float, tuple[str, ...]]]
     synonyms: dict[str, tuple[str, ...]]
+    whole_only: frozenset[str] = frozenset()  # spellings that are common words: they name a subject only alone
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -108,6 +111,7 @@ class Lexicon:
             frozenset(p.get("facts", {}).get("labels", ())),
             domains,
             synonyms,
+            frozenset(norm(w) for w in p.get("facts", {}).get("whole_heading_only", ())),
         )
 
     def lookup(self, name: str) -> str | None:
@@ -117,9 +121,15 @@ class Lexicon:
             return None
         if n in self.spellings:
             return self.spellings[n]
-        # "Kinesis - Data Firehose" → "kinesis data firehose"; "Glue - ETL" → starts with "glue"
-        best = max((s for s in self.spellings if n.startswith(s + " ")), key=len, default=None)
-        return self.spellings[best] if best and len(best) >= 3 else None
+        # "Kinesis - Data Firehose" → "kinesis data firehose"; "Glue - ETL" → starts with "glue"; but "Batch
+        # inference" is not AWS Batch and "Precision vs Recall" is not one subject
+        best = max(
+            (s for s in self.spellings if n.startswith(s + " ") and s not in self.whole_only), key=len, default=None
+        )
+        if not best or len(best) < 3:
+            return None
+        others = {name for s, name in self.spellings.items() if len(s) >= 3 and f" {s} " in f" {n[len(best):]} "}
+        return None if others - {self.spellings[best]} else self.spellings[best]
 
     def spellings_of(self, subject: str) -> list[str]:
         return sorted({s for s, name in self.spellings.items() if name == subject} | {norm(subject)}, key=len)
@@ -234,13 +244,13 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
                 stack.append((ind if bulleted else -1, subject, kind))
                 lead_of[subject] = clean_heading(term)
                 body = rest
-        via = ""
+        via, origin = "", "lead" if subject else "stack"
         if not subject and stack:
             _, subject, kind = stack[-1]
         if subject and subject != heading_subject:
             via = lead_of.get(subject, "")
         if not subject and heading_subject:
-            subject, kind = heading_subject, lex.kinds[heading_subject]
+            subject, kind, origin = heading_subject, lex.kinds[heading_subject], "heading"
         if not subject or not body:
             continue
         text = (clean_statement(body) if lead and body else body).strip("_ ")
@@ -261,22 +271,28 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
                 lex.domain_of(subject, section, chunk.text[:300]) if kind != "term" else domain,
                 section,
                 Citation(chunk.source, f"{section} > {via}" if via else section, line, line, clean_statement(raw)),
+                origin,
             )
         )
     return out
 
 
+_ORIGIN_RANK = {"lead": 0, "stack": 1, "heading": 2}
+
+
 def extract_facts(chunks: Sequence[Chunk], profile: str = DEFAULT_PROFILE) -> list[Fact]:
-    """Every fact of the notes, one per (source, subject, statement)."""
+    """Every fact of the notes, one per line: overlapping passages can see a line with or without the lead line
+    above it, and the subject a lead gives beats the one a heading gives ("* How correct overall am I?" under
+    **Accuracy** is about accuracy, even in a passage that starts below the lead)."""
     lex = Lexicon.load(profile)
-    seen: set[str] = set()
-    out = []
+    best: dict[tuple[str, int, str], Fact] = {}
     for c in chunks:
         for f in chunk_facts(c, lex):
-            if f.id not in seen:
-                seen.add(f.id)
-                out.append(f)
-    return out
+            key = (f.citation.source, f.citation.line_start, f.text)
+            have = best.get(key)
+            if have is None or _ORIGIN_RANK[f.origin] < _ORIGIN_RANK[have.origin]:
+                best[key] = f
+    return list(best.values())
 
 
 def by_subject(facts: Sequence[Fact]) -> dict[str, list[Fact]]:

@@ -20,6 +20,7 @@ fact and filled in the background.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import json
@@ -31,12 +32,14 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
 from mlstutor.chunking import Chunk, Citation
 from mlstutor.errors import MlstutorError
 from mlstutor.facts import VALUE, Fact, Lexicon, extract_facts, is_clean, norm
+from mlstutor.profile import DEFAULT_PROFILE, load_profile
 from mlstutor.text import content_words, support
 
 LETTERS = "ABCDE"
@@ -129,7 +132,10 @@ class Notes:
     """Facts of the notes grouped by subject, with what the checks ask: what do the notes say of X, who is X's
     kin, is a topic named by a passage."""
 
-    def __init__(self, facts: Sequence[Fact], lex: Lexicon) -> None:
+    def __init__(self, facts: Sequence[Fact], lex: Lexicon, profile: str = DEFAULT_PROFILE) -> None:
+        rules = load_profile(profile).get("quiz", {})
+        self.generic = frozenset(rules.get("generic", ())) | _STEM_WORDS
+        self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
         self.facts = list(facts)
         self.lex = lex
         self.of: dict[str, list[Fact]] = defaultdict(list)
@@ -142,6 +148,11 @@ class Notes:
                 spread[w].add(f.subject)
         self.spread = {w: len(s) for w, s in spread.items()}
         self.sections = {s: {f.section for f in fs} for s, fs in self.of.items()}
+        self.vocab: dict[str, int] = defaultdict(int)
+        for f in self.facts:
+            for w in re.findall(r"[a-z]+", f.text.lower()):
+                self.vocab[w] += 1
+        self.acronyms = {s.upper() for s in lex.spellings if s.isalnum()}
 
     def kind_of(self, subject: str) -> str:
         fs = self.of.get(subject)
@@ -155,9 +166,64 @@ class Notes:
         return support(claim, self.text.get(subject, ""))
 
     def specific(self, claim: str) -> bool:
-        """Does the claim hold a word that only few subjects' notes use? "fully managed, serverless" does not."""
-        words = content_words(claim) - {"service", "data", "aws", "amazon", "sagemaker", "model", "use", "used"}
+        """Does the claim hold a word, not one of the profile's generic needs, that only few subjects' notes use?
+        "fully managed, serverless" and "supports compression and encryption" do not."""
+        words = content_words(claim) - self.generic
         return bool(words) and min(self.spread.get(w, 0) for w in words) <= 2
+
+    def typo(self, text: str) -> str | None:
+        """A word used once whose near twin the notes use more often ("supportts", "Catelog")."""
+        for w in set(re.findall(r"[a-z]{5,}", text.lower())):
+            if self.vocab.get(w, 0) <= 1 and (twin := self._twin(w)):
+                return twin
+        return None
+
+    @cache  # noqa: B019 - one Notes per bank, kept for the bank's life
+    def _twin(self, word: str) -> str | None:
+        common = self._common or [x for x, n in self.vocab.items() if n > 1 and len(x) >= 4]
+        self._common = common
+        for v in difflib.get_close_matches(word, common, n=3, cutoff=0.88):
+            if v.rstrip("sd") != word.rstrip("sd") and not (v.startswith(word) or word.startswith(v)):
+                return v
+        return None
+
+    _common: list[str] | None = None
+
+    def unteachable(self, fact: Fact) -> str | None:
+        """Why a line of the notes should not become a key or an option, or ``None``: it points at something
+        outside itself ("this", "they"), talks about the exam or the notes, shouts, has a typo or code, repeats a
+        word, names another subject, or is one of the profile's known slips for its subject."""
+        text, low = fact.text, fact.text.lower()
+        if any(p in low for p in self.contradicts.get(fact.subject, ())):
+            return "known slip of the notes"
+        if re.search(r"(?i)\b(this|these|those|above|below|here|they|them|their|it|its|former|latter|also)\b", text):
+            return "refers to something outside the line"
+        if re.search(r"(?i)\b(exam|remember|know|mentioned|lecture|course|notes?|tip|question|recap)\b", text):
+            return "talks about the notes or the exam"
+        shouting = [w for w in re.findall(r"\b[A-Z]{4,}\b", text) if w not in self.acronyms]
+        if len(shouting) >= 2:
+            return "shouts"
+        if "_" in text or re.search(r"(?i)\b(\w+?)s?\s+\1s?\b", fact.claim):
+            return "code or a repeated word"
+        if (
+            re.search(r"(?i)\b(e\.g|ex|i\.e|etc)\b\.?", text)
+            or text.count("/") >= 3
+            or re.match(r"^[\w ()./&+,]{1,30}?\s[-–]\s", _body(fact.claim))  # "Map - add fields …": a label
+        ):
+            return "an aside or a list, not one claim"
+        if self.typo(text):
+            return "typo"
+        if re.match(r"^[\w/.+-]+(?:\s[\w/.+-]+){0,2}\s*\(.+\)\.?$", _body(fact.claim)):
+            return "a list item: a name with a gloss, not a claim"
+        return None
+
+    def shared(self, fact: Fact) -> str | None:
+        """Another subject of the same kind of which the notes say the same: then "which one…" has two answers
+        (the notes' "avoid false positives" is said of precision and of specificity)."""
+        for s, fs in self.of.items():
+            if s != fact.subject and fs[0].kind == fact.kind and self.says(s, fact.claim) >= 0.67:
+                return s
+        return None
 
     def names_in(self, text: str) -> set[str]:
         """Subjects whose names a text mentions."""
@@ -427,7 +493,7 @@ _BASE_VERB = re.compile(
     r"migrate|orchestrate|ingest|capture|classify|recommend|extract|monitor|encrypt|scale|transform|query|"
     r"visuali[sz]e|label|process|create|generate|predict|deploy|train|host|compile|optimi[sz]e|search|"
     r"schedule|prepare|clean|catalog|discover|share|copy|send|connect|reduce|cluster|forecast|convert|"
-    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve|perform|provide|allow|support|make|get|do)\b",
+    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b",
     re.I,
 )
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)\s*[:\-–]\s*", re.I)
@@ -460,8 +526,30 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         )
     if _VERB.match(claim):
         article = "an" if noun[:1].lower() in "aeiou" else "a"
+        low = _third_person(low)
         return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
     return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
+
+
+_IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes"}
+_NO_S = {"can", "cannot", "is", "has", "does", "will", "only", "also", "automatically", "natively", "may", "must"}
+
+
+def _third_person(phrase: str) -> str:
+    """ "use Flink to …" → "uses Flink to …": the notes' bullets drop the subject, a stem puts one back."""
+    first, _, rest = phrase.partition(" ")
+    w = first.lower()
+    if w in _NO_S or w.endswith("s") or not w.isalpha():
+        return phrase
+    if w in _IRREGULAR:
+        new = _IRREGULAR[w]
+    elif w.endswith(("sh", "ch", "x", "o")):
+        new = w + "es"
+    elif w.endswith("y") and w[-2:-1] not in "aeiou":
+        new = w[:-1] + "ies"
+    else:
+        new = w + "s"
+    return f"{new} {rest}".strip()
 
 
 def _masked_inside(claim: str) -> bool:
@@ -482,6 +570,26 @@ def _best_fact(notes: Notes, subject: str, near: Fact | None = None) -> Fact | N
             len(f.text),
         ),
     )
+
+
+def _proper_term(name: str) -> bool:
+    """A term fit to be an option: a name ("Lifecycle Rules", "S3 Analytics"), not a heading ("S3 - Machine
+    Learning"), a label or a plain lower-case word ("metadata", "value")."""
+    return bool(re.match(r"^[A-Z0-9]", name)) and " - " not in name and not name.endswith(":") and len(name) >= 3
+
+
+def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
+    """Why a distractor is wrong, in the notes' words: what they say of *it*, closest to what was asked."""
+    mine = [f for f in notes.of.get(name, []) if not notes.unteachable(f) and notes.says(name, fact.claim) < 0.5]
+    asked = content_words(fact.claim) - notes.generic
+    other = max(
+        mine,
+        key=lambda f: (len(content_words(f.text) & asked), f.citation.source == fact.citation.source, -len(f.text)),
+        default=None,
+    ) or _best_fact(notes, name, fact)
+    if other is None:
+        return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
+    return _rationale(f"Wrong: your notes say this of {fact.subject}; of {name} they say “{other.text}”.", other)
 
 
 def _rationale(why: str, fact: Fact | None) -> dict:
@@ -509,11 +617,15 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     claim = fact.claim
     if fact.value or not notes.specific(claim) or len(content_words(claim)) < 2 or _masked_inside(claim):
         return []
+    if notes.unteachable(fact) or notes.shared(fact):
+        return []
     if fact.kind == "term":
+        if not _proper_term(fact.subject):
+            return []
         kin = [
             s
             for s, fs in notes.of.items()
-            if s != fact.subject and fs[0].kind == "term" and fact.section in notes.sections[s]
+            if s != fact.subject and fs[0].kind == "term" and fact.section in notes.sections[s] and _proper_term(s)
         ]
     else:
         kin = notes.kin(fact.subject, fact.kind)
@@ -532,9 +644,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         if name == fact.subject:
             rationales[letter] = _rationale(f"Right: your notes on {name} say “{fact.text}”.", fact)
         else:
-            other = _best_fact(notes, name, fact)
-            what = f" — {other.text}" if other else ""
-            rationales[letter] = _rationale(f"Wrong: {name} is another {noun}{what}.", other)
+            rationales[letter] = _contrast(notes, name, fact, noun)
     base = _item(fact, recall, options, answer, "which", rationales, _hint(notes, fact, fact.subject))
     out = [base if fact.kind != "term" else replace(base, kind="term")]
     if scenario:
@@ -564,6 +674,15 @@ def _item(fact: Fact, stem: str, options: dict, answer: list, kind: str, rationa
         False,
         fact.id,
     )
+
+
+def _about(fact: Fact, notes: Notes) -> str:
+    """The subject as a learner would look it up: a term with the service or algorithm it belongs to
+    ("On-demand mode (Kinesis Data Streams)")."""
+    if fact.kind != "term":
+        return fact.subject
+    owner = next((s for h in reversed(fact.section.split(" > ")) if (s := notes.lex.lookup(h))), None)
+    return f"{fact.subject} ({owner})" if owner and owner.lower() not in fact.subject.lower() else fact.subject
 
 
 def _format_number(x: float) -> str:
@@ -607,7 +726,7 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
         letter: _rationale(f"Right: “{fact.text}”." if v == key else f"Wrong: your notes give {key}, not {v}.", fact)
         for letter, v in options.items()
     }
-    stem = f"According to your notes on {fact.subject}, which value completes this line: “{cloze}”?"
+    stem = f"According to your notes on {_about(fact, notes)}, which value completes this line: “{cloze}”?"
     return _item(fact, stem, options, answer, "value", rationales, f"Look in your notes under {_leaf(fact.section)}.")
 
 
@@ -620,6 +739,7 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
     def usable(f: Fact) -> bool:
         return (
             not f.value
+            and not notes.unteachable(f)
             and notes.specific(f.claim)
             and 3 <= len(content_words(f.claim)) <= 16
             and len(_option(f.claim)) <= 110
@@ -678,6 +798,45 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
         )
         if len(out) >= limit:
             break
+    return out
+
+
+_GLOSS = re.compile(r"^(?P<name>[A-Za-z][\w.-]{1,24}(?: [\w.-]{1,20})?)\s*\((?P<gloss>[^()]{6,90})\)\.?$")
+
+
+def gloss_items(notes: Notes) -> list[Question]:
+    """A list of named settings with a gloss each ("eta (step size shrinking)", "alpha (L1 regularization)"),
+    as the notes keep hyperparameters: "Which XGBoost hyperparameter is the step size shrinking?", the
+    siblings of the same list as distractors."""
+    groups: dict[tuple[str, str], list[tuple[Fact, str, str]]] = defaultdict(list)
+    for f in notes.facts:
+        m = _GLOSS.match(_body(f.claim))
+        if m and "_" not in f.text and not notes.typo(f.text):
+            groups[(f.subject, f.section)].append((f, m["name"], m["gloss"]))
+    out = []
+    for (subject, _), members in groups.items():
+        names = {norm(n) for _, n, _ in members}
+        if len(members) < 4 or len(names) < len(members):
+            continue
+        for f, name, gloss in members:
+            rng = random.Random(f.id)
+            wrong = rng.sample([m for m in members if m[0] is not f], 3)
+            options, answer = _letters([name], [n for _, n, _ in wrong], rng)
+            rationales = {}
+            for letter, text in options.items():
+                g, gf = next((g, mf) for mf, n, g in members if n == text)
+                why = f"Right: your notes gloss {name} as “{gloss}”." if text == name else f"Wrong: {text} is “{g}”."
+                rationales[letter] = _rationale(why, gf)
+            q = _item(
+                f,
+                f"In your notes on {subject}, which setting is “{gloss}”?",
+                options,
+                answer,
+                "term",
+                rationales,
+                f"Look in your notes under {_leaf(f.section)}.",
+            )
+            out.append(q)
     return out
 
 
@@ -747,6 +906,7 @@ class QuestionBank:
                     yield q
         for subject in self.notes.of:
             yield from two_items(subject, self.notes, random.Random(subject))
+        yield from gloss_items(self.notes)
 
     def merge_phrasings(self, phrasings: dict[str, str]) -> int:
         """Add the model's scenario wordings (fact id → stem) as scenario items; returns how many were new."""
@@ -812,24 +972,36 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
     out: list[Question] = []
     used_facts: set[str] = set()
     seen_subject: dict[str, int] = defaultdict(int)
-    while len(out) < n and any(buckets.values()):
-        progressed = False
-        for t in order + [t for t in buckets if t not in want]:
-            if len(out) >= n:
-                break
-            items = buckets.get(t, [])
-            items.sort(key=lambda q: seen_subject[q.subject])  # subjects take turns
-            while items:
-                q = items.pop(0)
-                if q.fact_id not in used_facts:
+    per_template: dict[str, int] = defaultdict(int)
+    cap = max(2, -(-n // 3))  # one wording pattern for at most a third of a quiz (reviewers tired of repeats)
+    for capped in (True, False):
+        while len(out) < n and any(buckets.values()):
+            progressed = False
+            for t in order + [t for t in buckets if t not in want]:
+                if len(out) >= n:
+                    break
+                items = buckets.get(t, [])
+                items.sort(key=lambda q: seen_subject[q.subject])  # subjects take turns
+                for i, q in enumerate(items):
+                    if q.fact_id in used_facts or (capped and per_template[_template(q)] >= cap):
+                        continue
+                    items.pop(i)
                     used_facts.add(q.fact_id)
                     seen_subject[q.subject] += 1
+                    per_template[_template(q)] += 1
                     out.append(replace(q, topic=topic or q.subject, difficulty=difficulty))
                     progressed = True
                     break
-        if not progressed:
-            break
+            if not progressed:
+                break
     return out
+
+
+def _template(q: Question) -> str:
+    """The wording pattern of a stem: the stem without what it quotes or asks about."""
+    if q.scenario:
+        return "scenario"
+    return re.sub(r"“.*”|\b(to|for:|that|about)\b.*", "", q.stem)[:40]
 
 
 # ------------------------------------------------------------------ scenario wording by the model
