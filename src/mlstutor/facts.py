@@ -31,7 +31,7 @@ _UNIT = (
 )
 VALUE = re.compile(r"(?<![\w.$])\$?(\d+(?:[.,]\d+)?)\s?(" + _UNIT + r")(?![\w])", re.I)
 _LEAD = re.compile(r"^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*|__)(?P<term>[^*_]{2,60}?)(?:\*\*|__)\s*(?P<rest>.*)$")
-_PLAIN_LEAD = re.compile(r"^(?P<term>[A-Za-z0-9][\w /&().+'-]{1,45}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
+_PLAIN_LEAD = re.compile(r"^(?P<term>[A-Za-z0-9][\w /&().+'-]{1,60}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
 _DEBRIS = re.compile(r"[*#`|<>\[\]{}]|^\W|\.\.\.$|https?:|\bhttp|!\[|\\")
 _CODE = re.compile(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|\(\)\s*$|=>|->|;\s*$")
 _KIND_WORDS = {"service", "services", "aws", "amazon", "sagemaker", "data", "model", "models", "algorithm", "use"}
@@ -128,7 +128,7 @@ class Lexicon:
         )
         if not best or len(best) < 3:
             return None
-        others = {name for s, name in self.spellings.items() if len(s) >= 3 and f" {s} " in f" {n[len(best):]} "}
+        others = {name for s, name in self.spellings.items() if len(s) >= 3 and f" {s} " in f" {n[len(best) :]} "}
         return None if others - {self.spellings[best]} else self.spellings[best]
 
     def spellings_of(self, subject: str) -> list[str]:

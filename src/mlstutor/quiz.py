@@ -203,7 +203,7 @@ class Notes:
         shouting = [w for w in re.findall(r"\b[A-Z]{4,}\b", text) if w not in self.acronyms]
         if len(shouting) >= 2:
             return "shouts"
-        if "_" in text or re.search(r"(?i)\b(\w+?)s?\s+\1s?\b", fact.claim):
+        if "_" in text or re.search(r"(?i)\b(\w{3,}?)s?\s+\1s?\b", fact.claim):
             return "code or a repeated word"
         if (
             re.search(r"(?i)\b(e\.g|ex|i\.e|etc)\b\.?", text)
@@ -582,9 +582,15 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
     """Why a distractor is wrong, in the notes' words: what they say of *it*, closest to what was asked."""
     mine = [f for f in notes.of.get(name, []) if not notes.unteachable(f) and notes.says(name, fact.claim) < 0.5]
     asked = content_words(fact.claim) - notes.generic
+    # the line closest to what was asked; else the line that says what the subject *is* (its lead line)
     other = max(
         mine,
-        key=lambda f: (len(content_words(f.text) & asked), f.citation.source == fact.citation.source, -len(f.text)),
+        key=lambda f: (
+            len(content_words(f.text) & asked),
+            f.origin == "lead",
+            f.citation.source == fact.citation.source,
+            -len(f.text),
+        ),
         default=None,
     ) or _best_fact(notes, name, fact)
     if other is None:
@@ -599,7 +605,14 @@ def _rationale(why: str, fact: Fact | None) -> dict:
 def _hint(notes: Notes, fact: Fact, avoid: str) -> str:
     """Another thing the notes say of the subject (name masked), else where to look."""
     for f in notes.of.get(fact.subject, []):
-        usable = f.id != fact.id and not f.value and notes.specific(f.claim) and avoid.lower() not in f.claim.lower()
+        usable = (
+            f.id != fact.id
+            and not f.value
+            and notes.specific(f.claim)
+            and avoid.lower() not in f.claim.lower()
+            and not _masked_inside(f.claim)
+            and not notes.unteachable(f)
+        )
         if usable and fact.subject not in notes.names_in(f.claim) and f.claim.strip().lower() != "it":
             return f"Another line of your notes on it: “{_body(f.claim)}”."
     return f"Look in your notes under {fact.section.rsplit(' > ', 1)[-1]}."
