@@ -34,6 +34,7 @@ _LEAD = re.compile(r"^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*|__)(?P<term>[^*_]{2,60}?)(?:
 _PLAIN_LEAD = re.compile(r"^(?P<term>[A-Za-z0-9][\w /&().+'-]{1,60}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
 _DEBRIS = re.compile(r"[*#`|<>\[\]{}]|^\W|\.\.\.$|https?:|\bhttp|!\[|\\")
 _CODE = re.compile(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|\(\)\s*$|=>|->|;\s*$")
+_EXAMPLE = re.compile(r"(?i)^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*)?(example|examples|e\.g\.?|ex)(?:\*\*)?\s*:?\s*$")
 _KIND_WORDS = {"service", "services", "aws", "amazon", "sagemaker", "data", "model", "models", "algorithm", "use"}
 
 
@@ -194,6 +195,8 @@ def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
         rest = re.sub(r"^\([^)]*\)\s*", "", rest)  # "**Sensitivity** (Recall / TPR): …"
         return term, rest.lstrip(":-–— ").strip()
     t = clean_statement(raw)
+    if len(t) <= 40 and re.match(r"\s*([*+-]|\d+\.)\s", raw) and lex.lookup(t):
+        return t, ""  # "- Binning" over its own nested bullets
     m = _PLAIN_LEAD.match(t)
     if m and (lex.lookup(m["term"]) or m["term"].lower().strip() in lex.labels):
         return m["term"].strip(), m["rest"].strip()
@@ -232,10 +235,22 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
             stack.pop()
         lead = _lead(raw, lex)
         subject, kind, body = None, "", clean_statement(raw)
+        if stack and stack[-1][2] == "example":
+            continue  # "example:" and its bullets illustrate the subject above; they are not claims about it
+        if lead and not lead[1] and stack and _LEAD.match(raw) is None:
+            lead = None  # "* S3" inside Glue's bullets is what Glue integrates with, not a new subject
+        if lead is None and re.match(
+            r"(?i)^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*)?(example|examples|e\.g\.?|ex)(?:\*\*)?\s*:?\s*$", raw
+        ):
+            stack.append((ind if bulleted else -1, "", "example"))
+            continue
         if lead:
             term, rest = lead
             named = lex.lookup(term)
             is_label = term.lower().rstrip(".") in lex.labels
+            if is_label and term.lower().rstrip(".:") in ("example", "examples", "e.g", "eg", "ex") and not rest:
+                stack.append((ind if bulleted else -1, "", "example"))
+                continue
             if named:
                 subject, kind = named, lex.kinds[named]
             elif not is_label and _LEAD.match(raw) and 1 <= len(term.split()) <= 4 and not VALUE.search(term):

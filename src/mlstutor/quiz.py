@@ -148,10 +148,15 @@ class Notes:
                 spread[w].add(f.subject)
         self.spread = {w: len(s) for w, s in spread.items()}
         self.sections = {s: {f.section for f in fs} for s, fs in self.of.items()}
+        self._words: dict[str, set[str]] = {}
+        self._unteachable: dict[Fact, str | None] = {}
         self.vocab: dict[str, int] = defaultdict(int)
         for f in self.facts:
             for w in re.findall(r"[a-z]+", f.text.lower()):
                 self.vocab[w] += 1
+        for spelling in lex.spellings:  # the profile's names are spelt right: a twin of one is a typo
+            for w in re.findall(r"[a-z]+", spelling):
+                self.vocab[w] += 2
         self.acronyms = {s.upper() for s in lex.spellings if s.isalnum()}
 
     def kind_of(self, subject: str) -> str:
@@ -163,7 +168,11 @@ class Notes:
 
     def says(self, subject: str, claim: str) -> float:
         """How much of ``claim`` the notes state of ``subject`` (0..1)."""
-        return support(claim, self.text.get(subject, ""))
+        words = content_words(claim)
+        have = self._words.get(subject)
+        if have is None:
+            have = self._words[subject] = content_words(self.text.get(subject, ""))
+        return sum(1 for w in words if w in have) / len(words) if words else 0.0
 
     def specific(self, claim: str) -> bool:
         """Does the claim hold a word, not one of the profile's generic needs, that only few subjects' notes use?
@@ -180,16 +189,25 @@ class Notes:
 
     @cache  # noqa: B019 - one Notes per bank, kept for the bank's life
     def _twin(self, word: str) -> str | None:
-        common = self._common or [x for x, n in self.vocab.items() if n > 1 and len(x) >= 4]
-        self._common = common
-        for v in difflib.get_close_matches(word, common, n=3, cutoff=0.88):
+        if self._common is None:
+            self._common = defaultdict(list)
+            for x, n in self.vocab.items():
+                if n > 1 and len(x) >= 4:
+                    self._common[len(x)].append(x)
+        near = [x for d in (-1, 0, 1) for x in self._common.get(len(word) + d, ())]  # one edit away at most
+        for v in difflib.get_close_matches(word, near, n=3, cutoff=0.88):
             if v.rstrip("sd") != word.rstrip("sd") and not (v.startswith(word) or word.startswith(v)):
                 return v
         return None
 
-    _common: list[str] | None = None
+    _common: dict[int, list[str]] | None = None
 
     def unteachable(self, fact: Fact) -> str | None:
+        if fact not in self._unteachable:
+            self._unteachable[fact] = self._why_unteachable(fact)
+        return self._unteachable[fact]
+
+    def _why_unteachable(self, fact: Fact) -> str | None:
         """Why a line of the notes should not become a key or an option, or ``None``: it points at something
         outside itself ("this", "they"), talks about the exam or the notes, shouts, has a typo or code, repeats a
         word, names another subject, or is one of the profile's known slips for its subject."""
@@ -213,9 +231,21 @@ class Notes:
             return "an aside or a list, not one claim"
         if self.typo(text):
             return "typo"
+        if re.match(r"(?i)^(it\s+is\s+)?(one of( the)?|a|an|the) (main|best|most|key|important)\b", _body(text)):
+            return "a slogan, not a property"
+        if len({s for s in self.names_in(text) if self.lex.kinds.get(s) == "algorithm"} - {fact.subject}) >= 2:
+            return "ties several algorithms together"
         if re.match(r"^[\w/.+-]+(?:\s[\w/.+-]+){0,2}\s*\(.+\)\.?$", _body(fact.claim)):
             return "a list item: a name with a gloss, not a claim"
         return None
+
+    def about_a_part(self, fact: Fact) -> bool:
+        """The line sits under a heading about a part of its subject ("S3 - Lifecycle Rules", "S3 - Security")
+        without a lead of its own: quoted without that heading, it no longer says what it describes."""
+        if fact.origin != "heading" or fact.kind == "term":
+            return False
+        leaf = norm(fact.section.rsplit(" > ", 1)[-1])
+        return leaf not in self.lex.spellings
 
     def shared(self, fact: Fact) -> str | None:
         """Another subject of the same kind of which the notes say the same: then "which one…" has two answers
@@ -272,6 +302,12 @@ class Notes:
         if named and named in self.of:
             return fact.subject == named
         terms = terms or self.terms(topic)
+        parts = re.split(r"\s+(?:and|or|&|vs\.?)\s+|,\s*", topic.strip())
+        names_subjects = any(self.lex.lookup(p) for p in parts)
+        named_by_topic = {s for t in terms if (s := self.lex.lookup(t))} if names_subjects else set()
+        if named_by_topic and fact.kind != "term" and fact.subject not in named_by_topic:
+            # "precision and recall" wants precision, recall, specificity…, not accuracy from the same section
+            return False
         # the section must be about the topic: a line that merely shares a word ("endpoint", "encryption") under
         # another subject's heading is not (an independent review found those off topic)
         if self.names_topic(f"{fact.subject} | {fact.section}", terms):
@@ -409,6 +445,20 @@ def guessable(q: Question) -> str | None:
     wrong = [overlap(q.options[x]) for x in q.options if x not in q.answer]
     if min(keys) >= 0.34 and min(keys) - max(wrong) >= 0.34:
         return "guessable: the key repeats words of the stem that no other option does"
+    if _is_name_item(q):  # "audit key usage" → Key Management Service; "storage tiers" → Simple Storage Service
+        lex = Lexicon.load()
+
+        def name_words(name: str) -> set[str]:
+            canon = lex.lookup(name) or name
+            spelled = " ".join(s for s, n in lex.spellings.items() if n == canon) + " " + name
+            generic = set(load_profile().get("quiz", {}).get("generic", ()))
+            return {w.rstrip("s") for w in content_words(spelled) - generic}
+
+        stem_words = {w.rstrip("s") for w in stem}
+        key_hit = any(name_words(q.options[a]) & stem_words for a in q.answer)
+        wrong_hit = any(name_words(q.options[x]) & stem_words for x in q.options if x not in q.answer)
+        if key_hit and not wrong_hit:
+            return "guessable: a word of the stem is in the key's name and in no other option's"
     return None
 
 
@@ -496,7 +546,8 @@ _BASE_VERB = re.compile(
     r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b",
     re.I,
 )
-_USE_CASE = re.compile(r"^(use cases?|used for|good for)\s*[:\-–]\s*", re.I)
+_USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
+_NOUN_SUBJECT = re.compile(r"^\S+\s+(is|are|was|were|can|must|should|will|have|has|include|includes)\b", re.I)
 
 
 def _option(text: str) -> str:
@@ -514,11 +565,11 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
     low = body[:1].lower() + body[1:]
     if _USE_CASE.match(body):
         need = _USE_CASE.sub("", body)
-        need = need[:1].lower() + need[1:]
-        return (
-            f"Which {noun} do your notes name for: {need}?",
-            f"A machine learning team is planning {need}. Which {noun} is built for this?",
-        )
+        need = need[:1].lower() + need[1:] if need[1:2].islower() else need
+        scenario = "" if need.count(",") >= 2 else f"A machine learning team is planning {need}. Which {noun} fits?"
+        return f"Which {noun} do your notes name for: {need}?", scenario
+    if _NOUN_SUBJECT.match(body):  # "streams are divided into shards": a line about a part, not a verb phrase
+        return f"Your notes describe one {noun} this way: “{body}”. Which one is it?", ""
     if _BASE_VERB.match(body) and not re.match(r"(?i)^(is|are|has|can)\b", body):
         return (
             f"Which {noun} would you use to {low}?",
@@ -572,50 +623,68 @@ def _best_fact(notes: Notes, subject: str, near: Fact | None = None) -> Fact | N
     )
 
 
+def _reads_as_claim(claim: str, notes: Notes) -> bool:
+    """A line that can be quoted as a description: a few content words, not a list or a "Label: …" line."""
+    body = _body(claim)
+    return (
+        len(content_words(body) - notes.generic) >= 3
+        and len(content_words(body)) >= 4
+        and body.count(",") < 2
+        and ":" not in body
+    )
+
+
 def _proper_term(name: str) -> bool:
     """A term fit to be an option: a name ("Lifecycle Rules", "S3 Analytics"), not a heading ("S3 - Machine
     Learning"), a label or a plain lower-case word ("metadata", "value")."""
-    return bool(re.match(r"^[A-Z0-9]", name)) and " - " not in name and not name.endswith(":") and len(name) >= 3
+    return (
+        bool(re.match(r"^[A-Z0-9]", name))
+        and " - " not in name
+        and "&" not in name
+        and not name.endswith(":")
+        and len(name) >= 3
+        and not re.fullmatch(r"[A-Z][a-z]+ing", name)  # "Networking": a heading's topic, not a term
+        and not re.search(r"-Based$", name)
+    )
 
 
 def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
     """Why a distractor is wrong, in the notes' words: what they say of *it*, closest to what was asked."""
-    mine = [f for f in notes.of.get(name, []) if not notes.unteachable(f) and notes.says(name, fact.claim) < 0.5]
+    mine = [
+        f
+        for f in notes.of.get(name, [])
+        if f.origin != "heading" and not notes.unteachable(f) and _reads_as_claim(f.claim, notes)
+    ]
     asked = content_words(fact.claim) - notes.generic
     # the line closest to what was asked; else the line that says what the subject *is* (its lead line)
     other = max(
         mine,
         key=lambda f: (
             len(content_words(f.text) & asked),
+            norm(f.section.rsplit(" > ", 1)[-1]) in notes.lex.spellings,  # under its own heading: a defining line
             f.origin == "lead",
             f.citation.source == fact.citation.source,
             -len(f.text),
         ),
         default=None,
-    ) or _best_fact(notes, name, fact)
+    )
     if other is None:
         return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
-    return _rationale(f"Wrong: your notes say this of {fact.subject}; of {name} they say “{other.text}”.", other)
+    return _rationale(f"Wrong: your notes say this of {fact.subject}. {name} is described as “{other.text}”.", other)
 
 
 def _rationale(why: str, fact: Fact | None) -> dict:
     return {"why": why, "citation": fact.citation.to_dict() if fact else None}
 
 
-def _hint(notes: Notes, fact: Fact, avoid: str) -> str:
-    """Another thing the notes say of the subject (name masked), else where to look."""
-    for f in notes.of.get(fact.subject, []):
-        usable = (
-            f.id != fact.id
-            and not f.value
-            and notes.specific(f.claim)
-            and avoid.lower() not in f.claim.lower()
-            and not _masked_inside(f.claim)
-            and not notes.unteachable(f)
-        )
-        if usable and fact.subject not in notes.names_in(f.claim) and f.claim.strip().lower() != "it":
-            return f"Another line of your notes on it: “{_body(f.claim)}”."
-    return f"Look in your notes under {fact.section.rsplit(' > ', 1)[-1]}."
+def _elimination_hint(options: dict[str, str], answer: list[str], rationales: dict) -> str:
+    """A hint that rules one wrong option out, with the notes' reason: it narrows without giving the key away."""
+    wrong = next(x for x in options if x not in answer)
+    why = rationales.get(wrong, {}).get("why", "")
+    m = re.search(r"described as “.+”", why)  # not the part that names the key
+    if not m:
+        return f"It is not {wrong} ({options[wrong]})."
+    return f"It is not {wrong}: {options[wrong]} is {m.group(0)}."
 
 
 def _letters(keys: list[str], wrong: list[str], rng: random.Random) -> tuple[dict[str, str], list[str]]:
@@ -630,8 +699,10 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     claim = fact.claim
     if fact.value or not notes.specific(claim) or len(content_words(claim)) < 2 or _masked_inside(claim):
         return []
-    if notes.unteachable(fact) or notes.shared(fact):
+    if notes.unteachable(fact) or notes.shared(fact) or notes.about_a_part(fact):
         return []
+    if not _VERB.match(claim) and not _USE_CASE.match(_body(claim)) and not _reads_as_claim(claim, notes):
+        return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
     if fact.kind == "term":
         if not _proper_term(fact.subject):
             return []
@@ -646,7 +717,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     kin = [s for s in kin if s not in named and notes.says(s, claim) < 0.4 and s.lower() not in claim.lower()]
     if len(kin) < 3:
         return []
-    wrong = rng.sample(kin[:6], 3)
+    wrong = rng.sample(kin[:4], 3)  # the closest siblings (same family, then same domain): no filler options
     noun = notes.noun(fact.kind)
     recall, scenario = _stems(claim, noun)
     if fact.kind == "term":
@@ -658,7 +729,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
             rationales[letter] = _rationale(f"Right: your notes on {name} say “{fact.text}”.", fact)
         else:
             rationales[letter] = _contrast(notes, name, fact, noun)
-    base = _item(fact, recall, options, answer, "which", rationales, _hint(notes, fact, fact.subject))
+    base = _item(fact, recall, options, answer, "which", rationales, _elimination_hint(options, answer, rationales))
     out = [base if fact.kind != "term" else replace(base, kind="term")]
     if scenario:
         out.append(replace(base, stem=scenario, scenario=True, difficulty="medium"))
@@ -712,6 +783,8 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
         return None
     number = float(m[1].replace(",", ""))
     unit, spaced, dollar = m[2], " " in m.group(0), m.group(0).startswith("$")
+    if unit == "s" and (number >= 1000 or not re.search(r"(?i)latency|second|time|wait|buffer|interval", cloze)):
+        return None  # "from 100000s sources" is a count, not seconds
 
     def fmt(x: float) -> str:
         return f"{'$' if dollar else ''}{_format_number(x)}{' ' if spaced else ''}{unit}"
@@ -752,6 +825,9 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
     def usable(f: Fact) -> bool:
         return (
             not f.value
+            and not notes.about_a_part(f)
+            and not f.text.rstrip().endswith("?")
+            and "+" not in f.text
             and not notes.unteachable(f)
             and notes.specific(f.claim)
             and 3 <= len(content_words(f.claim)) <= 16
@@ -760,13 +836,16 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
             and not re.search(r"(?i)\bit\b", f.claim)
         )
 
-    mine = [f for f in fs if usable(f)]
+    mine = [f for f in fs if usable(f) and _reads_as_claim(f.claim, notes) and not notes.about_a_part(f)]
+    own = content_words(notes.text.get(subject, ""))
     others = [
         (o, f)
         for o in notes.kin(subject, fs[0].kind)[:10]
         for f in notes.of[o]
         if usable(f) and notes.says(subject, f.claim) < 0.34
     ]
+    # plausible first: statements that talk about what the subject's own notes talk about
+    others.sort(key=lambda of: -len(content_words(of[1].claim) & own))
     if len(mine) < 2 or len({o for o, _ in others}) < 3:
         return []
     out = []
@@ -776,7 +855,7 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
         if support(keys[0].claim, keys[1].claim) > 0.6:
             continue
         picked, used = [], set()
-        for o, f in rng.sample(others, len(others)):
+        for o, f in others:
             if o not in used:
                 used.add(o)
                 picked.append((o, f))
@@ -998,6 +1077,10 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
                 for i, q in enumerate(items):
                     if q.fact_id in used_facts or (capped and per_template[_template(q)] >= cap):
                         continue
+                    if any(_same_fact(q, p) for p in out):
+                        continue
+                    if q.stem.startswith("In your notes on") and per_template[_template(q)] >= 2:
+                        continue  # a list's siblings share their options: two such items give each other away
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     seen_subject[q.subject] += 1
@@ -1008,6 +1091,14 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
             if not progressed:
                 break
     return out
+
+
+def _same_fact(a: Question, b: Question) -> bool:
+    """Two items that test one fact: same key, and the line one cites says most of what the other's says."""
+    if a.subject != b.subject or sorted(a.options[x] for x in a.answer) != sorted(b.options[x] for x in b.answer):
+        return False
+    ta, tb = (" ".join(c.get("text", "") for c in q.citations) for q in (a, b))
+    return max(support(ta, tb), support(tb, ta)) >= 0.6
 
 
 def _template(q: Question) -> str:
@@ -1172,16 +1263,26 @@ class QuizMaster:
         return Quiz(topic, questions, stats)
 
     def _nothing_on(self, topic: str) -> str:
-        near = []
+        """Say where the notes do touch the topic (the sections retrieval finds), so the learner can read or ask
+        about them in Chat, and which practice topics are close."""
+        sections, near = [], []
         try:
             for h in self.retriever.search(topic, k=8):
+                where = f"{h.chunk.heading} ({h.chunk.source})"
+                if where not in sections:
+                    sections.append(where)
                 for s in (self.bank.lex.lookup(x) for x in reversed(h.chunk.heading_path)):
-                    if s and s not in near:
+                    if s and s not in near and self.bank.on_topic(s):
                         near.append(s)
         except MlstutorError:
             pass
-        hint = f" Nearby in your notes: {', '.join(near[:5])}." if near else ""
-        return f"Your notes have no question-worthy facts on {topic!r}.{hint}"
+        msg = f"No verified practice questions on {topic!r} yet: the lines your notes have on it do not make a fair "
+        msg += "question with one right answer."
+        if sections:
+            msg += f" Read or ask about them in Chat: {'; '.join(sections[:3])}."
+        if near:
+            msg += f" Practice nearby topics: {', '.join(near[:4])}."
+        return msg
 
     def mock_exam(self, n: int | None = None) -> list[Question]:
         return mock_exam(self.bank, n, self._rng)
