@@ -120,4 +120,5 @@ class Services:
         else:
             m = self.retriever.index.manifest
             idx = f"📚 {m['n_chunks']} passages from {m['n_docs']} notes"
-        return f"{idx} · 🤖 model: {self.model_state}{self.bank_state}"
+        note = f" · ⚠️ {self.progress.notice}" if self.progress.notice else ""
+        return f"{idx} · 🤖 model: {self.model_state}{self.bank_state}{note}"
