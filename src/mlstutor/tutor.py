@@ -25,12 +25,13 @@ import numpy as np
 
 from mlstutor.chunking import Citation
 from mlstutor.config import Settings
+from mlstutor.errors import ModelError
 from mlstutor.evidence import PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
 from mlstutor.llm import LLM, Message, complete_json, get_llm
 from mlstutor.mcq import MultipleChoice, parse_mcq
 from mlstutor.profile import load_profile, prompt
 from mlstutor.retrieval import Hit, Retriever, validate_query
-from mlstutor.text import JsonStringField, content_words, numbers, sentences, support
+from mlstutor.text import ELIDED, JsonStringField, content_words, numbers, sentences, strip_instructions, support
 
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evidence lines must hold
@@ -55,6 +56,7 @@ class Answer:
     support: float = 0.0  # share of the model's sentences that the evidence supports
     unsupported: list[str] = field(default_factory=list)  # sentences of the model the evidence does not hold
     mcq: dict | None = None  # for a pasted multiple-choice question: picks and per-option notes
+    cut_off: str = ""  # why the model's reply stopped early (a server that died mid-stream); "" when complete
 
     @property
     def shown_text(self) -> str:
@@ -73,6 +75,7 @@ class Answer:
             "unsupported": self.unsupported,
             "signals": self.signals.to_dict() if self.signals else None,
             "mcq": self.mcq,
+            "cut_off": self.cut_off,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
 
@@ -99,7 +102,8 @@ def check_sentences(
     evidence item as shown to the learner. Returns the text, the cited citations (evidence order), the
     unsupported sentences and the share kept. Supported: the evidence holds most of the sentence's content words
     and every number it states. A sentence that only echoes the question or a heading is skipped."""
-    texts = [f"{e.citation.heading_path} {e.citation.text}" for e in evidence]
+    # a sentence of a note addressed to the model ("ignore previous instructions…") supports nothing
+    texts = [strip_instructions(f"{e.citation.heading_path} {e.citation.text}") for e in evidence]
     all_numbers = numbers(" ".join(texts))
     kept: list[str] = []
     cited: set[int] = set()
@@ -122,7 +126,8 @@ def check_sentences(
 def quote_answer(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     """When the model adds nothing usable, the best line itself is the answer."""
     top = evidence[0].citation
-    first = top.text.split("\n")[0]
+    lines = strip_instructions(top.text).split("\n")
+    first = next((ln for ln in lines if ln.strip() and ln.strip() != ELIDED), lines[0])
     subject = top.heading_path.split(" > ")[-1] if top.heading_path else ""
     # "Natural-language chatbot engine" means nothing without its heading, "Amazon Lex"
     lead = f"{subject}: " if subject and not content_words(subject) <= content_words(first) else ""
@@ -172,8 +177,10 @@ class Tutor:
 
     def build_messages(self, question: str, evidence: list[Evidence]) -> list[Message]:
         """The constant system prompt (cached by llama.cpp) and the numbered evidence lines."""
+        # notes are data: a sentence in them addressed to the model is elided, never passed on
         lines = "\n".join(
-            f"[{i}] ({e.citation.heading_path.split(' > ')[-1]}) {e.citation.text[:LINE_CHARS]}"
+            f"[{i}] ({strip_instructions(e.citation.heading_path.split(' > ')[-1])}) "
+            f"{strip_instructions(e.citation.text[:LINE_CHARS])}"
             for i, e in enumerate(evidence, start=1)
         )
         p = self.settings.profile
@@ -215,19 +222,25 @@ class Tutor:
             yield "answer", Answer(question, evidence, self.not_covered, [], True, timings, p, signals)
             return
         field_ = JsonStringField("answer")
-        for piece in self.llm.chat(
-            self.build_messages(question, evidence),
-            max_tokens=ANSWER_TOKENS,
-            temperature=0.0,
-            schema=_schema(len(evidence)),
-            stream=True,
-        ):
-            if "first_token_ms" not in timings:
-                timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
-            new = field_.feed(piece)
-            if new:
-                timings.setdefault("first_answer_token_ms", (time.perf_counter() - t0) * 1000)
-                yield "token", new
+        cut = ""
+        try:
+            for piece in self.llm.chat(
+                self.build_messages(question, evidence),
+                max_tokens=ANSWER_TOKENS,
+                temperature=0.0,
+                schema=_schema(len(evidence)),
+                stream=True,
+            ):
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+                new = field_.feed(piece)
+                if new:
+                    timings.setdefault("first_answer_token_ms", (time.perf_counter() - t0) * 1000)
+                    yield "token", new
+        except ModelError as exc:
+            if not field_.raw.strip():
+                raise  # nothing arrived: the plain error, the evidence is already shown
+            cut = str(exc)  # the part that arrived is checked like any answer, and marked as cut off
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
         picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(evidence)]
@@ -236,19 +249,28 @@ class Tutor:
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)
         if p < self.abstain_below:
-            yield (
-                "answer",
-                Answer(question, evidence, self.not_covered, [], True, timings, p, signals, picked, vote, dropped),
+            answer = Answer(
+                question,
+                evidence,
+                self.not_covered,
+                [],
+                True,
+                timings,
+                p,
+                signals,
+                picked,
+                vote,
+                support_share,
+                dropped,
             )
-            return
-        if not text:
-            text, citations = quote_answer(evidence)
-        yield (
-            "answer",
-            Answer(
+        else:
+            if not text:
+                text, citations = quote_answer(evidence)
+            answer = Answer(
                 question, evidence, text, citations, False, timings, p, signals, picked, vote, support_share, dropped
-            ),
-        )
+            )
+        answer.cut_off = cut
+        yield "answer", answer
 
     def ask(
         self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
@@ -301,7 +323,9 @@ class Tutor:
         if per_option:
             # one list, not one line per letter: lined up with the letters, the small model picks the option
             # whose line *sounds* right (measured: 0.55 with vs 0.63 without notes)
-            lines = dict.fromkeys(ev.citation.text.split("\n")[0][:LINE_CHARS] for ev in per_option.values() if ev)
+            lines = dict.fromkeys(
+                strip_instructions(ev.citation.text.split("\n")[0][:LINE_CHARS]) for ev in per_option.values() if ev
+            )
             notes = "From the learner's notes:\n" + "\n".join(f"- {ln}" for ln in lines) + "\n\n"
         p = self.settings.profile
         user = prompt("mcq_user", p).format(
@@ -333,7 +357,8 @@ class Tutor:
             if ev is not None and support(text, ev.citation.text) >= 0.3:
                 if ev.citation not in citations:
                     citations.append(ev.citation)
-                ref = f" Your notes: “{ev.citation.text[:160]}” [{citations.index(ev.citation) + 1}]"
+                quote = strip_instructions(ev.citation.text[:160])
+                ref = f" Your notes: “{quote}” [{citations.index(ev.citation) + 1}]"
             verdict = "the best answer." if right else "not the best answer."
             why[letter] = f"{verdict}{ref}"
             lines.append(f"{mark} **{letter}.** {text} — {verdict}{ref}")

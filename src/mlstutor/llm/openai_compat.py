@@ -91,12 +91,25 @@ class OpenAICompatLLM:
         return self._stream(self._client.chat.completions.create(stream=True, **kwargs))
 
     def _stream(self, chunks: Any) -> Iterator[str]:
+        """The reply's pieces; :class:`ModelError` when the server goes away mid-stream — the connection breaks,
+        or the stream ends without a finish reason — so a partial reply is never passed off as a whole one."""
+        import httpx
+
+        finished = False
         try:
             for part in chunks:
                 if part.choices and part.choices[0].delta and part.choices[0].delta.content:
                     yield part.choices[0].delta.content
+                if part.choices and part.choices[0].finish_reason:
+                    finished = True
+        except (httpx.HTTPError, self._openai.APIConnectionError) as exc:
+            if isinstance(exc, self._openai.APITimeoutError | httpx.TimeoutException):
+                raise ModelError(f"the server at {self.base_url} stopped answering mid-answer (timeout)") from None
+            raise ModelError(f"the server at {self.base_url} stopped mid-answer (the connection broke)") from None
         except self._openai.OpenAIError as exc:
             raise self._error(exc) from None
+        if not finished:
+            raise ModelError(f"the server at {self.base_url} stopped mid-answer (the stream ended early)")
 
 
 @register("openai")

@@ -50,6 +50,8 @@ def evidence_cards(evidence: list[Evidence], answer: Answer | None = None) -> st
 def answer_markdown(answer: Answer) -> str:
     """The checked answer as the chat shows it: text with [n] markers, what was left out, the cited lines."""
     parts = [answer.text]
+    if answer.cut_off:
+        parts.append(f"⚠️ _The answer was cut off: {html.escape(answer.cut_off)}. Ask again to get all of it._")
     if answer.abstained and answer.evidence:
         parts.append("_The closest lines of your notes are on the right; none of them answers this._")
     if answer.unsupported:
