@@ -26,6 +26,9 @@ def _tqdm_progress() -> Callable[[str, int, int], None]:
     labels = {"chunk": "reading notes", "embed": "embedding passages", "save": "saving index"}
 
     def update(stage: str, done: int, total: int) -> None:
+        if stage == "wait":
+            print("another `mlstutor index` is building this index; waiting for it…", file=sys.stderr, flush=True)
+            return
         bar = bars.get(stage)
         if bar is None:
             bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr)
@@ -50,7 +53,7 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from mlstutor.index import build_index, index_status
+    from mlstutor.index import BUILT_ELSEWHERE, build_index, index_status
 
     settings = _settings(args)
     status = index_status(settings)
@@ -61,6 +64,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"rebuilding index ({status.state}: {status.reason})", file=sys.stderr)
     new = build_index(settings, _tqdm_progress())
     m = new.manifest or {}
+    if new.reason == BUILT_ELSEWHERE:
+        print(f"index is up to date: {new.reason} ({m.get('n_chunks')} chunks, {settings.index_dir})")
+        return 0
     print(f"index built: {m.get('n_chunks')} chunks from {m.get('n_docs')} notes in {m.get('build_seconds')} s")
     return 0
 
@@ -74,12 +80,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from mlstutor.retrieval import Retriever, validate_mode, validate_query
+    from mlstutor.retrieval import Retriever, validate_k, validate_mode, validate_query
 
     settings = _settings(args)
     # validate before anything slow happens, so bad input fails in milliseconds
     validate_query(args.query, settings.max_query_chars)
     validate_mode(settings.mode)
+    validate_k(settings.k)
     retriever = Retriever.open(settings, _tqdm_progress())
     hits = retriever.search(args.query)
     if args.json:
@@ -130,6 +137,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(value.text)
             for sent in value.unsupported:
                 print(f"  (left out, not in your notes: {sent})")
+            if value.cut_off:
+                print(f"  (cut off: {value.cut_off})")
             print(f"({value.timings['total_ms'] / 1000:.1f} s)", file=sys.stderr)
     return 0
 
@@ -170,9 +179,18 @@ def _run_session(session, progress) -> None:
         session.next()
 
 
+def _progress(settings: Settings):
+    """The learner's progress store; a damaged file moved aside on open is said once, on stderr."""
+    from mlstutor.progress import Progress
+
+    progress = Progress.for_data_dir(settings.data_dir)
+    if progress.notice:
+        print(f"warning: {progress.notice}", file=sys.stderr)
+    return progress
+
+
 def cmd_quiz(args: argparse.Namespace) -> int:
     from mlstutor.practice import PracticeSession, report_markdown
-    from mlstutor.progress import Progress
     from mlstutor.quiz import QuizMaster, to_anki, to_csv
     from mlstutor.retrieval import Retriever
 
@@ -199,7 +217,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         _print_json({"topic": session.topic, "questions": [q.to_dict() for q in questions]})
         return 0
     if args.interactive:
-        progress = Progress.for_data_dir(settings.data_dir)
+        progress = _progress(settings)
         _run_session(session, progress)
         print("\n" + report_markdown(session.finish(progress)).replace("**", ""))
         return 0
@@ -217,7 +235,6 @@ def cmd_cards(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from mlstutor.practice import flashcards, to_anki_cards
-    from mlstutor.progress import Progress
     from mlstutor.quiz import QuestionBank
     from mlstutor.retrieval import Retriever
 
@@ -232,7 +249,7 @@ def cmd_cards(args: argparse.Namespace) -> int:
             print(f"- {c.front}\n    → {c.back}  ({Citation.from_dict(c.citation).label})")
         print(f"{len(cards)} cards", file=sys.stderr)
         return 0
-    progress = Progress.for_data_dir(settings.data_dir)
+    progress = _progress(settings)
     seen = progress.card_ids()
     due = [c for c in cards if c.id in {d["id"] for d in progress.due_flashcards()}]
     queue = (due + [c for c in cards if c.id not in seen])[: args.n]

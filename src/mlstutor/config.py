@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from mlstutor.errors import SettingsError
+
 ENV_PREFIX = "MLSTUTOR_"
 
 
@@ -99,5 +101,5 @@ def _coerce(name: str, raw: str, typ: object) -> object:
         if typ_name == "float":
             return float(raw)
     except ValueError as exc:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {typ_name}") from exc
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {typ_name}") from exc
     return raw

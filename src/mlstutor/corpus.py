@@ -7,18 +7,22 @@ Notes come from anywhere (copied web pages, exports, PDFs), so text is decoded l
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import ftfy
 
-from mlstutor.errors import CorpusError
+from mlstutor.errors import CorpusError, MlstutorError, os_reason
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
 IGNORED_NAMES = {"readme.md", "readme.txt"}
 MAX_NOTE_BYTES = 5_000_000
+MAX_UPLOAD_BYTES = 2_000_000
+UPLOAD_SUFFIXES = (".md", ".txt")
 
 # After ftfy, a lone "â" between non-letters is the lead byte of a 3-byte UTF-8 symbol (U+2000–U+2FFF: dashes,
 # arrows, check marks) whose other bytes were lost. In study notes it is almost always a check mark.
@@ -104,6 +108,8 @@ def file_hashes(paths: Iterable[Path]) -> dict[str, str]:
     for p in paths:
         try:
             out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            continue  # deleted since the folder was listed: it is simply no longer a note
         except OSError as exc:
             raise CorpusError(f"{p.name}: cannot read file ({exc.strerror})") from exc
     return out
@@ -111,7 +117,76 @@ def file_hashes(paths: Iterable[Path]) -> dict[str, str]:
 
 def load_corpus(corpus_dir: Path) -> list[Document]:
     """Every note in the folder, repaired. Raises :class:`CorpusError` naming the first bad file."""
-    docs = [read_document(p) for p in note_paths(corpus_dir)]
+    docs = []
+    for p in note_paths(corpus_dir):
+        try:
+            docs.append(read_document(p))
+        except CorpusError as exc:
+            if isinstance(exc.__cause__, FileNotFoundError):
+                continue  # deleted since the folder was listed (e.g. while indexing)
+            raise
     if not any(d.text.strip() for d in docs):
         raise CorpusError(f"the notes in {corpus_dir} are all empty")
     return docs
+
+
+# ------------------------------------------------------------------ adding notes (the Library tab's upload)
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe note file name: letters, digits, dot, dash, underscore; no paths; a note suffix."""
+    base = Path(name).name
+    stem, suffix = os.path.splitext(base)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80] or "note"
+    suffix = suffix.lower() if suffix.lower() in NOTE_SUFFIXES else ".md"
+    return stem + suffix
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """Never overwrite an existing note: ``x.md`` → ``x-2.md``."""
+    dest = folder / name
+    i = 2
+    while dest.exists():
+        dest = folder / f"{Path(name).stem}-{i}{Path(name).suffix}"
+        i += 1
+    return dest
+
+
+def add_note(src: Path, corpus_dir: Path) -> Path:
+    """Copy one uploaded file into the notes folder under a safe, unused name; checked first (type, size, text),
+    written to a temporary file and renamed into place, so a refused or failed upload leaves nothing behind."""
+    src = Path(src)
+    if src.suffix.lower() not in UPLOAD_SUFFIXES:
+        raise MlstutorError(f"{src.name}: only {', '.join(UPLOAD_SUFFIXES)} files can be added")
+    try:
+        size = src.stat().st_size
+    except OSError as exc:
+        raise MlstutorError(f"{src.name}: cannot read the upload ({os_reason(exc)})") from exc
+    if size > MAX_UPLOAD_BYTES:
+        raise MlstutorError(f"{src.name}: larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
+    doc = read_document(src)  # refuses binary / undecodable files before anything is copied
+    if not doc.text.strip():
+        raise MlstutorError(f"{src.name}: the file is empty")
+    try:
+        corpus_dir.mkdir(parents=True, exist_ok=True)
+        dest = _free_name(corpus_dir, sanitize_filename(src.name))
+        tmp = dest.with_name(f".{dest.name}.part")
+        try:
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise MlstutorError(f"{src.name}: could not be saved to {corpus_dir} ({os_reason(exc)})") from exc
+    return dest
+
+
+def add_notes(files: Iterable[str | Path], corpus_dir: Path) -> tuple[list[str], list[str]]:
+    """Add several uploads; returns the names saved and one problem line per file refused."""
+    saved, problems = [], []
+    for f in files:
+        try:
+            saved.append(add_note(Path(f), corpus_dir).name)
+        except MlstutorError as exc:
+            problems.append(str(exc))
+    return saved, problems

@@ -5,10 +5,13 @@ Layout under ``index_dir``::
     CURRENT                 name of the live build (replaced atomically)
     build-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, lines.npy, line_owner.npy
     .tmp-<stamp>/           a build in progress; ignored by readers, cleaned by the next build
+    .lock                   held by the one process building (a second one waits, then reuses its result)
 
 A rebuild writes a complete new build folder beside the live one and then swaps ``CURRENT``; a crash at any
-point leaves the previous build loadable. The manifest records what the build depends on (embedding model,
-chunker settings, each note's sha256), so a changed note or setting marks the index stale.
+point (``kill -9``, a full disk) leaves the previous build loadable, and the folders a killed build left behind
+are removed by the next build or the next load that finds no build running. The manifest records what the
+build depends on (embedding model, chunker settings, each note's sha256), so a changed note or setting marks the
+index stale.
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ from mlstutor.chunking import Chunk, ChunkerSettings, chunk_documents, is_naviga
 from mlstutor.config import Settings
 from mlstutor.corpus import file_hashes, load_corpus, note_paths
 from mlstutor.embedding import get_embedder
-from mlstutor.errors import IndexLoadError
+from mlstutor.errors import CorpusError, IndexLoadError, StorageError, os_reason
 
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
 BUILD_FILES = ("chunks.jsonl", "vectors.faiss", "lines.npy", "line_owner.npy")
+BUILT_ELSEWHERE = "built by another process just now"
 
-# progress(stage, done, total): stages are "chunk", "embed", "save"
+# progress(stage, done, total): stages are "wait" (another process is building), "chunk", "embed", "save"
 BuildProgress = Callable[[str, int, int], None]
 
 
@@ -72,14 +76,18 @@ def chunker_settings(settings: Settings) -> ChunkerSettings:
     return ChunkerSettings(settings.chunk_size, settings.chunk_overlap, settings.min_chunk, settings.chunker)
 
 
-def expected_key(settings: Settings) -> dict:
-    """The inputs a build depends on; equal keys mean the build on disk is up to date."""
+def expected_key_base(settings: Settings) -> dict:
+    """The settings a build depends on (the notes' hashes are added by :func:`expected_key`)."""
     return {
         "format": FORMAT_VERSION,
         "embedding_model": settings.embedding_model,
         "chunker": chunker_settings(settings).as_dict(),
-        "files": file_hashes(note_paths(settings.corpus_dir)),
     }
+
+
+def expected_key(settings: Settings) -> dict:
+    """The inputs a build depends on; equal keys mean the build on disk is up to date."""
+    return {**expected_key_base(settings), "files": file_hashes(note_paths(settings.corpus_dir))}
 
 
 def _live_dir(index_dir: Path) -> Path | None:
@@ -144,30 +152,59 @@ def index_status(settings: Settings) -> IndexStatus:
 
 
 @contextlib.contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """One builder at a time (a second process waits), so two builds never race on the pointer."""
+def _build_lock(index_dir: Path, blocking: bool = True, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+    """One builder at a time, so two builds never race on the pointer. Yields whether the lock was held by
+    another process first (a second builder waits for it); with ``blocking=False`` a held lock raises
+    ``BlockingIOError`` instead of waiting."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        waited = False
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not blocking:
+                raise
+            waited = True
+            if on_wait:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield waited
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _write_atomic(path: Path, data: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
-def _cleanup(index_dir: Path, keep: str) -> None:
+def _cleanup(index_dir: Path, keep: str | None) -> None:
+    """Remove every build folder but ``keep`` and stray pointer temp files (left by a killed build)."""
     for child in index_dir.iterdir():
-        if child.is_dir() and child.name != keep and (child.name.startswith(("build-", ".tmp-"))):
+        if child.is_dir() and child.name != keep and child.name.startswith(("build-", ".tmp-")):
             shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file() and child.name.startswith(f".{POINTER}."):
+            child.unlink(missing_ok=True)
+
+
+def remove_stray_builds(index_dir: Path) -> None:
+    """Clean what a killed build left behind, unless a build is running right now (then it is not stray)."""
+    live = _live_dir(index_dir)
+    try:
+        with _build_lock(index_dir, blocking=False):
+            _cleanup(index_dir, keep=live.name if live else None)
+    except OSError:  # a build is running (BlockingIOError), or the folder is read-only: nothing to do
+        pass
 
 
 def build_index(
@@ -176,58 +213,85 @@ def build_index(
     *,
     _fail_after_embed: bool = False,
 ) -> IndexStatus:
-    """Read the notes, chunk, embed and write a new build, then make it live. Returns the new status."""
+    """Read the notes, chunk, embed and write a new build, then make it live. Returns the new status.
+
+    When another process is building the same index, this one waits; if that build left the index up to date,
+    its result is used instead of building again. A write that fails (disk full) raises :class:`StorageError`
+    and leaves the previous build live."""
     started = time.perf_counter()
     index_dir = settings.index_dir
-    with _build_lock(index_dir):
-        key = expected_key(settings)
-        docs = load_corpus(settings.corpus_dir)
-        all_chunks = chunk_documents(docs, chunker_settings(settings))
-        chunks = [c for c in all_chunks if not is_navigation(c.text)]
-        if progress:
-            progress("chunk", len(docs), len(docs))
+    try:
+        with _build_lock(index_dir, on_wait=(lambda: progress("wait", 0, 1)) if progress else None) as waited:
+            if waited and (status := index_status(settings)).usable:
+                return IndexStatus("fresh", BUILT_ELSEWHERE, status.manifest)
+            return _build_locked(settings, progress, started, _fail_after_embed)
+    except OSError as exc:  # the folder or its lock file cannot be created
+        raise StorageError(f"cannot write the index in {index_dir}: {os_reason(exc)}") from exc
+
+
+def _build_locked(settings: Settings, progress: BuildProgress | None, started: float, fail: bool) -> IndexStatus:
+    index_dir = settings.index_dir
+    docs = load_corpus(settings.corpus_dir)
+    # the key records the bytes actually read, so a note edited or deleted meanwhile makes the index stale
+    key = {**expected_key_base(settings), "files": {d.name: d.sha256 for d in docs}}
+    all_chunks = chunk_documents(docs, chunker_settings(settings))
+    chunks = [c for c in all_chunks if not is_navigation(c.text)]
+    if not chunks:
+        raise CorpusError(f"the notes in {settings.corpus_dir} hold no text to search (only headings or links)")
+    if progress:
+        progress("chunk", len(docs), len(docs))
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+    tmp = index_dir / f".tmp-{stamp}"
+    final: Path | None = None
+    try:
+        # the build folder exists from the start: a build killed at any point leaves only this folder
+        tmp.mkdir(parents=True)
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
         embedder = get_embedder(settings.embedding_model)
         units = [(i, u) for i, c in enumerate(chunks) for u in c.line_units]
         texts = [c.search_text for c in chunks] + [u for _, u in units]
         all_vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
         vectors, line_vectors = all_vectors[: len(chunks)], all_vectors[len(chunks) :]
         line_owner = np.array([i for i, _ in units], dtype="int32")
-        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
-        tmp = index_dir / f".tmp-{stamp}"
-        tmp.mkdir(parents=True)
-        try:
-            if _fail_after_embed:  # used by the tests to prove a crash leaves the old index usable
-                raise RuntimeError("simulated failure during build")
-            faiss_index = faiss.IndexFlatIP(vectors.shape[1])
-            faiss_index.add(vectors)
-            faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
-            np.save(tmp / "lines.npy", line_vectors)
-            np.save(tmp / "line_owner.npy", line_owner)
-            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-                for c in chunks:
-                    fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-            manifest = {
-                "key": key,
-                "n_chunks": len(chunks),
-                "n_navigation_skipped": len(all_chunks) - len(chunks),
-                "n_docs": len(docs),
-                "dim": int(vectors.shape[1]),
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "build_seconds": round(time.perf_counter() - started, 2),
-                "corpus_dir": str(settings.corpus_dir),
-                "n_line_units": len(units),
-                "checksums": {name: _sha256(tmp / name) for name in BUILD_FILES},
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            if progress:
-                progress("save", 1, 1)
-            final = index_dir / f"build-{stamp}"
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        if fail:  # used by the tests to prove a crash leaves the old index usable
+            raise RuntimeError("simulated failure during build")
+        faiss_index = faiss.IndexFlatIP(vectors.shape[1])
+        faiss_index.add(vectors)
+        # serialised here and written by Python, so a full disk is an OSError with its errno
+        (tmp / "vectors.faiss").write_bytes(faiss.serialize_index(faiss_index).tobytes())
+        np.save(tmp / "lines.npy", line_vectors)
+        np.save(tmp / "line_owner.npy", line_owner)
+        manifest = {
+            "key": key,
+            "n_chunks": len(chunks),
+            "n_navigation_skipped": len(all_chunks) - len(chunks),
+            "n_docs": len(docs),
+            "dim": int(vectors.shape[1]),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "build_seconds": round(time.perf_counter() - started, 2),
+            "corpus_dir": str(settings.corpus_dir),
+            "n_line_units": len(units),
+            "checksums": {name: _sha256(tmp / name) for name in BUILD_FILES},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if progress:
+            progress("save", 1, 1)
+        os.rename(tmp, index_dir / f"build-{stamp}")
+        final = index_dir / f"build-{stamp}"
         _write_atomic(index_dir / POINTER, final.name + "\n")
-        _cleanup(index_dir, keep=final.name)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if final is not None and _live_dir(index_dir) != final:
+            shutil.rmtree(final, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise StorageError(
+                f"cannot write the index in {index_dir}: {os_reason(exc)}; the previous index is still in use "
+                "— free some space and run `mlstutor index` again"
+            ) from exc
+        raise
+    _cleanup(index_dir, keep=final.name)
     return IndexStatus("fresh", f"{len(chunks)} chunks built", manifest)
 
 
@@ -274,4 +338,6 @@ def ensure_index(settings: Settings, progress: BuildProgress | None = None) -> L
         raise IndexLoadError(status.reason)
     if status.state in ("missing", "stale"):
         status = build_index(settings, progress)
+    else:
+        remove_stray_builds(settings.index_dir)  # what a killed build left behind
     return load_index(settings.index_dir, status.manifest)

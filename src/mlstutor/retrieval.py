@@ -65,6 +65,13 @@ def validate_query(query: str, max_chars: int) -> str:
     return query
 
 
+def validate_k(k: object) -> int:
+    """How many passages: an integer from 1 to 100."""
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1 or k > 100:
+        raise QueryError(f"k must be between 1 and 100, not {k!r}")
+    return k
+
+
 def validate_mode(mode: str) -> str:
     if mode not in MODES:
         raise QueryError(f"unknown retrieval mode {mode!r}; choose one of: {', '.join(MODES)}")
@@ -217,7 +224,5 @@ class Retriever:
         """The ``k`` best distinct passages for ``query``."""
         query = validate_query(query, self.settings.max_query_chars)
         mode = validate_mode(mode or self.settings.mode)
-        k = self.settings.k if k is None else k
-        if not isinstance(k, int) or k < 1 or k > 100:
-            raise QueryError(f"k must be between 1 and 100, not {k!r}")
+        k = validate_k(self.settings.k if k is None else k)
         return self._dedup(self.ranked(query, mode), k)

@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 
 from mlstutor.config import Settings
-from mlstutor.corpus import NOTE_SUFFIXES, note_paths, read_document
+from mlstutor.corpus import UPLOAD_SUFFIXES, add_notes, note_paths, sanitize_filename
 from mlstutor.errors import MlstutorError
 from mlstutor.index import build_index, index_status
 from mlstutor.retrieval import MODES
 from mlstutor.ui.services import Services, friendly
 
-MAX_UPLOAD_BYTES = 2_000_000
-UPLOAD_SUFFIXES = (".md", ".txt")
-
-
-def sanitize_filename(name: str) -> str:
-    """A safe note file name: letters, digits, dot, dash, underscore; no paths; a note suffix."""
-    base = Path(name).name
-    stem, suffix = os.path.splitext(base)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80] or "note"
-    suffix = suffix.lower() if suffix.lower() in NOTE_SUFFIXES else ".md"
-    return stem + suffix
-
-
-def _free_name(folder: Path, name: str) -> Path:
-    """Never overwrite an existing note: ``x.md`` → ``x-2.md``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / name
-    i = 2
-    while dest.exists():
-        dest = folder / f"{Path(name).stem}-{i}{Path(name).suffix}"
-        i += 1
-    return dest
+__all__ = ["build", "sanitize_filename"]
 
 
 def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
@@ -91,25 +67,7 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
     def upload(files: list[str] | None) -> str:
         if not files:
             return "Choose one or more .md or .txt files first."
-        saved, problems = [], []
-        for f in files:
-            src = Path(f)
-            name = sanitize_filename(src.name)
-            try:
-                if src.suffix.lower() not in UPLOAD_SUFFIXES:
-                    raise MlstutorError(f"{src.name}: only {', '.join(UPLOAD_SUFFIXES)} files can be added")
-                if src.stat().st_size > MAX_UPLOAD_BYTES:
-                    raise MlstutorError(f"{src.name}: larger than {MAX_UPLOAD_BYTES // 1_000_000} MB")
-                doc = read_document(src)  # refuses binary / undecodable files before anything is copied
-                if not doc.text.strip():
-                    raise MlstutorError(f"{src.name}: the file is empty")
-                dest = _free_name(settings.corpus_dir, name)
-                tmp = dest.with_name(f".{dest.name}.part")
-                shutil.copyfile(src, tmp)
-                tmp.replace(dest)
-                saved.append(dest.name)
-            except MlstutorError as exc:
-                problems.append(str(exc))
+        saved, problems = add_notes(files, settings.corpus_dir)
         msg = f"Added {', '.join(saved)}. Press **Re-index** to search them." if saved else "Nothing added."
         return msg + ("\n\n" + "\n".join(f"⚠️ {p}" for p in problems) if problems else "")
 
