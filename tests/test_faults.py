@@ -598,7 +598,7 @@ def test_questions_the_tutor_refuses_or_survives(retriever) -> None:
     assert isinstance(evidence, list)
 
 
-def test_unreadable_lock_folder_is_a_clear_error(tiny: Settings, tmp_path: Path) -> None:
+def test_index_folder_that_is_a_file(tiny: Settings, tmp_path: Path) -> None:
     """The index folder's place is taken by a file: one line, nothing created."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
