@@ -401,3 +401,17 @@ def test_progress_store_is_wal_and_reads_old_rows(tmp_path: Path) -> None:
     assert Question.from_dict(json.loads(json.dumps(old))).stem == q.stem  # a first-round row still loads
     assert json.loads(json.dumps(p.weakest()[0].__dict__))["topic"] == "Kinesis Data Firehose"
     random.seed(0)
+
+
+def test_lists_of_ways_become_questions_with_fair_distractors(retriever) -> None:
+    bank = QuestionBank.of(retriever)
+    qs = bank.draw("imbalanced data", 5, "medium", random.Random(0))
+    lists = [q for q in qs if q.kind == "list"]
+    assert lists, "the notes list ways to deal with unbalanced data: a learner asking for the topic gets questions"
+    for q in lists:
+        key = q.options[q.answer[0]]
+        assert "nbalanced" in q.stem and key.lower() in " ".join(c["text"].lower() for c in q.citations)
+        wrong = [q.options[x].lower() for x in q.options if x not in q.answer]
+        # nothing the notes give for unbalanced data elsewhere (SMOTE, oversampling, "Get more data") is a distractor
+        assert not any(w in ("smote", "oversample minority", "get more data", "oversampling") for w in wrong)
+        assert all(r["citation"] for r in q.rationales.values())

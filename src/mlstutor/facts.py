@@ -136,9 +136,16 @@ class Lexicon:
         return sorted({s for s, name in self.spellings.items() if name == subject} | {norm(subject)}, key=len)
 
     def domain_of(self, *texts: str) -> str:
-        """The exam domain of a section: an explicit domain heading first, then the most keyword hits."""
+        """The exam domain of a section: its innermost heading's most specific keyword ("S3 - Security" is about
+        security, an Operations topic, though it sits under Data Engineering), then an explicit domain heading,
+        then the most keyword hits."""
         if not self.domains:
             return ""
+        for text in texts:
+            leaf = text.rsplit(" > ", 1)[-1].lower() if " > " in text else ""
+            hits = [(leaf.rfind(w), d) for d, (_, kw) in self.domains.items() for w in kw if w in leaf]
+            if hits:
+                return max(hits)[1]
         for text in texts:
             low = text.lower()
             for d in self.domains:
@@ -315,3 +322,80 @@ def by_subject(facts: Sequence[Fact]) -> dict[str, list[Fact]]:
     for f in facts:
         groups[f.subject].append(f)
     return dict(groups)
+
+
+@dataclass(frozen=True)
+class NoteList:
+    """A list the notes give under a label ("How to deal with Unbalanced:" and its bullets): the items are
+    answers to one question, so any one of them is a key and items of *other* lists are distractors."""
+
+    label: str
+    section: str
+    source: str
+    line: int
+    items: tuple[tuple[int, str], ...]  # (line, the item's head as a learner would read it)
+
+
+_BULLET = re.compile(r"\s*([*+-]|\d+\.)\s")
+_LIST_LABEL = re.compile(
+    r"(?i)\b(how to|ways?|deal(ing)? with|handl(e|ing)|solutions?|strateg(y|ies)|techniques?|options|methods?|"
+    r"approach(es)?|to (avoid|prevent|reduce|fix))\b"
+)
+
+
+def _head(text: str) -> str:
+    """The part of a list item that names it: before a ":" or " - " gloss, without a trailing parenthesis."""
+    head = re.split(r"\s*(?::|\s[-–—]\s|,\s)", clean_statement(text), maxsplit=1)[0]
+    head = re.sub(r"\s*\([^)]*\)\s*$", "", head).strip(" .")
+    return head[:1].upper() + head[1:]
+
+
+def extract_lists(chunks: Sequence[Chunk]) -> list[NoteList]:
+    """Labelled lists of the notes, read from whole files rebuilt from the passages (passages cut lists)."""
+    files: dict[str, dict[int, str]] = defaultdict(dict)
+    paths: dict[tuple[str, int], str] = {}
+    for c in chunks:
+        for offset, raw in enumerate(c.text.split("\n")):
+            files[c.source].setdefault(c.line_start + offset, raw)
+            paths.setdefault((c.source, c.line_start + offset), " > ".join(c.heading_path))
+    out: list[NoteList] = []
+    for source, lines in files.items():
+        numbers = sorted(lines)
+        for i, n in enumerate(numbers):
+            raw = lines[n]
+            label = clean_statement(raw)
+            short_bullet = bool(_BULLET.match(raw)) and len(label.split()) <= 5 and ":" not in label[:-1]
+            if len(label) > 70 or not (label.endswith(":") or short_bullet or _LIST_LABEL.search(label)):
+                continue
+            parent = (
+                next(
+                    (
+                        clean_statement(lines[k]).rstrip(":")
+                        for k in reversed(numbers[:i])
+                        if lines[k].strip() and _indent(lines[k]) < _indent(raw) and _BULLET.match(lines[k])
+                    ),
+                    "",
+                )
+                if _indent(raw)
+                else ""
+            )
+            if len(label.split()) <= 2 and parent and len(parent) <= 40:  # "Solutions:" under "- Unbalanced data"
+                label = f"{parent} › {label}"
+            base, label_bullet = _indent(raw), bool(_BULLET.match(raw))
+            items: list[tuple[int, str]] = []
+            child_indent = None
+            for m in numbers[i + 1 :]:
+                r = lines[m]
+                if not r.strip():
+                    continue
+                ind = _indent(r)
+                if not _BULLET.match(r) or ind < base or (ind == base and label_bullet):
+                    break  # the list ends at the first line that is not one of its bullets
+                child_indent = ind if child_indent is None else child_indent
+                if ind == child_indent:
+                    head = _head(r)
+                    if 2 <= len(head.split()) <= 8 and not _DEBRIS.search(head) and not VALUE.search(head):
+                        items.append((m, head))
+            if len(items) >= 3:
+                out.append(NoteList(label.rstrip(":"), paths.get((source, n), ""), source, n, tuple(items)))
+    return out

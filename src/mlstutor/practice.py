@@ -9,6 +9,7 @@ passing it in.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -191,6 +192,27 @@ def flashcards(bank: QuestionBank, topic: str = "") -> list[Flashcard]:
         front = q.stem.replace("which value completes this line", "what fills the blank")
         back = f"{key} — {cite['text']}"
         out.append(Flashcard("card:" + q.fact_id, front, back, cite, q.subject, q.domain))
+    # a card needs no distractors: every fact a learner would accept as a line to learn, not only those that make a
+    # fair multiple-choice question, becomes a reverse card (the line, name masked → the subject)
+    notes = bank.notes
+    terms = notes.terms(topic) if topic else ()
+    fronts = {c.front.lower() for c in out}
+    for f in notes.facts:
+        if f.id in seen or f.value or f.kind == "term" or (topic and not notes.on_topic(f, topic, terms)):
+            continue
+        body = re.sub(r"^it\s+", "", f.claim.strip(), flags=re.I).rstrip(". ")
+        if notes.unteachable(f) or notes.about_a_part(f) or re.search(r"(?i)\bit\b", body) or len(body) < 15:
+            continue
+        seen.add(f.id)
+        front = f"Which {notes.noun(f.kind)}: “{body[:1].upper() + body[1:]}”?"
+        if front.lower() in fronts:
+            continue  # the notes repeat a line across files: one card
+        fronts.add(front.lower())
+        out.append(
+            Flashcard(
+                "card:" + f.id, front, f"{f.subject} — {f.citation.text}", f.citation.to_dict(), f.subject, f.domain
+            )
+        )
     return out
 
 

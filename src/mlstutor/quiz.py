@@ -38,13 +38,13 @@ from typing import ClassVar
 
 from mlstutor.chunking import Chunk, Citation
 from mlstutor.errors import MlstutorError
-from mlstutor.facts import VALUE, Fact, Lexicon, extract_facts, is_clean, norm
+from mlstutor.facts import VALUE, Fact, Lexicon, NoteList, extract_facts, extract_lists, is_clean, norm
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
 from mlstutor.text import content_words, support
 
 LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
-ITEM_TYPES = ("which", "value", "two", "term")
+ITEM_TYPES = ("which", "value", "two", "term", "list")
 _BANNED = re.compile(r"\b(all|none|both) of the (above|options|choices)\b", re.I)
 _VERB = re.compile(
     r"^(it\s+)?(can|cannot|is|are|has|have|does|do|will|supports?|allows?|provides?|uses?|runs?|stores?|loads?|"
@@ -167,11 +167,14 @@ class Notes:
         return self.lex.kind_nouns.get(kind, "term")
 
     def says(self, subject: str, claim: str) -> float:
-        """How much of ``claim`` the notes state of ``subject`` (0..1)."""
-        words = content_words(claim)
+        """How much of ``claim`` the notes state of ``subject`` (0..1), word stems compared and generic words left
+        out ("transforms data" is said of a service whose notes have "transformation")."""
+        words = {_stem(w) for w in content_words(claim) - self.generic}
+        if len(words) < 2:  # "query data in S3 with SQL" is not only "S3"
+            words = {_stem(w) for w in content_words(claim)}
         have = self._words.get(subject)
         if have is None:
-            have = self._words[subject] = content_words(self.text.get(subject, ""))
+            have = self._words[subject] = {_stem(w) for w in content_words(self.text.get(subject, ""))}
         return sum(1 for w in words if w in have) / len(words) if words else 0.0
 
     def specific(self, claim: str) -> bool:
@@ -339,8 +342,13 @@ def validate(q: Question) -> str | None:
     return None
 
 
+def _stem(word: str) -> str:
+    """A crude stem: the first five letters of a long word ("transform", "transformation" → "trans")."""
+    return word[:5] if len(word) > 5 else word.rstrip("s")
+
+
 def _is_name_item(q: Question) -> bool:
-    return q.kind in ("which", "term")
+    return q.kind in ("which", "term", "list")
 
 
 def off_topic(q: Question, topic: str, notes: Notes) -> str | None:
@@ -448,13 +456,18 @@ def guessable(q: Question) -> str | None:
     if _is_name_item(q):  # "audit key usage" → Key Management Service; "storage tiers" → Simple Storage Service
         lex = Lexicon.load()
 
-        def name_words(name: str) -> set[str]:
-            canon = lex.lookup(name) or name
-            spelled = " ".join(s for s, n in lex.spellings.items() if n == canon) + " " + name
-            generic = set(load_profile().get("quiz", {}).get("generic", ()))
-            return {w.rstrip("s") for w in content_words(spelled) - generic}
+        def words(text: str) -> set[str]:
+            return {_stem(w) for w in content_words(text.replace("-", " "))} - {"amazo", "aws", "sagem", "data"}
 
-        stem_words = {w.rstrip("s") for w in stem}
+        def name_words(name: str) -> set[str]:
+            """The words of the option as shown, and the expansion of an acronym ("AWS KMS" → key management)."""
+            short = re.sub(r"^(AWS|Amazon)\s+", "", name)
+            if not re.fullmatch(r"[A-Z0-9]{2,5}", short):
+                return words(name)
+            canon = lex.lookup(name) or name
+            return words(" ".join(s for s, n in lex.spellings.items() if n == canon) + " " + name)
+
+        stem_words = words(" ".join(stem))
         key_hit = any(name_words(q.options[a]) & stem_words for a in q.answer)
         wrong_hit = any(name_words(q.options[x]) & stem_words for x in q.options if x not in q.answer)
         if key_hit and not wrong_hit:
@@ -668,7 +681,7 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
         ),
         default=None,
     )
-    if other is None:
+    if other is None or not content_words(other.text) & asked:
         return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
     return _rationale(f"Wrong: your notes say this of {fact.subject}. {name} is described as “{other.text}”.", other)
 
@@ -682,6 +695,9 @@ def _elimination_hint(options: dict[str, str], answer: list[str], rationales: di
     wrong = next(x for x in options if x not in answer)
     why = rationales.get(wrong, {}).get("why", "")
     m = re.search(r"described as “.+”", why)  # not the part that names the key
+    listed = re.search(r"(?<=notes )list it under “[^”]+”(?=, not)", why)
+    if listed:
+        return f"It is not {wrong}: your notes {listed.group(0).replace('it', options[wrong], 1)}."
     if not m:
         return f"It is not {wrong} ({options[wrong]})."
     return f"It is not {wrong}: {options[wrong]} is {m.group(0)}."
@@ -701,6 +717,8 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         return []
     if notes.unteachable(fact) or notes.shared(fact) or notes.about_a_part(fact):
         return []
+    if re.search(r"(?i)\b(not|cannot|can't|doesn'?t|don'?t|never|no|naive|only|unless|without)\b", fact.text):
+        return []  # "cannot be used on categorical features" is true of many techniques: not one right answer
     if not _VERB.match(claim) and not _USE_CASE.match(_body(claim)) and not _reads_as_claim(claim, notes):
         return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
     if fact.kind == "term":
@@ -792,7 +810,9 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     key = fmt(number)
     said = notes.text.get(fact.subject, "")
     pool = []
-    for factor in (2, 0.5, 10, 0.1, 5, 0.2, 4, 3):
+    if re.search(r"[<>≤≥]\s*\$?$", fact.text[: m.start()]):
+        return None  # "m4.large if < 50 nodes": the blank would be half of a condition
+    for factor in (2, 0.5, 4, 0.25, 3, 1.5):
         x = number * factor
         if x <= 0 or (unit == "%" and x > 100) or (number.is_integer() and not x.is_integer() and x < 1):
             continue
@@ -893,6 +913,99 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
     return out
 
 
+_WAYS = re.compile(
+    r"(?i)\b(how to|ways?|deal(ing)? with|handl(e|ing)|solutions?|strateg(y|ies)|techniques?|methods?|"
+    r"approach(es)?|imputation|to (avoid|prevent|reduce|fix))\b"
+)
+
+
+def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
+    """ "Which of these do your notes list under 'Unbalanced data › Solutions'?": one item of a list of ways or
+    use cases is the key; the distractors are items of other such lists of the same domain, none of them like
+    an item of any list on the same subject (the notes list "Get more data" for missing *and* unbalanced data)."""
+    ways = [
+        nl
+        for nl in lists
+        if _WAYS.search(nl.label.rsplit(" › ", 1)[-1])
+        and len(nl.label) <= 45
+        and len(nl.label.split()) >= 2
+        and not re.search(r"(?i)use cases?", nl.label)  # a service's use cases overlap another's (two true)
+    ]
+
+    def stems(text: str) -> set[str]:
+        return {_stem(w) for w in content_words(text) - notes.generic} or {_stem(w) for w in content_words(text)}
+
+    def domain(nl: NoteList) -> str:
+        return notes.lex.domain_of(f"{nl.section} > {nl.label}", nl.label)
+
+    techniques = [s for s, fs in notes.of.items() if fs[0].kind == "technique"]
+    out = []
+    for nl in ways:
+        family = [o for o in ways if stems(o.label) & stems(nl.label)]
+        taken = [stems(h) for o in family for _, h in o.items]
+        # the profile's synonyms of the list's subject (imbalanced data: SMOTE, oversampling…) are never wrong
+        related = {
+            _stem(w)
+            for key, syns in notes.lex.synonyms.items()
+            if stems(" ".join((key, *syns))) & stems(nl.label)
+            for w in content_words(" ".join(syns))
+        }
+
+        def fair(h: str, taken=taken, related=related) -> bool:
+            st = stems(h)
+            return not st & related and not any(len(st & t) / max(1, len(st)) >= 0.5 for t in taken)
+
+        pool = [
+            (o, line, h)
+            for o in ways
+            if o not in family and domain(o) == domain(nl)
+            for line, h in o.items
+            if fair(h) and not h.isupper()
+        ]
+        pool += [(None, 0, t) for t in techniques if fair(t)]  # other techniques: same kind of answer
+        if len(pool) < 3:
+            continue
+        for line, head in nl.items:
+            rng = random.Random(f"{nl.source}:{line}")
+            wrong = rng.sample(pool, 3)
+            if len({h.lower() for _, _, h in wrong} | {head.lower()}) < 4:
+                continue
+            options, answer = _letters([head], [h for _, _, h in wrong], rng)
+            cite = Citation(nl.source, nl.section, line, line, head).to_dict()
+            rationales = {}
+            for letter, text in options.items():
+                if text == head:
+                    rationales[letter] = {"why": f"Right: your notes list it under “{nl.label}”.", "citation": cite}
+                else:
+                    o, oline, _ = next(w for w in wrong if w[2] == text)
+                    if o is None:
+                        why = f"Wrong: {text} is another technique; your notes do not list it under “{nl.label}”."
+                        rationales[letter] = _rationale(why, _best_fact(notes, text))
+                        continue
+                    why = f"Wrong: your notes list it under “{o.label}”, not under “{nl.label}”."
+                    where = Citation(o.source, o.section, oline, oline, text)
+                    rationales[letter] = {"why": why, "citation": where.to_dict()}
+            out.append(
+                Question(
+                    f"Which of these do your notes list under “{nl.label}”?",
+                    options,
+                    answer,
+                    f"{nl.label}: " + "; ".join(h for _, h in nl.items),
+                    [cite],
+                    "",
+                    "easy",
+                    "list",
+                    rationales,
+                    _elimination_hint(options, answer, rationales),
+                    domain(nl),
+                    nl.label,
+                    False,
+                    hashlib.sha1(f"{nl.source}:{line}".encode()).hexdigest()[:12],
+                )
+            )
+    return out
+
+
 _GLOSS = re.compile(r"^(?P<name>[A-Za-z][\w.-]{1,24}(?: [\w.-]{1,20})?)\s*\((?P<gloss>[^()]{6,90})\)\.?$")
 
 
@@ -955,7 +1068,8 @@ class QuestionBank:
     def __init__(self, chunks: Sequence[Chunk], profile: str, phrasings: dict[str, str] | None = None) -> None:
         t0 = time.perf_counter()
         self.lex = Lexicon.load(profile)
-        self.notes = Notes(extract_facts(chunks, profile), self.lex)
+        self._chunks = chunks
+        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile)
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
         for q in self._draft():
@@ -999,6 +1113,7 @@ class QuestionBank:
         for subject in self.notes.of:
             yield from two_items(subject, self.notes, random.Random(subject))
         yield from gloss_items(self.notes)
+        yield from list_items(extract_lists(self._chunks), self.notes)
 
     def merge_phrasings(self, phrasings: dict[str, str]) -> int:
         """Add the model's scenario wordings (fact id → stem) as scenario items; returns how many were new."""
@@ -1028,7 +1143,11 @@ class QuestionBank:
     def on_topic(self, topic: str) -> list[Question]:
         terms = self.notes.terms(topic)
         facts = {f.id for f in self.notes.facts if self.notes.on_topic(f, topic, terms)}
-        return [q for q in self.items if q.fact_id in facts and not off_topic(q, topic, self.notes)]
+        return [
+            q
+            for q in self.items
+            if (q.fact_id in facts or q.kind == "list") and not off_topic(q, topic, self.notes)
+        ]
 
     def draw(
         self,
@@ -1047,9 +1166,9 @@ class QuestionBank:
 
 
 _WANT = {
-    "easy": {"which": 3, "value": 2, "term": 2, "two": 0, "scenario": 1},
-    "medium": {"scenario": 4, "which": 2, "value": 2, "two": 1, "term": 1},
-    "hard": {"scenario": 4, "two": 3, "value": 1, "which": 1, "term": 0},
+    "easy": {"which": 3, "value": 2, "term": 2, "list": 1, "two": 0, "scenario": 1},
+    "medium": {"scenario": 4, "which": 2, "value": 2, "two": 1, "term": 1, "list": 1},
+    "hard": {"scenario": 4, "two": 3, "value": 1, "which": 1, "list": 1, "term": 0},
 }
 
 
