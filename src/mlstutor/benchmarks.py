@@ -234,7 +234,7 @@ def sample_questions(settings: Settings, k: int = 10, seed: int = 2026) -> list:
     rng = random.Random(seed)
     items = rng.sample(bank.items, len(bank.items))
     out, subjects = [], set()
-    for kind in ("scenario", "which", "value", "two", "term"):
+    for kind in ("scenario", "which", "value", "two", "term", "list"):
         for q in items:
             if ("scenario" if q.scenario else q.kind) == kind and q.subject not in subjects:
                 out.append(q)

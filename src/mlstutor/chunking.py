@@ -29,7 +29,7 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|[\s:|-]+\|\s*$")
-_HTML_TAG = re.compile(r"<[^>]{1,200}>")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")  # a tag starts with a name: "if < 50 nodes, … > 50" is not one
 _SPACES = re.compile(r"[ \t]+")
 
 

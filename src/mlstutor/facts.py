@@ -202,6 +202,8 @@ def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
         rest = re.sub(r"^\([^)]*\)\s*", "", rest)  # "**Sensitivity** (Recall / TPR): …"
         return term, rest.lstrip(":-–— ").strip()
     t = clean_statement(raw)
+    if re.match(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+\b", t):
+        return None  # RANDOM_CUT_FOREST is a SQL function of Kinesis Data Analytics, not the algorithm
     if len(t) <= 40 and re.match(r"\s*([*+-]|\d+\.)\s", raw) and lex.lookup(t):
         return t, ""  # "- Binning" over its own nested bullets
     m = _PLAIN_LEAD.match(t)

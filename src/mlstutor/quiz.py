@@ -135,6 +135,7 @@ class Notes:
     def __init__(self, facts: Sequence[Fact], lex: Lexicon, profile: str = DEFAULT_PROFILE) -> None:
         rules = load_profile(profile).get("quiz", {})
         self.generic = frozenset(rules.get("generic", ())) | _STEM_WORDS
+        self.implies = {k.lower(): tuple(v) for k, v in rules.get("implies", {}).items()}
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
         self.facts = list(facts)
         self.lex = lex
@@ -174,7 +175,10 @@ class Notes:
             words = {_stem(w) for w in content_words(claim)}
         have = self._words.get(subject)
         if have is None:
-            have = self._words[subject] = {_stem(w) for w in content_words(self.text.get(subject, ""))}
+            text = self.text.get(subject, "")
+            low = text.lower()
+            text += " " + " ".join(w for k, ws in self.implies.items() if k in low for w in ws)
+            have = self._words[subject] = {_stem(w) for w in content_words(text)}
         return sum(1 for w in words if w in have) / len(words) if words else 0.0
 
     def specific(self, claim: str) -> bool:
@@ -560,6 +564,7 @@ _BASE_VERB = re.compile(
     re.I,
 )
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
+_USER_ACTION = re.compile(r"(?i)^(provide|bring|choose|pick|select|specify|define|set|write|upload)\b")
 _NOUN_SUBJECT = re.compile(r"^\S+\s+(is|are|was|were|can|must|should|will|have|has|include|includes)\b", re.I)
 
 
@@ -588,6 +593,8 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
             f"Which {noun} would you use to {low}?",
             f"A data science team needs to {low}. Which {noun} should they use?",
         )
+    if _USER_ACTION.match(body):  # "Provide own Spark scripts": what the learner does, not what the service does
+        return f"With which {noun} can you {low}?", ""
     if _VERB.match(claim):
         article = "an" if noun[:1].lower() in "aeiou" else "a"
         low = _third_person(low)
@@ -668,7 +675,7 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
         for f in notes.of.get(name, [])
         if f.origin != "heading" and not notes.unteachable(f) and _reads_as_claim(f.claim, notes)
     ]
-    asked = content_words(fact.claim) - notes.generic
+    asked = content_words(fact.claim) - notes.generic - set(notes.lex.spellings)
     # the line closest to what was asked; else the line that says what the subject *is* (its lead line)
     other = max(
         mine,
@@ -717,7 +724,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         return []
     if notes.unteachable(fact) or notes.shared(fact) or notes.about_a_part(fact):
         return []
-    if re.search(r"(?i)\b(not|cannot|can't|doesn'?t|don'?t|never|no|naive|only|unless|without)\b", fact.text):
+    if re.search(r"(?i)\b(not|cannot|can't|doesn'?t|don'?t|never|no|naive|only|unless|without|if)\b", fact.text):
         return []  # "cannot be used on categorical features" is true of many techniques: not one right answer
     if not _VERB.match(claim) and not _USE_CASE.match(_body(claim)) and not _reads_as_claim(claim, notes):
         return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
@@ -962,10 +969,14 @@ def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
             for line, h in o.items
             if fair(h) and not h.isupper()
         ]
-        pool += [(None, 0, t) for t in techniques if fair(t)]  # other techniques: same kind of answer
+        pool += [  # other techniques of the same exam domain: the same kind of answer
+            (None, 0, t) for t in techniques if fair(t) and notes.of[t][0].domain == domain(nl)
+        ]
         if len(pool) < 3:
             continue
         for line, head in nl.items:
+            if re.match(r"(?i)^(different|other|various|some|many|more)\b", head):
+                continue  # "Different algorithms": too vague to be the one right answer
             rng = random.Random(f"{nl.source}:{line}")
             wrong = rng.sample(pool, 3)
             if len({h.lower() for _, _, h in wrong} | {head.lower()}) < 4:
@@ -1144,9 +1155,7 @@ class QuestionBank:
         terms = self.notes.terms(topic)
         facts = {f.id for f in self.notes.facts if self.notes.on_topic(f, topic, terms)}
         return [
-            q
-            for q in self.items
-            if (q.fact_id in facts or q.kind == "list") and not off_topic(q, topic, self.notes)
+            q for q in self.items if (q.fact_id in facts or q.kind == "list") and not off_topic(q, topic, self.notes)
         ]
 
     def draw(
@@ -1387,7 +1396,7 @@ class QuizMaster:
         sections, near = [], []
         try:
             for h in self.retriever.search(topic, k=8):
-                where = f"{h.chunk.heading} ({h.chunk.source})"
+                where = f"{h.chunk.heading} ({h.chunk.source}, lines {h.chunk.line_start}–{h.chunk.line_end})"
                 if where not in sections:
                     sections.append(where)
                 for s in (self.bank.lex.lookup(x) for x in reversed(h.chunk.heading_path)):
@@ -1395,8 +1404,10 @@ class QuizMaster:
                         near.append(s)
         except MlstutorError:
             pass
-        msg = f"No verified practice questions on {topic!r} yet: the lines your notes have on it do not make a fair "
-        msg += "question with one right answer."
+        msg = (
+            f"No practice questions on {topic!r} yet: none of the lines your notes have on it passed the checks "
+            "for a fair question (on topic, one right answer, a complete claim), so none is shown, not a weak one."
+        )
         if sections:
             msg += f" Read or ask about them in Chat: {'; '.join(sections[:3])}."
         if near:
