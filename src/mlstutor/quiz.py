@@ -148,6 +148,10 @@ class Notes:
             for w in content_words(f.text):
                 spread[w].add(f.subject)
         self.spread = {w: len(s) for w, s in spread.items()}
+        self.kind_spread: dict[str, dict[str, int]] = defaultdict(dict)
+        for w, subjects in spread.items():
+            for kind in {self.kind_of(x) for x in subjects}:
+                self.kind_spread[kind][w] = sum(1 for x in subjects if self.kind_of(x) == kind)
         self.sections = {s: {f.section for f in fs} for s, fs in self.of.items()}
         self._words: dict[str, set[str]] = {}
         self._unteachable: dict[Fact, str | None] = {}
@@ -181,11 +185,13 @@ class Notes:
             have = self._words[subject] = {_stem(w) for w in content_words(text)}
         return sum(1 for w in words if w in have) / len(words) if words else 0.0
 
-    def specific(self, claim: str) -> bool:
-        """Does the claim hold a word, not one of the profile's generic needs, that only few subjects' notes use?
-        "fully managed, serverless" and "supports compression and encryption" do not."""
+    def specific(self, claim: str, kind: str | None = None) -> bool:
+        """Does the claim hold a word, not one of the profile's generic needs, that only few subjects (of the same
+        kind, when given) use? "fully managed, serverless" and "supports compression and encryption" do not;
+        "anomaly detection" is specific among algorithms though services mention it too."""
         words = content_words(claim) - self.generic
-        return bool(words) and min(self.spread.get(w, 0) for w in words) <= 2
+        spread = self.kind_spread.get(kind, {}) if kind else self.spread
+        return bool(words) and min(spread.get(w, 0) for w in words) <= 2
 
     def typo(self, text: str) -> str | None:
         """A word used once whose near twin the notes use more often ("supportts", "Catelog")."""
@@ -319,6 +325,8 @@ class Notes:
         # another subject's heading is not (an independent review found those off topic)
         if self.names_topic(f"{fact.subject} | {fact.section}", terms):
             return True
+        if _names_phrase(fact.text, topic):  # "can be used for anomaly detection": the line is about the topic
+            return True
         words = content_words(topic) - {"aws", "amazon", "sagemaker"}
         hay = content_words(f"{fact.subject} {fact.section}")
         return len(words) >= 2 and words <= hay
@@ -362,13 +370,20 @@ def off_topic(q: Question, topic: str, notes: Notes) -> str | None:
     terms = notes.terms(topic)
     for c in q.citations:
         cit = Citation.from_dict(c)
-        if notes.names_topic(f"{cit.heading_path} | {q.subject}", terms):
+        if notes.names_topic(f"{cit.heading_path} | {q.subject}", terms) or _names_phrase(cit.text, topic):
             return None
     words = content_words(topic) - {"aws", "amazon", "sagemaker"}
     hay = content_words(" ".join(c["heading_path"] for c in q.citations) + " " + q.subject)
     if len(words) >= 2 and words <= hay:
         return None
     return f"off topic: the cited passage does not name {topic!r}"
+
+
+def _names_phrase(text: str, topic: str) -> bool:
+    """The line itself names a free-text topic of two or more words ("topic modeling", "anomaly detection"); one
+    shared word ("endpoint", "encryption") is not enough (a review found those off topic)."""
+    t = norm(topic)
+    return len(t.split()) >= 2 and f" {t} " in f" {norm(text)} "
 
 
 def fragment_key(q: Question, notes: Notes) -> str | None:
@@ -720,9 +735,9 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     """ "Which service/algorithm/metric …?" with other subjects of the same kind as distractors; a scenario
     wording as a second item when the claim is a need."""
     claim = fact.claim
-    if fact.value or not notes.specific(claim) or len(content_words(claim)) < 2 or _masked_inside(claim):
+    if fact.value or not notes.specific(claim, fact.kind) or len(content_words(claim)) < 2 or _masked_inside(claim):
         return []
-    if notes.unteachable(fact) or notes.shared(fact) or notes.about_a_part(fact):
+    if notes.unteachable(fact) or notes.about_a_part(fact):
         return []
     if re.search(r"(?i)\b(not|cannot|can't|doesn'?t|don'?t|never|no|naive|only|unless|without|if)\b", fact.text):
         return []  # "cannot be used on categorical features" is true of many techniques: not one right answer
@@ -739,7 +754,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     else:
         kin = notes.kin(fact.subject, fact.kind)
     named = notes.names_in(fact.text)
-    kin = [s for s in kin if s not in named and notes.says(s, claim) < 0.4 and s.lower() not in claim.lower()]
+    kin = [s for s in kin if s not in named and notes.says(s, claim) < 0.3 and s.lower() not in claim.lower()]
     if len(kin) < 3:
         return []
     wrong = rng.sample(kin[:4], 3)  # the closest siblings (same family, then same domain): no filler options
