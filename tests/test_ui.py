@@ -174,3 +174,50 @@ def test_upload_note_and_find_it_in_library(page, tmp_path: Path) -> None:
     page.wait_for_function("document.querySelector('#library-status').innerText.includes('Re-indexed')")
     assert "my-zebra-notes.md" in page.inner_text("#library-table")
     page.screenshot(path=str(ARTIFACTS / "library.png"), full_page=True)
+
+
+def test_two_logins_keep_separate_progress(settings, retriever, tmp_path: Path) -> None:
+    """`--auth alice:…,bob:…`: a practice answer alice records (through the running server, as her browser would
+    send it) is in her own progress file and review queue, and bob's progress shows nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from gradio_client import Client
+
+    from mlstutor.errors import MlstutorError
+    from mlstutor.progress import Progress
+    from mlstutor.ui import Services, parse_auth, serve
+
+    assert parse_auth("alice:pw:with:colons, bob:x") == [("alice", "pw:with:colons"), ("bob", "x")]
+    for bad in ("alice", "alice:", ":pw", "a:1,a:2"):
+        with pytest.raises(MlstutorError):
+            parse_auth(bad)
+
+    data = tmp_path / "data"
+    svc = Services(settings.with_(data_dir=data, bank_scenarios=0))
+    svc.retriever = retriever  # the built index; practice needs no model
+    port = _free_port()
+    app = serve(svc.settings, port=port, auth="alice:pw-a,bob:pw-b", services=svc, block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        alice = Client(url, auth=("alice", "pw-a"), verbose=False)
+        bob = Client(url, auth=("bob", "pw-b"), verbose=False)
+        out = alice.predict("", "Kinesis Data Firehose", 3, "medium", None, api_name="/practice_start")
+        assert "Question 1 of 3" in out[0]
+        single, multi = out[1], out[2]  # the radio or the choose-two boxes, with this question's options
+        if single.get("visible"):
+            picked = (single["choices"][0][0], [])
+        else:
+            picked = (None, [c[0] for c in multi["choices"][:2]])
+        verdict, score = alice.predict(*picked, api_name="/practice_submit")
+        assert "Score: " in score and "✅" in verdict
+        mine, theirs = alice.predict(api_name="/progress")[0], bob.predict(api_name="/progress")[0]
+        assert "Kinesis Data Firehose" in mine and "correct overall" in mine
+        assert "No answers yet" in theirs and "Kinesis" not in theirs
+    finally:
+        app.close()
+    later = datetime.now(UTC) + timedelta(days=400)
+    a, b = Progress.for_learner(data, "alice"), Progress.for_learner(data, "bob")
+    assert a.total()[0] == 1 and len(a.due(now=later)) == 1  # her answer and her review queue
+    assert b.total() == (0, 0) and b.due(now=later) == []
+    assert a.path.parent.name == "alice" and a.path.parent.parent == data / "learners"
+    assert not (data / "progress.sqlite3").exists()  # the single-user file is not touched with logins

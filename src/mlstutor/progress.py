@@ -13,7 +13,9 @@ aside as ``progress.sqlite3.corrupt-<time>``, never deleted, and a new one is st
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -148,6 +150,12 @@ class Progress:
     def for_data_dir(cls, data_dir: Path) -> Progress:
         return cls(data_dir / "progress.sqlite3")
 
+    @classmethod
+    def for_learner(cls, data_dir: Path, username: str | None = None) -> Progress:
+        """The store of one login (``data_dir/learners/<name>/progress.sqlite3``); without a login, the single
+        local learner's ``data_dir/progress.sqlite3``."""
+        return cls(progress_path(data_dir, username))
+
     def record(self, q: Question, chosen: list[str], now: datetime | None = None) -> bool:
         """Store an answer and reschedule the question; returns whether it was right."""
         now = now or datetime.now(UTC)
@@ -245,3 +253,48 @@ class Progress:
 
     def close(self) -> None:
         self._db.close()
+
+
+def learner_dirname(username: str) -> str:
+    """A safe folder name for a login: letters, digits, ``._-`` kept; anything else (``/``, ``..``, spaces,
+    non-ASCII) replaced, and then a short hash of the real name added so two logins never share a folder."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", username).strip(".-")[:48] or "learner"
+    if slug != username:
+        slug += "-" + hashlib.sha256(username.encode("utf-8")).hexdigest()[:10]
+    return slug
+
+
+def progress_path(data_dir: Path, username: str | None = None) -> Path:
+    """Where a learner's progress lives: per login under ``learners/``, or the one local file without logins."""
+    if not username:
+        return data_dir / "progress.sqlite3"
+    return data_dir / "learners" / learner_dirname(username) / "progress.sqlite3"
+
+
+class ProgressStores:
+    """The open progress stores of a server with several logins: one :class:`Progress` (one SQLite file) per
+    learner, opened on first use and reused; ``None`` is the single local learner (no ``--auth``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._stores: dict[Path, Progress] = {}
+        self._lock = threading.Lock()
+
+    def get(self, username: str | None = None) -> Progress:
+        path = progress_path(self.data_dir, username)
+        with self._lock:
+            store = self._stores.get(path)
+            if store is None:
+                store = self._stores[path] = Progress(path)
+            return store
+
+    def opened(self, username: str | None = None) -> Progress | None:
+        """The learner's store if it is already open (never opens or creates a file)."""
+        with self._lock:
+            return self._stores.get(progress_path(self.data_dir, username))
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
+            self._stores.clear()

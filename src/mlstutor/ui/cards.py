@@ -1,4 +1,7 @@
-"""The Flashcards tab (FSRS reviews of facts, Anki export) and the Progress tab (accuracy, due items, retention)."""
+"""The Flashcards tab (FSRS reviews of facts, Anki export) and the Progress tab (accuracy, due items, retention).
+
+Both read and write the progress store of the request's login (:meth:`Services.progress_for`); a round of cards
+lives in the browser session's ``gr.State``."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from mlstutor.chunking import Citation
+from mlstutor.errors import MlstutorError
 from mlstutor.practice import Flashcard, flashcards, to_anki_cards
 from mlstutor.ui.services import Services, friendly
 
@@ -18,14 +22,15 @@ RATINGS = {"Again": 1, "Hard": 2, "Good": 3, "Easy": 4}
 def build(svc: Services) -> tuple:
     """Flashcards and Progress tabs; returns (progress refresh function, its outputs)."""
 
-    def deck(topic: str) -> tuple:
+    def deck(topic: str, request: gr.Request) -> tuple:
         """Due cards first, then new ones: the learner's round (kept in the session)."""
         try:
             cards = flashcards(svc.bank(), (topic or "").strip())
+            progress = svc.progress_for(request)
+            due_ids = {d["id"] for d in progress.due_flashcards()}
+            seen = progress.card_ids()
         except Exception as exc:
             return [], friendly(exc), ""
-        due_ids = {d["id"] for d in svc.progress.due_flashcards()}
-        seen = svc.progress.card_ids()
         queue = [c for c in cards if c.id in due_ids] + [c for c in cards if c.id not in seen]
         queue = [asdict(c) for c in queue[:30]]
         if not queue:
@@ -45,11 +50,14 @@ def build(svc: Services) -> tuple:
         c = queue[0]
         return f"**{c['back']}**\n\n*{Citation.from_dict(c['citation']).label}*"
 
-    def rate(queue: list[dict], label: str) -> tuple:
+    def rate(queue: list[dict], label: str, request: gr.Request | None = None) -> tuple:
         if not queue:
             return queue, "Start a round first.", "", ""
         c = Flashcard(**queue[0])
-        due = svc.progress.review_flashcard(c.id, asdict(c), RATINGS[label])
+        try:
+            due = svc.progress_for(request).review_flashcard(c.id, asdict(c), RATINGS[label])
+        except MlstutorError as exc:
+            return queue, front(queue), "", f"⚠️ {exc}"
         rest = queue[1:]
         return rest, front(rest), "", f"{label}: next review {due:%Y-%m-%d %H:%M} UTC · {len(rest)} left"
 
@@ -61,6 +69,12 @@ def build(svc: Services) -> tuple:
         except Exception as exc:
             return None, friendly(exc)
         return str(path), f"{len(cards)} cards exported."
+
+    def rater(label: str):
+        def rate_as(queue: list[dict], request: gr.Request) -> tuple:
+            return rate(queue, label, request)
+
+        return rate_as
 
     with gr.Tab("Flashcards", id="cards"):
         queue = gr.State([])
@@ -78,15 +92,18 @@ def build(svc: Services) -> tuple:
         round_btn.click(deck, [card_topic], [queue, card_front, card_note])
         show_btn.click(show, [queue], [card_back])
         for btn, label in zip(rate_btns, RATINGS):
-            btn.click(lambda q, lab=label: rate(q, lab), [queue], [queue, card_front, card_back, card_note])
+            btn.click(rater(label), [queue], [queue, card_front, card_back, card_note])
         export_btn.click(export, [card_topic], [card_file, card_note])
 
-    def progress_view() -> tuple:
-        p = svc.progress
-        stats = p.topic_stats()
-        n, c = p.total()
-        due_q, due_c = p.due_count()
-        reviews, kept = p.retention()
+    def progress_view(request: gr.Request) -> tuple:
+        try:
+            p = svc.progress_for(request)
+            stats = p.topic_stats()
+            n, c = p.total()
+            due_q, due_c = p.due_count()
+            reviews, kept = p.retention()
+        except MlstutorError as exc:
+            return f"⚠️ {exc}", None
         head = f"**Review queue:** {due_q} questions and {due_c} flashcards due now. " + (
             f"**Retention** (cards not rated Again, last 30 days): {kept:.0%} of {reviews} reviews."
             if kept is not None
@@ -114,5 +131,5 @@ def build(svc: Services) -> tuple:
         refresh = gr.Button("Refresh", elem_id="progress-refresh")
         prog_md = gr.Markdown(elem_id="progress-md")
         prog_plot = gr.Plot()
-        refresh.click(progress_view, None, [prog_md, prog_plot])
+        refresh.click(progress_view, None, [prog_md, prog_plot], api_name="progress")
     return progress_view, [prog_md, prog_plot]

@@ -87,15 +87,16 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
         key: str,
         k: int,
         mode: str,
+        request: gr.Request,
     ) -> Iterator[tuple]:
         chat = list(chat or [])
         message = (message or "").strip()
         if not message:
-            yield chat, gr.skip(), "", turns, svc.status_md()
+            yield chat, gr.skip(), "", turns, svc.status_md(request)
             return
         chat.append({"role": "user", "content": message})
         chat.append({"role": "assistant", "content": "…"})
-        yield chat, gr.skip(), "", turns, svc.status_md()
+        yield chat, gr.skip(), "", turns, svc.status_md(request)
         svc.last_use = time.time()
         try:
             tutor = Tutor(svc.need_retriever(), chat_settings(backend, model, url, omodel, key))
@@ -104,7 +105,7 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
                 if kind == "evidence":
                     evidence = value
                     chat[-1]["content"] = "_Your notes are on the right; explaining…_"
-                    yield chat, evidence_cards(evidence), "", turns, svc.status_md()
+                    yield chat, evidence_cards(evidence), "", turns, svc.status_md(request)
                 elif kind == "token":
                     text += value
                     chat[-1]["content"] = text
@@ -113,10 +114,10 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
                     answer = value
                     chat[-1]["content"] = answer_markdown(answer)
                     turns = [*turns, (message, answer.text)][-4:]
-                    yield chat, evidence_cards(evidence, answer), "", turns, svc.status_md()
+                    yield chat, evidence_cards(evidence, answer), "", turns, svc.status_md(request)
         except Exception as exc:
             chat[-1]["content"] = _friendly(exc)
-            yield chat, gr.skip(), message, turns, svc.status_md()
+            yield chat, gr.skip(), message, turns, svc.status_md(request)
 
     with gr.Tab("Chat", id="chat"):
         turns = gr.State([])
@@ -149,7 +150,7 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
                 mode = gr.Dropdown(list(MODES), value=settings.mode, label="Retrieval mode")
         inputs = [question, chatbot, turns, backend, model, base_url, omodel, api_key, k, mode]
         outputs = [chatbot, passages, question, turns, status]
-        ask_btn.click(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm")
+        ask_btn.click(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm", api_name="chat")
         question.submit(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm")
         clear_btn.click(
             lambda: ([], [], "<p>The lines of your notes that answer appear here.</p>"),

@@ -71,16 +71,16 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
         msg = f"Added {', '.join(saved)}. Press **Re-index** to search them." if saved else "Nothing added."
         return msg + ("\n\n" + "\n".join(f"⚠️ {p}" for p in problems) if problems else "")
 
-    def reindex(progress=gr.Progress()) -> tuple:
+    def reindex(request: gr.Request, progress=gr.Progress()) -> tuple:
         labels = {"chunk": "reading notes", "embed": "embedding passages", "save": "saving"}
         try:
             build_index(settings, lambda stage, d, t: progress(d / max(t, 1), desc=labels.get(stage, stage)))
             svc.load_index()
         except Exception as exc:
             md, rows = library_view()
-            return _friendly(exc) + "\n\n" + md, rows, svc.status_md()
+            return _friendly(exc) + "\n\n" + md, rows, svc.status_md(request)
         md, rows = library_view()
-        return "✅ Re-indexed. " + md, rows, svc.status_md()
+        return "✅ Re-indexed. " + md, rows, svc.status_md(request)
 
     with gr.Tab("Eval", id="eval"):
         gr.Markdown("How often does the retriever find the fact? Runs `eval/facts.jsonl` (the known facts).")

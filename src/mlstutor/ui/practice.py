@@ -1,7 +1,10 @@
 """The Practice tab (a quiz on a topic from the bank) and the Exam tab (a timed mock exam by the blueprint).
 
 Both drive one :class:`~mlstutor.practice.PracticeSession` kept in the browser session's ``gr.State``: two
-learners on one server never share a quiz, a position or a score.
+learners on one server never share a quiz, a position or a score. Answers go to the progress store of the
+request's login (:meth:`Services.progress_for`); which bank questions this session has already been asked is
+kept in the session too. Practice draws from the question bank and uses no model per request, so the model
+chosen in Chat's *Advanced* settings has nothing to change here.
 """
 
 from __future__ import annotations
@@ -52,30 +55,37 @@ def build(svc: Services) -> tuple:
     """Practice and Exam tabs; returns the topic dropdown (filled when the page loads)."""
 
     # ---------------- practice
-    def start(picked: str, free: str, n: int, difficulty: str, seed: float | None) -> tuple:
+    def start(picked: str, free: str, n: int, difficulty: str, seed: float | None, asked: list[str]) -> tuple:
         topic = (free or "").strip() or (picked or "").split(" › ")[-1]
         try:
-            quiz = svc.quizmaster(int(seed) if seed else None).generate(topic, n=int(n), difficulty=difficulty)
+            qm = svc.quizmaster(int(seed) if seed else None)
+            qm.asked = set(asked or [])  # this session's earlier quizzes: no repeats until the topic runs out
+            quiz = qm.generate(topic, n=int(n), difficulty=difficulty)
         except Exception as exc:
-            return None, friendly(exc), HIDDEN, gr.update(visible=False, value=[]), "", "", ""
+            return None, friendly(exc), HIDDEN, gr.update(visible=False, value=[]), "", "", "", asked
         session = PracticeSession(quiz.questions, topic)
         scen = sum(q.scenario for q in quiz.questions)
         note = f"{len(quiz.questions)} questions on **{topic}** from your notes' question bank"
         note += f" ({scen} scenarios)." if scen else "."
-        return session, *question_view(session, ""), "", "", note
+        return session, *question_view(session, ""), "", "", note, sorted(qm.asked)
 
-    def review() -> tuple:
-        due = svc.progress.due()
+    def review(request: gr.Request) -> tuple:
+        try:
+            due = svc.progress_for(request).due()
+        except MlstutorError as exc:
+            return None, f"⚠️ {exc}", HIDDEN, gr.update(visible=False, value=[]), "", "", ""
         if not due:
             return None, "Nothing is due for review. 🎉", HIDDEN, gr.update(visible=False, value=[]), "", "", ""
         session = PracticeSession(due, "review")
         return session, *question_view(session, ""), "", "", f"{len(due)} questions due for review."
 
-    def submit(session: PracticeSession | None, single: str | None, multi: list[str] | None) -> tuple:
+    def submit(
+        session: PracticeSession | None, single: str | None, multi: list[str] | None, request: gr.Request
+    ) -> tuple:
         if session is None or session.current is None:
             return session, "Start a quiz first.", ""
         try:
-            fb = session.answer(_letters(single, multi), svc.progress)
+            fb = session.answer(_letters(single, multi), svc.progress_for(request))
         except MlstutorError as exc:
             return session, f"⚠️ {exc}", _score(session)
         return session, fb.markdown, _score(session)
@@ -93,6 +103,7 @@ def build(svc: Services) -> tuple:
 
     with gr.Tab("Practice", id="practice"):
         state = gr.State(None)
+        asked = gr.State([])  # bank question ids this session was asked (no repeats across its quizzes)
         with gr.Row():
             topic = gr.Dropdown([], label="Topic (exam domain › subject)", allow_custom_value=True, elem_id="topic")
             free = gr.Textbox(label="…or any topic", placeholder="e.g. S3 encryption", elem_id="free-topic")
@@ -113,9 +124,9 @@ def build(svc: Services) -> tuple:
         verdict = gr.Markdown(elem_id="verdict")
         score = gr.Markdown(elem_id="score")
         out = [state, stem, single, multi, verdict, score, note]
-        gen_btn.click(start, [topic, free, n, difficulty, seed], out)
-        review_btn.click(review, None, out)
-        submit_btn.click(submit, [state, single, multi], [state, verdict, score])
+        gen_btn.click(start, [topic, free, n, difficulty, seed, asked], [*out, asked], api_name="practice_start")
+        review_btn.click(review, None, out, api_name="practice_review")
+        submit_btn.click(submit, [state, single, multi], [state, verdict, score], api_name="practice_submit")
         hint_btn.click(hint, [state], [verdict])
         next_btn.click(next_q, [state], [state, stem, single, multi, verdict])
 
@@ -156,10 +167,13 @@ def build(svc: Services) -> tuple:
             session.go(session.position + step)
         return session, *question_view(session, "All questions seen: hand in when ready."), msg, clock(session)
 
-    def hand_in(session: PracticeSession | None) -> tuple:
+    def hand_in(session: PracticeSession | None, request: gr.Request) -> tuple:
         if session is None:
             return session, "Start a mock exam first.", HIDDEN, gr.update(visible=False, value=[]), "", ""
-        report = session.finish(svc.progress)
+        try:
+            report = session.finish(svc.progress_for(request))
+        except MlstutorError as exc:
+            return session, gr.skip(), gr.skip(), gr.skip(), f"⚠️ {exc}", clock(session)
         return session, report_markdown(report), HIDDEN, gr.update(visible=False, value=[]), "", ""
 
     with gr.Tab("Mock exam", id="exam"):

@@ -1,7 +1,8 @@
 """What every tab shares: the loaded index, the model warm-up, the learner's progress store, friendly errors.
 
 Heavy parts load once in a background thread and are shared by all browser sessions; per-learner state (a quiz
-in progress, an exam, a flashcard round) lives in each session's ``gr.State``, never here.
+in progress, an exam, a flashcard round) lives in each session's ``gr.State``, never here. With logins
+(``--auth``) each login has its own progress store, picked in the handlers from ``gr.Request.username``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import threading
 import time
 from typing import Any
 
+import gradio as gr
+
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
-from mlstutor.progress import Progress
+from mlstutor.progress import Progress, ProgressStores
 from mlstutor.quiz import QuestionBank, QuizMaster, fill_scenarios
 from mlstutor.retrieval import Retriever
 from mlstutor.tutor import Tutor
@@ -34,6 +37,11 @@ def friendly(exc: Exception) -> str:
     return f"⚠️ Something went wrong ({type(exc).__name__}). Please try again."
 
 
+def learner(request: gr.Request | None) -> str | None:
+    """The login behind a request (``None`` when the UI runs without ``--auth``)."""
+    return getattr(request, "username", None) or None
+
+
 class Services:
     """The shared, lazily loaded parts of the app. Loading runs in a background thread at start-up: the index,
     the question bank, the model (warm prompt cache), then the model's scenario wordings for the bank."""
@@ -41,7 +49,7 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.retriever: Retriever | None = None
-        self.progress = Progress.for_data_dir(settings.data_dir)
+        self.stores = ProgressStores(settings.data_dir)
         self.index_error: str | None = None
         self.model_state = "not loaded"
         self.bank_state = ""
@@ -49,6 +57,15 @@ class Services:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.last_use = 0.0  # when a learner last used the model (background work yields to them)
+
+    @property
+    def progress(self) -> Progress:
+        """The single local learner's store (no logins)."""
+        return self.stores.get(None)
+
+    def progress_for(self, request: gr.Request | None) -> Progress:
+        """The progress store of whoever sent this request: their login's own file, or the local one."""
+        return self.stores.get(learner(request))
 
     def start(self) -> None:
         threading.Thread(target=self._warm, daemon=True).start()
@@ -112,7 +129,7 @@ class Services:
     def quizmaster(self, seed: int | None = None) -> QuizMaster:
         return QuizMaster(self.need_retriever(), self.settings, seed=seed)
 
-    def status_md(self) -> str:
+    def status_md(self, request: gr.Request | None = None) -> str:
         if self.index_error:
             idx = f"⚠️ index: {self.index_error}"
         elif self.retriever is None:
@@ -120,5 +137,6 @@ class Services:
         else:
             m = self.retriever.index.manifest
             idx = f"📚 {m['n_chunks']} passages from {m['n_docs']} notes"
-        note = f" · ⚠️ {self.progress.notice}" if self.progress.notice else ""
+        store = self.stores.opened(learner(request))
+        note = f" · ⚠️ {store.notice}" if store is not None and store.notice else ""
         return f"{idx} · 🤖 model: {self.model_state}{self.bank_state}{note}"
