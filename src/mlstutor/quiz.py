@@ -44,7 +44,7 @@ from mlstutor.text import content_words, support
 
 LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
-ITEM_TYPES = ("which", "value", "two", "term", "list")
+ITEM_TYPES = ("which", "about", "value", "two", "term", "list")
 _BANNED = re.compile(r"\b(all|none|both) of the (above|options|choices)\b", re.I)
 _VERB = re.compile(
     r"^(it\s+)?(can|cannot|is|are|has|have|does|do|will|supports?|allows?|provides?|uses?|runs?|stores?|loads?|"
@@ -136,6 +136,7 @@ class Notes:
         rules = load_profile(profile).get("quiz", {})
         self.generic = frozenset(rules.get("generic", ())) | _STEM_WORDS
         self.implies = {k.lower(): tuple(v) for k, v in rules.get("implies", {}).items()}
+        self.dated = tuple(d.lower() for d in rules.get("dated", ()))
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
         self.facts = list(facts)
         self.lex = lex
@@ -229,7 +230,9 @@ class Notes:
             return "known slip of the notes"
         if re.search(r"(?i)\b(this|these|those|above|below|here|they|them|their|it|its|former|latter|also)\b", text):
             return "refers to something outside the line"
-        if re.search(r"(?i)\b(exam|remember|know|mentioned|lecture|course|notes?|tip|question|recap)\b", text):
+        if re.search(
+            r"(?i)\b(exam|remember|know|mentioned|lecture|course|notes?|tip|question|recap)\b", text
+        ) or re.match(r"(?i)^(example|e\.g)\b", text):
             return "talks about the notes or the exam"
         shouting = [w for w in re.findall(r"\b[A-Z]{4,}\b", text) if w not in self.acronyms]
         if len(shouting) >= 2:
@@ -410,7 +413,7 @@ def two_true(q: Question, notes: Notes) -> str | None:
             other = notes.lex.lookup(w) or w
             if max(notes.says(other, _claim_of(q)), notes.says(other, asked)) >= 0.5:
                 return f"two true options: the notes say the same of {w}"
-    elif q.kind == "two":
+    elif q.kind in ("two", "about"):
         for w in wrong:
             if notes.says(q.subject, w) >= 0.5:
                 return f"two true options: the notes also say of {q.subject}: {w!r}"
@@ -744,12 +747,16 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     if not _VERB.match(claim) and not _USE_CASE.match(_body(claim)) and not _reads_as_claim(claim, notes):
         return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
     if fact.kind == "term":
-        if not _proper_term(fact.subject):
+        if not _proper_term(fact.subject) or notes.typo(fact.subject):
             return []
         kin = [
             s
             for s, fs in notes.of.items()
-            if s != fact.subject and fs[0].kind == "term" and fact.section in notes.sections[s] and _proper_term(s)
+            if s != fact.subject
+            and fs[0].kind == "term"
+            and fact.section in notes.sections[s]
+            and _proper_term(s)
+            and not notes.typo(s)
         ]
     else:
         kin = notes.kin(fact.subject, fact.kind)
@@ -832,11 +839,13 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     key = fmt(number)
     said = notes.text.get(fact.subject, "")
     pool = []
+    if any(d in fact.text.lower() for d in notes.dated):
+        return None  # a limit AWS has changed since: the notes' value is no longer the right answer
     if re.search(r"[<>≤≥]\s*\$?$", fact.text[: m.start()]):
         return None  # "m4.large if < 50 nodes": the blank would be half of a condition
     for factor in (2, 0.5, 4, 0.25, 3, 1.5):
         x = number * factor
-        if x <= 0 or (unit == "%" and x > 100) or (number.is_integer() and not x.is_integer() and x < 1):
+        if x <= 0 or (unit == "%" and x > 100) or (number.is_integer() and not x.is_integer()):
             continue
         cand = fmt(x)
         if (
@@ -858,7 +867,15 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     return _item(fact, stem, options, answer, "value", rationales, f"Look in your notes under {_leaf(fact.section)}.")
 
 
-def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) -> list[Question]:
+def about_items(subject: str, notes: Notes, rng: random.Random, limit: int = 4) -> list[Question]:
+    """ "Which statement about X is true?": one of X's claims, three of its siblings'. When a learner asks for a
+    quiz on X, "which service …?" answers itself (a reviewer's point); this asks about X the other way round."""
+    return two_items(subject, notes, rng, limit, keys_per_item=1)
+
+
+def two_items(
+    subject: str, notes: Notes, rng: random.Random, limit: int = 2, keys_per_item: int = 2
+) -> list[Question]:
     """ "Which two statements about X are true? (Choose two.)": two of X's claims, three of its kin's."""
     fs = notes.of.get(subject, [])
     if not fs or fs[0].kind == "term":
@@ -884,20 +901,22 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
         (o, f)
         for o in notes.kin(subject, fs[0].kind)[:10]
         for f in notes.of[o]
-        if usable(f) and notes.says(subject, f.claim) < 0.34
+        if usable(f) and _reads_as_claim(f.claim, notes) and notes.says(subject, f.claim) < 0.3
     ]
     # plausible first: statements that talk about what the subject's own notes talk about
     others.sort(key=lambda of: -len(content_words(of[1].claim) & own))
-    if len(mine) < 2 or len({o for o, _ in others}) < 3:
+    k = keys_per_item
+    if len(mine) < k or len({o for o, _ in others}) < 3:
         return []
     out = []
     rng.shuffle(mine)
-    for i in range(0, min(len(mine) - 1, 2 * limit), 2):
-        keys = mine[i : i + 2]
-        if support(keys[0].claim, keys[1].claim) > 0.6:
+    for i in range(0, min(len(mine) - k + 1, k * limit), k):
+        keys = mine[i : i + k]
+        if k == 2 and support(keys[0].claim, keys[1].claim) > 0.6:
             continue
         picked, used = [], set()
-        for o, f in others:
+        start = (i // k) * 2 % max(1, len(others))  # each item its own distractors, still the plausible ones first
+        for o, f in others[start:] + others[:start]:
             if o not in used:
                 used.add(o)
                 picked.append((o, f))
@@ -911,19 +930,24 @@ def two_items(subject: str, notes: Notes, rng: random.Random, limit: int = 2) ->
                 rationales[letter] = _rationale(f"Right: your notes on {subject} say “{key.text}”.", key)
             else:
                 o, f = next((o, f) for o, f in picked if _option(f.claim) == text)
-                rationales[letter] = _rationale(f"Wrong: that is {o}, not {subject}.", f)
+                rationales[letter] = _rationale(f"Wrong: your notes say this of {o}, not of {subject}.", f)
+        stem = (
+            f"Which two statements about {subject} are true, according to your notes? (Choose two.)"
+            if k == 2
+            else f"Which statement about {subject} is true, according to your notes?"
+        )
         out.append(
             Question(
-                f"Which two statements about {subject} are true, according to your notes? (Choose two.)",
+                stem,
                 options,
                 answer,
                 f"{subject}: " + " / ".join(k.text for k in keys),
                 [k.citation.to_dict() for k in keys],
                 "",
-                "hard",
-                "two",
+                "hard" if k == 2 else "medium",
+                "two" if k == 2 else "about",
                 rationales,
-                f"Look in your notes under {keys[0].section.rsplit(' > ', 1)[-1]}.",
+                _elimination_hint(options, answer, rationales),
                 keys[0].domain,
                 subject,
                 False,
@@ -1138,6 +1162,7 @@ class QuestionBank:
                     yield q
         for subject in self.notes.of:
             yield from two_items(subject, self.notes, random.Random(subject))
+            yield from about_items(subject, self.notes, random.Random("about:" + subject))
         yield from gloss_items(self.notes)
         yield from list_items(extract_lists(self._chunks), self.notes)
 
@@ -1186,13 +1211,22 @@ class QuestionBank:
         rng = rng or random.Random()
         skip = set(exclude)
         pool = [q for q in self.on_topic(topic) if q.id not in skip]
+        named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
+        if named:  # asked for a quiz on X, "which service …?" with X as the key answers itself: those go last
+            other = [q for q in pool if not (q.kind in ("which", "term") and q.subject == named)]
+            got = pick(other, n, difficulty, rng, topic)
+            if len(got) < n:
+                used = {q.fact_id for q in got}
+                rest = [q for q in pool if q not in other and q.fact_id not in used]
+                got += pick(rest, n - len(got), difficulty, rng, topic)
+            return got
         return pick(pool, n, difficulty, rng, topic)
 
 
 _WANT = {
-    "easy": {"which": 3, "value": 2, "term": 2, "list": 1, "two": 0, "scenario": 1},
-    "medium": {"scenario": 4, "which": 2, "value": 2, "two": 1, "term": 1, "list": 1},
-    "hard": {"scenario": 4, "two": 3, "value": 1, "which": 1, "list": 1, "term": 0},
+    "easy": {"which": 3, "about": 2, "value": 2, "term": 2, "list": 1, "two": 0, "scenario": 1},
+    "medium": {"scenario": 4, "which": 2, "about": 2, "value": 2, "two": 1, "term": 1, "list": 1},
+    "hard": {"scenario": 4, "two": 3, "about": 1, "value": 1, "which": 1, "list": 1, "term": 0},
 }
 
 
