@@ -49,6 +49,36 @@ def test_local_model_chat_stream_and_schema(small: Settings) -> None:
     assert isinstance(data["service"], str)
 
 
+def test_model_cache_is_bounded_least_recently_used_out(small: Settings) -> None:
+    """Switching models does not keep every model loaded: beyond ``max_local_models`` the least recently used
+    one leaves the cache and its memory is freed once nobody uses it; one still in use is handed back, not
+    loaded twice."""
+    import gc
+    import weakref
+
+    from mlstutor.llm.base import loaded_models
+
+    tiny, other = small.with_(max_local_models=2), small.with_(max_local_models=2, model="qwen2.5-coder-0.5b")
+    same_file = tiny.with_(model=str(resolve_model(SMALL, small.cache_dir)))  # a third key: the GGUF path
+    a, b = get_llm(tiny), get_llm(other)
+    assert get_llm(tiny) is a  # touched: now b is the least recently used
+    c = get_llm(same_file)
+    names = loaded_models()
+    assert a.name in names and c.name in names and b.name not in names
+    gone = weakref.ref(b)
+    del b
+    gc.collect()
+    assert gone() is None  # evicted and unused: freed
+
+    one = small.with_(max_local_models=1)
+    d = get_llm(one.with_(model="qwen2.5-coder-0.5b"))
+    assert [n for n in loaded_models() if n in (SMALL, c.name, d.name)] == [d.name]
+    assert get_llm(one) is a  # evicted but still referenced (a request streaming from it): the same object back
+    assert d.name not in loaded_models()
+    del a, c, d
+    gc.collect()
+
+
 def test_missing_package_names_the_pip_command(tmp_path: Path, monkeypatch) -> None:
     ghost = Preset("ghost", ("mlstutor-no-such-model-part1",), "1.0", "0" * 64, "ghost.gguf", "")
     monkeypatch.setitem(PRESETS, "ghost", ghost)

@@ -54,6 +54,7 @@ class Settings:
     backend: str = "llamacpp"
     model: str = "qwen2.5-coder-1.5b"
     n_ctx: int = 4096
+    max_local_models: int = 2  # local models kept loaded at once; switching to another evicts the least recent
     n_threads: int = 0  # 0 = all cores
     max_tokens: int = 384
     temperature: float = 0.1

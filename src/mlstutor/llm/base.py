@@ -6,8 +6,11 @@ whether tokens come from llama.cpp in this process or from a server elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,8 +39,10 @@ class LLM(Protocol):
 
 BackendFactory = Callable[[Settings], LLM]
 _BACKENDS: dict[str, BackendFactory] = {}
-_CACHE: dict[tuple, LLM] = {}
+_CACHE: OrderedDict[tuple, LLM] = OrderedDict()  # least recently used first
+_ALIVE: weakref.WeakValueDictionary[tuple, LLM] = weakref.WeakValueDictionary()  # evicted but still in use
 _LOCK = threading.Lock()
+MAX_HOSTED = 8  # hosted clients are small (an HTTP client each), but not kept without bound either
 
 
 def register(name: str) -> Callable[[BackendFactory], BackendFactory]:
@@ -60,7 +65,12 @@ def _load_builtin() -> None:
 
 
 def get_llm(settings: Settings) -> LLM:
-    """The shared model for these settings: loaded once per process and reused by every request."""
+    """The shared model for these settings: loaded once per process and reused by every request.
+
+    The cache is bounded: at most ``settings.max_local_models`` local (llama.cpp) models stay loaded; asking for
+    another one evicts the least recently used. An evicted model is only dropped from the cache: a request still
+    streaming from it keeps it alive until it ends (and gets the same object back if it asks again meanwhile),
+    then its memory is freed."""
     _load_builtin()
     if settings.backend not in _BACKENDS:
         raise ModelError(f"unknown LLM backend {settings.backend!r}; choose one of: {', '.join(backends())}")
@@ -72,9 +82,29 @@ def get_llm(settings: Settings) -> LLM:
         settings.n_ctx,
     )
     with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = _BACKENDS[settings.backend](settings)
-        return _CACHE[key]
+        llm = _CACHE.get(key) or _ALIVE.get(key)
+        if llm is None:
+            llm = _BACKENDS[settings.backend](settings)
+            with contextlib.suppress(TypeError):  # an object without weakref support is just not tracked
+                _ALIVE[key] = llm
+        _CACHE[key] = llm
+        _CACHE.move_to_end(key)
+        _evict(local=max(1, settings.max_local_models))
+        return llm
+
+
+def _evict(local: int) -> None:
+    """Drop the least recently used entries beyond the bounds (local models and hosted clients counted apart)."""
+    for is_local, bound in ((True, local), (False, MAX_HOSTED)):
+        keys = [k for k in _CACHE if (k[0] == "llamacpp") == is_local]
+        for k in keys[: max(0, len(keys) - bound)]:
+            del _CACHE[k]
+
+
+def loaded_models() -> list[str]:
+    """Names of the cached models, least recently used first (what the bound keeps)."""
+    with _LOCK:
+        return [getattr(llm, "name", k[1]) for k, llm in _CACHE.items()]
 
 
 def complete_json(
