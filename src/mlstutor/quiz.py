@@ -895,7 +895,15 @@ def two_items(
             and not re.search(r"(?i)\bit\b", f.claim)
         )
 
-    mine = [f for f in fs if usable(f) and _reads_as_claim(f.claim, notes) and not notes.about_a_part(f)]
+    name = {_stem(w) for w in content_words(" ".join(notes.lex.spellings_of(subject)))} - {"data", "amazo", "aws"}
+    mine = [
+        f
+        for f in fs
+        if usable(f)
+        and _reads_as_claim(f.claim, notes)
+        and not notes.about_a_part(f)
+        and not {_stem(w) for w in content_words(f.claim)} & name  # "Streams are divided…" about Kinesis Data Streams
+    ]
     own = content_words(notes.text.get(subject, ""))
     others = [
         (o, f)
