@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlstutor.config import Settings
@@ -247,3 +248,273 @@ def sample_questions(settings: Settings, k: int = 10, seed: int = 2026) -> list:
             out.append(q)
             subjects.add(q.subject)
     return out[:k]
+
+
+# ---------------------------------------------------------------- load: a study group on one server
+
+LOAD_TOPICS = ("Kinesis Data Firehose", "AWS Glue", "XGBoost", "precision and recall", "Amazon Comprehend")
+
+
+@dataclass
+class _Request:
+    """One learner's request as the client saw it: when it was sent, when the server started on it, when the
+    first output arrived, when it finished, the highest queue position the client was shown, how it ended."""
+
+    kind: str
+    user: str
+    sent: float = 0.0
+    started: float | None = None
+    first: float | None = None
+    done: float | None = None
+    position: int | None = None
+    error: str = ""
+    ok: bool = False
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _drive(job, req: _Request, check: Callable[[tuple], bool], first: Callable[[tuple], bool]) -> None:
+    """Follow one gradio_client job to its end, recording queue positions and timings; ``first`` tells which
+    streamed output counts as the first useful one (chat: the evidence lines)."""
+    from gradio_client.utils import Status
+
+    while True:
+        st = job.status()
+        now = time.perf_counter()
+        if st.code == Status.IN_QUEUE and st.rank is not None:
+            req.position = max(req.position or 0, int(st.rank) + 1)
+        if st.code in (Status.PROCESSING, Status.ITERATING, Status.PROGRESS) and req.started is None:
+            req.started = now
+        if req.first is None and any(first(o) for o in job.outputs()):
+            req.first = now
+            req.started = req.started or now
+        if job.done():
+            break
+        time.sleep(0.05)
+    req.done = time.perf_counter()
+    req.started = req.started or req.done
+    req.first = req.first or req.done
+    try:
+        result = job.result(timeout=5)
+        req.ok = check(result)
+        if not req.ok:
+            req.error = "wrong output: " + str(result)[:160].replace("\n", " ")
+    except Exception as exc:
+        req.error = f"{type(exc).__name__}: {exc}"[:200]
+
+
+def run_load_bench(
+    settings: Settings,
+    learners: int = 20,
+    practicing: int = 5,
+    startup_timeout: float = 600.0,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Start the web UI (``mlstutor ui`` in a subprocess on 127.0.0.1, one login per learner) and drive it with
+    ``gradio_client``: ``learners`` chat questions and ``practicing`` practice quizzes sent at the same moment.
+    Every request is followed to its end: the queue position the client is shown, the wait until the server
+    starts on it, the first output (chat: the evidence lines), the end (chat: the checked answer). Nothing may be
+    lost or fail; the table reports p50/p95 per kind."""
+    import concurrent.futures
+    import os
+    import urllib.request
+
+    from gradio_client import Client
+
+    say = log or (lambda _m: None)
+    ensure_index(settings)
+    questions = (eval_questions() * 10)[: max(1, learners)]
+    users = [f"chat{i + 1}" for i in range(learners)] + [f"quiz{i + 1}" for i in range(practicing)]
+    auth = ",".join(f"{u}:pw-{u}" for u in users)
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="mlstutor-load-") as tmp:
+        env = {
+            **os.environ,
+            "MLSTUTOR_CORPUS_DIR": str(Path(settings.corpus_dir).resolve()),
+            "MLSTUTOR_INDEX_DIR": str(Path(settings.index_dir).resolve()),
+            "MLSTUTOR_DATA_DIR": tmp,  # the learners' progress files, thrown away afterwards
+            "MLSTUTOR_CACHE_DIR": str(settings.cache_dir),
+            "MLSTUTOR_MODEL": settings.model,
+            "MLSTUTOR_BACKEND": settings.backend,
+            "MLSTUTOR_BANK_SCENARIOS": "0",  # no background model work: the learners get all of it
+            "GRADIO_ANALYTICS_ENABLED": "False",
+        }
+        if settings.openai_base_url:
+            env["MLSTUTOR_OPENAI_BASE_URL"] = settings.openai_base_url
+        if settings.openai_model:
+            env["MLSTUTOR_OPENAI_MODEL"] = settings.openai_model
+        with open(Path(tmp) / "server.log", "w") as out:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "mlstutor.cli", "ui", "--port", str(port), "--auth", auth],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            t0 = time.perf_counter()
+            deadline = time.time() + startup_timeout
+            while True:
+                if server.poll() is not None:
+                    raise MlstutorError("the UI server exited: " + (Path(tmp) / "server.log").read_text()[-800:])
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise MlstutorError(f"the UI server did not answer within {startup_timeout:.0f} s") from None
+                    time.sleep(0.5)
+            served_s = time.perf_counter() - t0
+            say(f"server up after {served_s:.1f} s; logging in {len(users)} learners")
+            clients = {u: Client(url, auth=(u, f"pw-{u}"), verbose=False) for u in users}
+            status = ""
+            while "ready" not in status and "hosted" not in status:  # measure serving, not model loading
+                status = clients[users[0]].predict(api_name="/status_md")
+                if "unavailable" in status or "⚠️ index" in status:
+                    raise MlstutorError(status)
+                if time.time() > deadline:
+                    raise MlstutorError(f"the model was not ready within {startup_timeout:.0f} s: {status}")
+                time.sleep(1)
+            ready_s = time.perf_counter() - t0
+            say(f"model ready after {ready_s:.1f} s; sending {learners} questions and {practicing} quizzes at once")
+
+            reqs: list[_Request] = []
+            jobs = []
+            start = time.perf_counter()
+            for i, u in enumerate(users):
+                if u.startswith("chat"):
+                    req = _Request("chat", u, sent=time.perf_counter())
+                    job = clients[u].submit(
+                        questions[i],
+                        [],
+                        settings.backend,
+                        settings.model,
+                        settings.openai_base_url,
+                        settings.openai_model,
+                        "",
+                        5,
+                        settings.mode,
+                        api_name="/chat",
+                    )
+                    check, first = _chat_ok, _chat_evidence
+                else:
+                    req = _Request("practice", u, sent=time.perf_counter())
+                    topic = LOAD_TOPICS[(i - learners) % len(LOAD_TOPICS)]
+                    job = clients[u].submit("", topic, 5, "medium", None, api_name="/practice_start")
+                    check, first = _practice_ok, _practice_ok
+                reqs.append(req)
+                jobs.append((job, req, check, first))
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                list(pool.map(lambda j: _drive(*j), jobs))
+            wall = time.perf_counter() - start
+            isolated = _isolation_check(clients, users)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        log_text = (Path(tmp) / "server.log").read_text(errors="replace")
+    return _load_summary(reqs, settings, wall, served_s, ready_s, isolated, "Traceback" in log_text)
+
+
+def _chat_ok(result: tuple) -> bool:
+    chat = result[0] or []
+    last = chat[-1]["content"] if chat else ""
+    last = last if isinstance(last, str) else str(last)
+    return "⏱" in last and "⚠️ Something went wrong" not in last
+
+
+def _chat_evidence(output: tuple) -> bool:
+    return "passage-card" in str(output[1]) or _chat_ok(output)
+
+
+def _practice_ok(result: tuple) -> bool:
+    return "Question 1 of" in str(result[0])
+
+
+def _isolation_check(clients: dict, users: list[str]) -> bool:
+    """After the load: one practising learner answers their first question; it shows in their progress and in
+    no other learner's."""
+    quizzers = [u for u in users if u.startswith("quiz")]
+    others = [u for u in users if u not in quizzers[:1]][:3]
+    if not quizzers:
+        return all("No answers yet" in clients[u].predict(api_name="/progress")[0] for u in others)
+    me = clients[quizzers[0]]
+    _, single, multi, *_ = me.predict("", LOAD_TOPICS[0], 1, "medium", None, api_name="/practice_start")
+    picked = (single["choices"][0][0], []) if single.get("visible") else (None, [c[0] for c in multi["choices"][:2]])
+    me.predict(*picked, api_name="/practice_submit")
+    mine = me.predict(api_name="/progress")[0]
+    return "correct overall" in mine and all(
+        "No answers yet" in clients[u].predict(api_name="/progress")[0] for u in others
+    )
+
+
+def _load_summary(
+    reqs: list[_Request], settings: Settings, wall: float, served_s: float, ready_s: float, isolated: bool, tb: bool
+) -> dict:
+    model = settings.model if settings.backend == "llamacpp" else f"{settings.openai_model} @ hosted"
+    rows = [
+        "| kind | sent | answered | errors | lost | queued (highest position shown) | wait in queue p50 / p95 "
+        "| first output p50 / p95 | answered p50 / p95 |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+    ]
+    kinds: dict[str, dict] = {}
+    for kind in ("chat", "practice"):
+        rs = [r for r in reqs if r.kind == kind]
+        if not rs:
+            continue
+        wait = [r.started - r.sent for r in rs]
+        first = [r.first - r.sent for r in rs]
+        total = [r.done - r.sent for r in rs]
+        queued = [r.position for r in rs if r.position]
+        errors = [r.error for r in rs if r.error]
+        lost = sum(r.done is None for r in rs)
+        info = {
+            "sent": len(rs),
+            "answered": sum(r.ok for r in rs),
+            "errors": errors,
+            "lost": lost,
+            "queued": len(queued),
+            "max_position": max(queued) if queued else 0,
+            "wait_p50": _percentile(wait, 0.5),
+            "wait_p95": _percentile(wait, 0.95),
+            "first_p50": _percentile(first, 0.5),
+            "first_p95": _percentile(first, 0.95),
+            "total_p50": _percentile(total, 0.5),
+            "total_p95": _percentile(total, 0.95),
+        }
+        kinds[kind] = info
+        q = f"{info['queued']} of {len(rs)} (up to #{info['max_position']})" if queued else "none"
+        rows.append(
+            f"| {kind} | {len(rs)} | {info['answered']} | {len(errors)} | {lost} | {q} "
+            f"| {info['wait_p50']:.1f} / {info['wait_p95']:.1f} s "
+            f"| {info['first_p50']:.1f} / {info['first_p95']:.1f} s "
+            f"| {info['total_p50']:.1f} / {info['total_p95']:.1f} s |"
+        )
+    head = (
+        f"model `{model}`, {sum(r.kind == 'chat' for r in reqs)} learners asking and "
+        f"{sum(r.kind == 'practice' for r in reqs)} starting a quiz at the same moment, each with their own login; "
+        f"all answered after {wall:.1f} s (server up {served_s:.1f} s, model ready {ready_s:.1f} s after start)"
+    )
+    return {
+        "model": model,
+        "kinds": kinds,
+        "wall_s": round(wall, 1),
+        "server_up_s": round(served_s, 1),
+        "model_ready_s": round(ready_s, 1),
+        "progress_isolated": isolated,
+        "server_traceback": tb,
+        "table": head
+        + "\n\n"
+        + "\n".join(rows)
+        + "\n\nAfterwards one learner answered a practice question: it showed "
+        + ("in that login's progress only." if isolated else "**elsewhere too (progress NOT isolated)**.")
+        + (" The server logged a traceback." if tb else ""),
+    }

@@ -310,6 +310,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from mlstutor.benchmarks import run_quiz_bench, run_retrieval_bench
 
+    if args.load:
+        from mlstutor.benchmarks import run_load_bench
+
+        result = run_load_bench(
+            _llm_settings(args),
+            learners=args.learners,
+            practicing=args.practicing,
+            log=lambda m: print(m, file=sys.stderr),
+        )
+        if args.json:
+            _print_json(result)
+        else:
+            print(result["table"])
+        bad = any(k["errors"] or k["lost"] for k in result["kinds"].values()) or not result["progress_isolated"]
+        return 1 if bad else 0
+
     if args.quiz:
         from mlstutor.benchmarks import sample_questions
         from mlstutor.practice import feedback_lines
@@ -525,6 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quiz", action="store_true", help="practice-question benchmark (10 topics x n) instead")
     p.add_argument("--no-tutor", action="store_true", help="with --quiz: skip the tutor's own accuracy (no model)")
+    p.add_argument("--load", action="store_true", help="load benchmark: learners asking at once through the web UI")
+    p.add_argument("--learners", type=int, default=20, help="with --load: learners asking chat questions at once")
+    p.add_argument("--practicing", type=int, default=5, help="with --load: learners starting a quiz at once")
     p.add_argument("-n", type=int, default=5)
     p.add_argument("--report", type=Path, default=None)
     _add_model_args(p)
