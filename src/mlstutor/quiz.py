@@ -479,7 +479,9 @@ def guessable(q: Question) -> str | None:
         lex = Lexicon.load()
 
         def words(text: str) -> set[str]:
-            return {_stem(w) for w in content_words(text.replace("-", " "))} - {"amazo", "aws", "sagem", "data"}
+            # whole words (a plural's "s" aside): five-letter stems would make "cloudtrail" match "CloudWatch"
+            found = {w.rstrip("s") for w in content_words(text.replace("-", " "))}
+            return found - {"amazon", "aw", "sagemaker", "data"}
 
         def name_words(name: str) -> set[str]:
             """The words of the option as shown, and the expansion of an acronym ("AWS KMS" → key management)."""
@@ -617,7 +619,11 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         article = "an" if noun[:1].lower() in "aeiou" else "a"
         low = _third_person(low)
         return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
-    return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
+    article = "an" if noun[:1].lower() in "aeiou" else "a"
+    return (
+        f"Your notes describe one {noun} as “{body}”. Which one is it?",
+        f"A team is choosing {article} {noun} for this requirement: “{body}”. Which one fits?",
+    )
 
 
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes"}
