@@ -619,11 +619,7 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         article = "an" if noun[:1].lower() in "aeiou" else "a"
         low = _third_person(low)
         return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
-    article = "an" if noun[:1].lower() in "aeiou" else "a"
-    return (
-        f"Your notes describe one {noun} as “{body}”. Which one is it?",
-        f"A team is choosing {article} {noun} for this requirement: “{body}”. Which one fits?",
-    )
+    return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
 
 
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes"}
