@@ -5,7 +5,10 @@ Targets belong in numbers a person reads (the README table), not in timed tests 
 
 from __future__ import annotations
 
+import html
 import json
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -518,3 +521,270 @@ def _load_summary(
         + ("in that login's progress only." if isolated else "**elsewhere too (progress NOT isolated)**.")
         + (" The server logged a traceback." if tb else ""),
     }
+
+
+# ---------------------------------------------------------------- scale: a large real library of the same field
+
+SCALE_FIRST_SERVICES = (  # the exam's services first, then every other service botocore ships, by name
+    "sagemaker", "sagemaker-runtime", "kinesis", "firehose", "kinesisanalyticsv2", "glue", "athena", "comprehend",
+    "rekognition", "textract", "transcribe", "translate", "polly", "personalize", "forecast", "lexv2-models",
+    "s3", "emr", "redshift", "lambda", "kms", "iam", "cloudwatch", "stepfunctions", "databrew", "lakeformation",
+    "quicksight", "dynamodb", "ec2", "ecr",
+)  # fmt: skip
+SCALE_NOTE_CHARS = 20_000  # one service's docs are cut into notes of about this size (the real notes: ~21k each)
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK = re.compile(r"</?(p|ul|ol|note|important|div|br)\b[^>]*>", re.I)
+_ITEM = re.compile(r"<li\b[^>]*>", re.I)
+
+
+def _plain(doc: str) -> str:
+    """botocore documentation HTML → markdown-ish text: paragraphs kept, list items as bullets, tags gone."""
+    text = _ITEM.sub("\n* ", doc or "")
+    text = _BLOCK.sub("\n\n", text)
+    text = html.unescape(_TAG.sub("", text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return re.sub(r"(^|\n)\* *\n+", r"\1* ", text).strip()  # "<li><p>x" → "* x"
+
+
+def _service_notes(loader, service: str) -> list[tuple[str, str]]:
+    """(file name, markdown) notes for one service: operations and shapes with their documentation."""
+    model = loader.load_service_model(service, "service-2")
+    title = model.get("metadata", {}).get("serviceFullName", service)
+    sections: list[str] = []
+    for name, op in sorted(model.get("operations", {}).items()):
+        if doc := _plain(op.get("documentation", "")):
+            sections.append(f"## {title}: {name} operation\n\n{doc}\n")
+    for name, shape in sorted(model.get("shapes", {}).items()):
+        doc = _plain(shape.get("documentation", ""))
+        members = [
+            f"* {m}: {d}"
+            for m, spec in shape.get("members", {}).items()
+            if (d := _plain(spec.get("documentation", "")).replace("\n", " "))
+        ]
+        if doc or members:
+            sections.append(f"## {title}: {name}\n\n" + "\n\n".join(p for p in (doc, "\n".join(members)) if p) + "\n")
+    intro = _plain(model.get("documentation", ""))
+    parts: list[list[str]] = [[intro + "\n"] if intro else []]
+    size = len(intro)
+    for sec in sections:
+        if parts[-1] and size + len(sec) > SCALE_NOTE_CHARS:
+            parts.append([])
+            size = 0
+        parts[-1].append(sec)
+        size += len(sec)
+    return [
+        (f"aws-docs-{service}-{i:02d}.md", f"# {title} (part {i})\n\n" + "\n".join(part))
+        for i, part in enumerate((p for p in parts if p), start=1)
+    ]
+
+
+def botocore_notes(total_chars: int, skip: int = 0) -> list[tuple[str, str]]:
+    """Markdown notes from the service documentation inside the installed ``botocore`` package, exam services
+    first, until ``total_chars`` characters (after the first ``skip`` notes, which another library holds)."""
+    try:
+        from botocore.loaders import Loader
+    except ImportError as exc:
+        raise MlstutorError('the scale benchmark needs botocore: pip install -e ".[scale]"') from exc
+    loader = Loader()
+    available = set(loader.list_available_services("service-2"))
+    order = [s for s in SCALE_FIRST_SERVICES if s in available] + sorted(available - set(SCALE_FIRST_SERVICES))
+    out: list[tuple[str, str]] = []
+    seen = size = 0
+    for service in order:
+        for name, text in _service_notes(loader, service):
+            if seen < skip:
+                seen += 1
+                continue
+            if size >= total_chars:
+                return out
+            out.append((name, text))
+            size += len(text)
+    return out
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _scale_one(settings: Settings, factor: int, base_chars: int, facts: Path) -> dict:
+    """One size, in its own process (a clean peak memory): the five real notes plus ``factor`` × their size in
+    botocore notes; build, add one note, query every eval question in every mode."""
+    import resource
+
+    from mlstutor.embedding import get_embedder
+    from mlstutor.evaluation import load_eval_set, run_retrieval, summarize
+    from mlstutor.index import load_index
+
+    with tempfile.TemporaryDirectory(prefix=f"mlstutor-scale-{factor}x-") as tmp:
+        corpus = Path(tmp) / "notes"
+        shutil.copytree(settings.corpus_dir, corpus)
+        notes = botocore_notes(factor * base_chars)
+        for name, text in notes:
+            (corpus / name).write_text(text, encoding="utf-8")
+        extra_name, extra_text = botocore_notes(1, skip=len(notes))[0]  # the next note: never in the library
+        own = settings.with_(corpus_dir=corpus, index_dir=Path(tmp) / "index")
+        get_embedder(own.embedding_model).encode(["warm up"])  # model load is not part of the build time
+        t0 = time.perf_counter()
+        first = build_index(own).manifest or {}
+        build_s = time.perf_counter() - t0
+        (corpus / extra_name).write_text(extra_text, encoding="utf-8")
+        t0 = time.perf_counter()
+        added = build_index(own).manifest or {}
+        add_s = time.perf_counter() - t0
+        live = load_index(own.index_dir)
+        index_bytes = _dir_bytes(live.path)
+        retriever = Retriever(live, get_embedder(own.embedding_model), own)
+        items = load_eval_set(facts)
+        runs = run_retrieval({mode: retriever for mode in MODES}, items)
+        summary = summarize(runs, 10, facts.name)
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    library_chars = base_chars + sum(len(t) for _, t in notes)
+    return {
+        "factor": factor,
+        "notes": len(notes) + 5,
+        "library_chars": library_chars,
+        "chunks": first.get("n_chunks"),
+        "texts_embedded": first.get("n_embedded"),
+        "build_s": round(build_s, 1),
+        "add_note": extra_name,
+        "add_note_chars": len(extra_text),
+        "add_s": round(add_s, 2),
+        "add_embedded": added.get("n_embedded"),
+        "add_reused": added.get("n_reused"),
+        "index_mb": round(index_bytes / 1e6, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 0),
+        "modes": {
+            m: {
+                "p50_ms": e["latency_ms_p50"],
+                "p95_ms": e["latency_ms_p95"],
+                "hit@1": e["hit@1"],
+                "hit@5": e["hit@5"],
+                "mrr@10": e["mrr@10"],
+            }
+            for m, e in summary["modes"].items()
+        },
+    }
+
+
+def run_scale_bench(
+    settings: Settings,
+    factors: tuple[int, ...] = (1, 10, 100),
+    budget_s: float = 1200.0,
+    facts: Path = Path("eval/facts.jsonl"),
+    plot: Path | None = Path("eval/report/scale.png"),
+    log: Callable[[str], None] = lambda m: None,
+) -> dict:
+    """Build, add one note, query and score at each size; a size whose build the previous one predicts (linear in
+    the texts embedded) to take longer than ``budget_s`` is not run but extrapolated, and marked so."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from mlstutor.corpus import note_paths
+
+    base_chars = sum(len(p.read_text(encoding="utf-8")) for p in note_paths(settings.corpus_dir))
+    rows: list[dict] = []
+    for factor in factors:
+        if rows:
+            prev = rows[-1]
+            predicted = prev["build_s"] * (factor + 1) / (prev["factor"] + 1)
+            if predicted > budget_s:
+                log(f"{factor}x: build predicted at {predicted:.0f} s > {budget_s:.0f} s budget: extrapolated")
+                rows.append(_extrapolate(rows, factor, base_chars))
+                continue
+        log(f"{factor}x: building ({factor} x {base_chars:,} characters of botocore notes + the five notes)")
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            row = pool.submit(_scale_one, settings, factor, base_chars, facts.resolve()).result()
+        row["measured"] = True
+        log(f"{factor}x: built in {row['build_s']} s, one note added in {row['add_s']} s")
+        rows.append(row)
+    result = {"base_chars": base_chars, "rows": rows, "table": scale_table(rows)}
+    if plot:
+        plot_scale(rows, plot)
+        result["plot"] = str(plot)
+    return result
+
+
+def _extrapolate(rows: list[dict], factor: int, base_chars: int) -> dict:
+    """A straight line (fixed cost + cost per character) through the last two measured sizes; with one measured
+    size, cost proportional to the library's characters."""
+    measured = [r for r in rows if r.get("measured")]
+    a, b = (measured[-2], measured[-1]) if len(measured) > 1 else (None, measured[-1])
+    chars = base_chars * (factor + 1)
+
+    def fit(get: Callable[[dict], float]) -> float:
+        if a is None:
+            return get(b) * chars / b["library_chars"]
+        slope = (get(b) - get(a)) / (b["library_chars"] - a["library_chars"])
+        return max(get(b), get(b) + slope * (chars - b["library_chars"]))
+
+    out = {
+        "factor": factor,
+        "measured": False,
+        "library_chars": chars,
+        "notes": round(b["notes"] * chars / b["library_chars"]),
+        "build_s": round(fit(lambda r: r["build_s"]), 0),
+        "add_s": round(fit(lambda r: r["add_s"]), 1),
+        "index_mb": round(fit(lambda r: r["index_mb"]), 0),
+        "peak_rss_mb": round(fit(lambda r: r["peak_rss_mb"]), 0),
+        "modes": {
+            m: {k: round(fit(lambda r, m=m, k=k: r["modes"][m][k]), 1) for k in ("p50_ms", "p95_ms")}
+            for m in b["modes"]
+        },
+    }
+    return out
+
+
+def scale_table(rows: list[dict]) -> str:
+    head = (
+        "| size | notes | characters | build | add one note (texts embedded) | index on disk | peak RSS | "
+        "query p50 / p95 ms: dense · bm25 · hybrid | hit@1 · hit@5 · MRR@10 (hybrid) |"
+    )
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for r in rows:
+        tag = f"{r['factor']}×" + ("" if r["measured"] else " (extrapolated)")
+        lat = " · ".join(f"{r['modes'][m]['p50_ms']:g} / {r['modes'][m]['p95_ms']:g}" for m in MODES)
+        if r["measured"]:
+            h = r["modes"]["hybrid"]
+            quality = f"{h['hit@1']:.3f} · {h['hit@5']:.3f} · {h['mrr@10']:.3f}"
+            add = f"{r['add_s']:g} s ({r['add_embedded']:,} of {r['add_embedded'] + r['add_reused']:,})"
+        else:
+            quality, add = "not measured", f"~{r['add_s']:g} s"
+        lines.append(
+            f"| {tag} | {r['notes']:,} | {r['library_chars']:,} | {r['build_s']:g} s | {add} | "
+            f"{r['index_mb']:g} MB | {r['peak_rss_mb']:g} MB | {lat} | {quality} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_scale(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    series = [
+        (axes[0], "seconds", [("full build", lambda r: r["build_s"]), ("add one note", lambda r: r["add_s"])]),
+        (axes[1], "ms per query (p50)", [(m, lambda r, m=m: r["modes"][m]["p50_ms"]) for m in MODES]),
+        (axes[2], "MB", [("index on disk", lambda r: r["index_mb"]), ("peak RSS", lambda r: r["peak_rss_mb"])]),
+    ]
+    for ax, unit, lines in series:
+        for label, get in lines:
+            xs = [r["library_chars"] for r in rows]
+            ax.plot(xs, [get(r) for r in rows], marker="o", label=label)
+            ext = [r for r in rows if not r["measured"]]
+            if ext:
+                ax.scatter([r["library_chars"] for r in ext], [get(r) for r in ext], facecolors="white",
+                           edgecolors="black", zorder=3, s=60)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("library size (characters)")
+        ax.set_ylabel(unit)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("mlstutor bench --scale: cost vs library size (hollow markers: extrapolated)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

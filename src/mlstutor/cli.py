@@ -62,12 +62,15 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     if status.state != "missing":
         print(f"rebuilding index ({status.state}: {status.reason})", file=sys.stderr)
-    new = build_index(settings, _tqdm_progress())
+    new = build_index(settings, _tqdm_progress(), reuse=not args.rebuild)
     m = new.manifest or {}
     if new.reason == BUILT_ELSEWHERE:
         print(f"index is up to date: {new.reason} ({m.get('n_chunks')} chunks, {settings.index_dir})")
         return 0
-    print(f"index built: {m.get('n_chunks')} chunks from {m.get('n_docs')} notes in {m.get('build_seconds')} s")
+    print(
+        f"index built: {m.get('n_chunks')} chunks from {m.get('n_docs')} notes in {m.get('build_seconds')} s "
+        f"({m.get('n_embedded')} texts embedded, {m.get('n_reused')} reused from the previous build)"
+    )
     return 0
 
 
@@ -326,6 +329,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bad = any(k["errors"] or k["lost"] for k in result["kinds"].values()) or not result["progress_isolated"]
         return 1 if bad else 0
 
+    if args.scale:
+        from mlstutor.benchmarks import run_scale_bench
+
+        factors = tuple(int(f) for f in args.factors.split(","))
+        result = run_scale_bench(
+            _settings(args), factors=factors, budget_s=args.budget, log=lambda m: print(m, file=sys.stderr)
+        )
+        if args.report:
+            args.report.mkdir(parents=True, exist_ok=True)
+            (args.report / "scale.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        if args.json:
+            _print_json(result)
+        else:
+            print(result["table"])
+        return 0
+
     if args.quiz:
         from mlstutor.benchmarks import sample_questions
         from mlstutor.practice import feedback_lines
@@ -469,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build or refresh the search index")
-    p.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    p.add_argument("--rebuild", action="store_true", help="rebuild from scratch (embed everything again)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("status", help="is the index fresh, stale, missing or corrupt?")
@@ -543,6 +562,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tutor", action="store_true", help="with --quiz: skip the tutor's own accuracy (no model)")
     p.add_argument("--load", action="store_true", help="load benchmark: learners asking at once through the web UI")
     p.add_argument("--learners", type=int, default=20, help="with --load: learners asking chat questions at once")
+    p.add_argument(
+        "--scale", action="store_true", help="scale benchmark: botocore's AWS docs as a large library (1x, 10x, 100x)"
+    )
+    p.add_argument("--factors", default="1,10,100", help="with --scale: library sizes, times today's notes")
+    p.add_argument("--budget", type=float, default=1200, help="with --scale: seconds; a longer size is extrapolated")
     p.add_argument("--practicing", type=int, default=5, help="with --load: learners starting a quiz at once")
     p.add_argument("-n", type=int, default=5)
     p.add_argument("--report", type=Path, default=None)

@@ -3,7 +3,7 @@
 Layout under ``index_dir``::
 
     CURRENT                 name of the live build (replaced atomically)
-    build-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, lines.npy, line_owner.npy
+    build-<stamp>/          manifest.json, chunks.jsonl, vectors.faiss, lines.npy, line_owner.npy, embed_keys.npy
     .tmp-<stamp>/           a build in progress; ignored by readers, cleaned by the next build
     .lock                   held by the one process building (a second one waits, then reuses its result)
 
@@ -12,6 +12,13 @@ point (``kill -9``, a full disk) leaves the previous build loadable, and the fol
 are removed by the next build or the next load that finds no build running. The manifest records what the
 build depends on (embedding model, chunker settings, each note's sha256), so a changed note or setting marks the
 index stale.
+
+Embeddings are cached by content: ``embed_keys.npy`` holds one hash (embedding model + text) per row of
+``vectors.faiss`` followed by ``lines.npy``, so the live build is also a content-hash → vector store. A build
+looks every passage and statement up there first and sends only the texts it has never seen to the model: adding
+or editing one note re-embeds that note's texts and nothing else. The store is the build itself, so it is written,
+checksummed, swapped and cleaned with it (a killed build cannot damage it); ``reuse=False`` (``mlstutor index
+--rebuild``) ignores it and embeds everything again.
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ from mlstutor.errors import CorpusError, IndexLoadError, StorageError, os_reason
 
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
-BUILD_FILES = ("chunks.jsonl", "vectors.faiss", "lines.npy", "line_owner.npy")
+BUILD_FILES = ("chunks.jsonl", "vectors.faiss", "lines.npy", "line_owner.npy", "embed_keys.npy")
+KEY_DTYPE = "S32"  # hex of a 16-byte blake2b digest
 BUILT_ELSEWHERE = "built by another process just now"
 
 # progress(stage, done, total): stages are "wait" (another process is building), "chunk", "embed", "save"
@@ -88,6 +96,37 @@ def expected_key_base(settings: Settings) -> dict:
 def expected_key(settings: Settings) -> dict:
     """The inputs a build depends on; equal keys mean the build on disk is up to date."""
     return {**expected_key_base(settings), "files": file_hashes(note_paths(settings.corpus_dir))}
+
+
+def content_key(model: str, text: str) -> bytes:
+    """The cache key of one embedded text: the model and the exact text, hashed."""
+    return hashlib.blake2b(f"{model}\0{text}".encode(), digest_size=16).hexdigest().encode("ascii")
+
+
+def load_embedding_cache(index_dir: Path, model: str) -> dict[bytes, np.ndarray]:
+    """Content hash → unit vector from the live build; empty when there is none, it was made by another model,
+    predates the cache, or fails its checksums (a damaged build is never a source of vectors)."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexLoadError:
+        return {}
+    live = _live_dir(index_dir)
+    if (
+        live is None
+        or manifest["key"].get("embedding_model") != model
+        or "embed_keys.npy" not in manifest.get("checksums", {})
+    ):
+        return {}
+    try:
+        keys = np.load(live / "embed_keys.npy")
+        index = faiss.read_index(str(live / "vectors.faiss"))
+        chunk_vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, 1), "float32")
+        rows = np.vstack([np.asarray(chunk_vectors, dtype="float32"), np.load(live / "lines.npy")])
+    except Exception:  # unreadable: embed everything, as without a cache
+        return {}
+    if len(keys) != len(rows):
+        return {}
+    return {bytes(k): rows[i] for i, k in enumerate(keys)}
 
 
 def _live_dir(index_dir: Path) -> Path | None:
@@ -211,9 +250,13 @@ def build_index(
     settings: Settings,
     progress: BuildProgress | None = None,
     *,
+    reuse: bool = True,
     _fail_after_embed: bool = False,
 ) -> IndexStatus:
     """Read the notes, chunk, embed and write a new build, then make it live. Returns the new status.
+
+    With ``reuse`` (the default) only texts the live build has no vector for are embedded; the manifest counts
+    them (``n_embedded``, ``n_reused``). ``reuse=False`` embeds everything again.
 
     When another process is building the same index, this one waits; if that build left the index up to date,
     its result is used instead of building again. A write that fails (disk full) raises :class:`StorageError`
@@ -224,12 +267,42 @@ def build_index(
         with _build_lock(index_dir, on_wait=(lambda: progress("wait", 0, 1)) if progress else None) as waited:
             if waited and (status := index_status(settings)).usable:
                 return IndexStatus("fresh", BUILT_ELSEWHERE, status.manifest)
-            return _build_locked(settings, progress, started, _fail_after_embed)
+            return _build_locked(settings, progress, started, _fail_after_embed, reuse)
     except OSError as exc:  # the folder or its lock file cannot be created
         raise StorageError(f"cannot write the index in {index_dir}: {os_reason(exc)}") from exc
 
 
-def _build_locked(settings: Settings, progress: BuildProgress | None, started: float, fail: bool) -> IndexStatus:
+def _embed_cached(
+    settings: Settings, texts: list[str], reuse: bool, progress: BuildProgress | None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Vectors for ``texts`` (cache first, then the model for the rest, each distinct text once). Returns the
+    vectors, their content keys, how many texts were sent to the model and how many came from the cache."""
+    model = settings.embedding_model
+    keys = [content_key(model, t) for t in texts]
+    cache = load_embedding_cache(settings.index_dir, model) if reuse else {}
+    todo: dict[bytes, str] = {}
+    for k, t in zip(keys, texts):
+        if k not in cache and k not in todo:
+            todo[k] = t
+    fresh: dict[bytes, np.ndarray] = {}
+    if todo:
+        embedder = get_embedder(model)
+        new = embedder.encode(
+            list(todo.values()), progress=(lambda d, t: progress("embed", d, t)) if progress else None
+        )
+        fresh = dict(zip(todo, new))
+    elif progress:
+        progress("embed", 0, 0)
+    rows = [cache[k] if k in cache else fresh[k] for k in keys]
+    dim = rows[0].shape[0] if rows else 1
+    vectors = np.vstack(rows).astype("float32") if rows else np.zeros((0, dim), "float32")
+    reused = sum(1 for k in set(keys) if k in cache)
+    return vectors, np.array(keys, dtype=KEY_DTYPE), len(todo), reused
+
+
+def _build_locked(
+    settings: Settings, progress: BuildProgress | None, started: float, fail: bool, reuse: bool = True
+) -> IndexStatus:
     index_dir = settings.index_dir
     docs = load_corpus(settings.corpus_dir)
     # the key records the bytes actually read, so a note edited or deleted meanwhile makes the index stale
@@ -249,10 +322,9 @@ def _build_locked(settings: Settings, progress: BuildProgress | None, started: f
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        embedder = get_embedder(settings.embedding_model)
         units = [(i, u) for i, c in enumerate(chunks) for u in c.line_units]
         texts = [c.search_text for c in chunks] + [u for _, u in units]
-        all_vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
+        all_vectors, embed_keys, n_embedded, n_reused = _embed_cached(settings, texts, reuse, progress)
         vectors, line_vectors = all_vectors[: len(chunks)], all_vectors[len(chunks) :]
         line_owner = np.array([i for i, _ in units], dtype="int32")
         if fail:  # used by the tests to prove a crash leaves the old index usable
@@ -263,6 +335,7 @@ def _build_locked(settings: Settings, progress: BuildProgress | None, started: f
         (tmp / "vectors.faiss").write_bytes(faiss.serialize_index(faiss_index).tobytes())
         np.save(tmp / "lines.npy", line_vectors)
         np.save(tmp / "line_owner.npy", line_owner)
+        np.save(tmp / "embed_keys.npy", embed_keys)
         manifest = {
             "key": key,
             "n_chunks": len(chunks),
@@ -273,6 +346,8 @@ def _build_locked(settings: Settings, progress: BuildProgress | None, started: f
             "build_seconds": round(time.perf_counter() - started, 2),
             "corpus_dir": str(settings.corpus_dir),
             "n_line_units": len(units),
+            "n_embedded": n_embedded,  # distinct texts sent to the model in this build
+            "n_reused": n_reused,  # distinct texts whose vector came from the previous build
             "checksums": {name: _sha256(tmp / name) for name in BUILD_FILES},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -292,7 +367,9 @@ def _build_locked(settings: Settings, progress: BuildProgress | None, started: f
             ) from exc
         raise
     _cleanup(index_dir, keep=final.name)
-    return IndexStatus("fresh", f"{len(chunks)} chunks built", manifest)
+    return IndexStatus(
+        "fresh", f"{len(chunks)} chunks built ({n_embedded} texts embedded, {n_reused} reused)", manifest
+    )
 
 
 def load_index(index_dir: Path, manifest: dict | None = None) -> LoadedIndex:
