@@ -744,6 +744,8 @@ def scale_table(rows: list[dict]) -> str:
     for r in rows:
         tag = f"{r['factor']}×" + ("" if r["measured"] else " (extrapolated)")
         lat = " · ".join(f"{r['modes'][m]['p50_ms']:g} / {r['modes'][m]['p95_ms']:g}" for m in MODES)
+        if not r["measured"]:
+            lat = "not extrapolated"
         if r["measured"]:
             h = r["modes"]["hybrid"]
             quality = f"{h['hit@1']:.3f} · {h['hit@5']:.3f} · {h['mrr@10']:.3f}"
@@ -771,10 +773,11 @@ def plot_scale(rows: list[dict], path: Path) -> None:
         (axes[2], "MB", [("index on disk", lambda r: r["index_mb"]), ("peak RSS", lambda r: r["peak_rss_mb"])]),
     ]
     for ax, unit, lines in series:
+        shown = rows if ax is not axes[1] else [r for r in rows if r["measured"]]  # latency: measured only
         for label, get in lines:
-            xs = [r["library_chars"] for r in rows]
-            ax.plot(xs, [get(r) for r in rows], marker="o", label=label)
-            ext = [r for r in rows if not r["measured"]]
+            xs = [r["library_chars"] for r in shown]
+            ax.plot(xs, [get(r) for r in shown], marker="o", label=label)
+            ext = [r for r in shown if not r["measured"]]
             if ext:
                 ax.scatter([r["library_chars"] for r in ext], [get(r) for r in ext], facecolors="white",
                            edgecolors="black", zorder=3, s=60)  # fmt: skip
