@@ -15,6 +15,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from mlstutor.config import Settings
 from mlstutor.retrieval import Retriever
 
+# three small notes: the index and fault tests build on them (real files, real model)
+NOTES = {
+    "kinesis.md": "# Kinesis\n\n## Kinesis Data Streams\n\n* Maximum record size is 1MB\n"
+    "* Data is kept for 24 hours by default, up to 365 days\n* A shard takes 1MB/s or 1000 records/s in\n",
+    "firehose.md": "# Firehose\n\n## Kinesis Data Firehose\n\n"
+    "* Near real time: minimum buffer interval is 60 seconds\n"
+    "* Can convert JSON to Parquet or ORC before writing to S3\n",
+    "glue.md": "# Glue\n\n## AWS Glue\n\n* Crawlers infer the schema and fill the Glue Data Catalog\n"
+    "* Glue ETL jobs run on serverless Apache Spark\n",
+}
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 

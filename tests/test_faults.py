@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import NOTES  # three small notes on disk, shared by the index tests
 
 from mlstutor import cli
 from mlstutor.config import Settings
@@ -29,16 +30,6 @@ from mlstutor.corpus import MAX_UPLOAD_BYTES, add_notes, load_corpus, sanitize_f
 from mlstutor.errors import CorpusError, ModelError, QueryError, StorageError
 from mlstutor.index import POINTER, build_index, ensure_index, index_status, load_index
 from mlstutor.progress import Progress
-
-NOTES = {
-    "kinesis.md": "# Kinesis\n\n## Kinesis Data Streams\n\n* Maximum record size is 1MB\n"
-    "* Data is kept for 24 hours by default, up to 365 days\n* A shard takes 1MB/s or 1000 records/s in\n",
-    "firehose.md": "# Firehose\n\n## Kinesis Data Firehose\n\n"
-    "* Near real time: minimum buffer interval is 60 seconds\n"
-    "* Can convert JSON to Parquet or ORC before writing to S3\n",
-    "glue.md": "# Glue\n\n## AWS Glue\n\n* Crawlers infer the schema and fill the Glue Data Catalog\n"
-    "* Glue ETL jobs run on serverless Apache Spark\n",
-}
 
 
 def _write_notes(folder: Path, notes: dict[str, str] = NOTES) -> Path:

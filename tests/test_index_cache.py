@@ -8,21 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NOTES  # three small notes on disk, shared by the index tests
 
 from mlstutor import index as index_mod
 from mlstutor.chunking import is_navigation
 from mlstutor.config import Settings
 from mlstutor.index import POINTER, build_index, index_status, load_index
 
-NOTES = {
-    "kinesis.md": "# Kinesis\n\n## Kinesis Data Streams\n\n* Maximum record size is 1MB\n"
-    "* Data is kept for 24 hours by default, up to 365 days\n* A shard takes 1MB/s or 1000 records/s in\n",
-    "firehose.md": "# Firehose\n\n## Kinesis Data Firehose\n\n"
-    "* Near real time: minimum buffer interval is 60 seconds\n"
-    "* Can convert JSON to Parquet or ORC before writing to S3\n",
-    "glue.md": "# Glue\n\n## AWS Glue\n\n* Crawlers infer the schema and fill the Glue Data Catalog\n"
-    "* Glue ETL jobs run on serverless Apache Spark\n",
-}
 NEW_NOTE = (
     "# Athena\n\n## Amazon Athena\n\n* Serverless SQL queries over data in S3\n"
     "* Pay per terabyte scanned; Parquet and partitions cut the cost\n"
