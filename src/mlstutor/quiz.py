@@ -1194,12 +1194,22 @@ class QuestionBank:
     # -- topics
 
     def topics(self) -> dict[str, list[str]]:
-        """Exam domain → subjects with questions (most first): the topic picker."""
-        count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for q in self.items:
-            if q.kind != "term":
-                count[q.domain][q.subject] += 1
-        return {d: sorted(c, key=lambda s: (-c[s], s)) for d in self.lex.domains if (c := count.get(d))}
+        """Exam domain → subjects with questions (most first), then the profile's named topics that have questions
+        ("imbalanced data", "feature engineering"): the topic picker. A list's label is not a topic."""
+        if self._topics is None:
+            count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for q in self.items:
+                if q.kind not in ("term", "list"):
+                    count[q.domain][q.subject] += 1
+            for topic in self.lex.synonyms:
+                qs = self.on_topic(topic)
+                if len(qs) >= 3:
+                    domain = max(self.lex.domains, key=lambda d: sum(q.domain == d for q in qs))
+                    count[domain][topic] = len(qs)
+            self._topics = {d: sorted(c, key=lambda s: (-c[s], s)) for d in self.lex.domains if (c := count.get(d))}
+        return self._topics
+
+    _topics: dict[str, list[str]] | None = None
 
     def on_topic(self, topic: str) -> list[Question]:
         terms = self.notes.terms(topic)
