@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from mlstutor.chunking import Citation
 from mlstutor.errors import MlstutorError
 from mlstutor.progress import Progress
-from mlstutor.quiz import Question, QuestionBank, domain_report
+from mlstutor.quiz import Question, QuestionBank, claim_body, domain_report
 
 ESTIMATE_NOTE = (
     "This score is an estimate from questions built on your own notes, not a prediction of the real exam: "
@@ -200,7 +200,7 @@ def flashcards(bank: QuestionBank, topic: str = "") -> list[Flashcard]:
     for f in notes.facts:
         if f.id in seen or f.value or f.kind == "term" or (topic and not notes.on_topic(f, topic, terms)):
             continue
-        body = re.sub(r"^it\s+", "", f.claim.strip(), flags=re.I).rstrip(". ")
+        body = claim_body(f.claim)
         if notes.unteachable(f) or notes.about_a_part(f) or re.search(r"(?i)\bit\b", body) or len(body) < 15:
             continue
         seen.add(f.id)

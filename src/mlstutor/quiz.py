@@ -242,16 +242,16 @@ class Notes:
         if (
             re.search(r"(?i)\b(e\.g|ex|i\.e|etc)\b\.?", text)
             or text.count("/") >= 3
-            or re.match(r"^[\w ()./&+,]{1,30}?\s[-–]\s", _body(fact.claim))  # "Map - add fields …": a label
+            or re.match(r"^[\w ()./&+,]{1,30}?\s[-–]\s", claim_body(fact.claim))  # "Map - add fields …": a label
         ):
             return "an aside or a list, not one claim"
         if self.typo(text):
             return "typo"
-        if re.match(r"(?i)^(it\s+is\s+)?(one of( the)?|a|an|the) (main|best|most|key|important)\b", _body(text)):
+        if re.match(r"(?i)^(it\s+is\s+)?(one of( the)?|a|an|the) (main|best|most|key|important)\b", claim_body(text)):
             return "a slogan, not a property"
         if len({s for s in self.names_in(text) if self.lex.kinds.get(s) == "algorithm"} - {fact.subject}) >= 2:
             return "ties several algorithms together"
-        if re.match(r"^[\w/.+-]+(?:\s[\w/.+-]+){0,2}\s*\(.+\)\.?$", _body(fact.claim)):
+        if re.match(r"^[\w/.+-]+(?:\s[\w/.+-]+){0,2}\s*\(.+\)\.?$", claim_body(fact.claim)):
             return "a list item: a name with a gloss, not a claim"
         return None
 
@@ -593,13 +593,14 @@ def _option(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _body(claim: str) -> str:
+def claim_body(claim: str) -> str:
+    """A masked claim as a phrase: without its leading "it" and closing full stop."""
     return re.sub(r"^it\s+", "", claim.strip(), flags=re.I).rstrip(". ")
 
 
 def _stems(claim: str, noun: str) -> tuple[str, str]:
     """(recall stem, scenario stem or "") for "which <noun> …" around a masked claim."""
-    body = _body(claim)
+    body = claim_body(claim)
     low = body[:1].lower() + body[1:]
     if _USE_CASE.match(body):
         need = _USE_CASE.sub("", body)
@@ -665,7 +666,7 @@ def _best_fact(notes: Notes, subject: str, near: Fact | None = None) -> Fact | N
 
 def _reads_as_claim(claim: str, notes: Notes) -> bool:
     """A line that can be quoted as a description: a few content words, not a list or a "Label: …" line."""
-    body = _body(claim)
+    body = claim_body(claim)
     return (
         len(content_words(body) - notes.generic) >= 3
         and len(content_words(body)) >= 4
@@ -746,7 +747,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         return []
     if re.search(r"(?i)\b(not|cannot|can't|doesn'?t|don'?t|never|no|naive|only|unless|without|if)\b", fact.text):
         return []  # "cannot be used on categorical features" is true of many techniques: not one right answer
-    if not _VERB.match(claim) and not _USE_CASE.match(_body(claim)) and not _reads_as_claim(claim, notes):
+    if not _VERB.match(claim) and not _USE_CASE.match(claim_body(claim)) and not _reads_as_claim(claim, notes):
         return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
     if fact.kind == "term":
         if not _proper_term(fact.subject) or notes.typo(fact.subject):
@@ -770,7 +771,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     noun = notes.noun(fact.kind)
     recall, scenario = _stems(claim, noun)
     if fact.kind == "term":
-        recall, scenario = f"Which term do your notes define as “{_body(claim)}”?", ""
+        recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", ""
     options, answer = _letters([fact.subject], wrong, rng)
     rationales = {}
     for letter, name in options.items():
@@ -1075,7 +1076,7 @@ def gloss_items(notes: Notes) -> list[Question]:
     siblings of the same list as distractors."""
     groups: dict[tuple[str, str], list[tuple[Fact, str, str]]] = defaultdict(list)
     for f in notes.facts:
-        m = _GLOSS.match(_body(f.claim))
+        m = _GLOSS.match(claim_body(f.claim))
         if m and "_" not in f.text and not notes.typo(f.text):
             groups[(f.subject, f.section)].append((f, m["name"], m["gloss"]))
     out = []
@@ -1323,7 +1324,7 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
         return "scenario: names an option"
     if notes.names_in(t) - notes.names_in(_claim_text(q)):
         return "scenario: names a service or algorithm the fact does not"
-    need = content_words(_body(_claim_text(q))) - {"it"}
+    need = content_words(claim_body(_claim_text(q))) - {"it"}
     if need and len(need & content_words(t)) / len(need) < 0.5:
         return "scenario: lost the fact it asks about"
     return None
@@ -1342,7 +1343,7 @@ def phrase_scenario(llm, q: Question, notes: Notes, system: str, user: str) -> s
     from mlstutor.llm import complete_json
 
     noun = notes.noun(notes.kind_of(q.subject))
-    prompt = user.format(need=_body(_claim_text(q)), noun=noun, names=", ".join(q.options.values()))
+    prompt = user.format(need=claim_body(_claim_text(q)), noun=noun, names=", ".join(q.options.values()))
     try:
         data = complete_json(llm, system, prompt, SCENARIO_SCHEMA, max_tokens=90, temperature=0.3)
         text = re.sub(r"\s+", " ", str(data.get("scenario", ""))).strip()
