@@ -1464,8 +1464,11 @@ class QuizMaster:
         """Say where the notes do touch the topic (the sections retrieval finds), so the learner can read or ask
         about them in Chat, and which practice topics are close."""
         sections, near = [], []
+        words = {_stem(w) for w in content_words(" ".join(self.bank.notes.terms(topic)))} - {"aws", "amazo", "sagem"}
         try:
             for h in self.retriever.search(topic, k=8):
+                if not words & {_stem(w) for w in content_words(h.chunk.heading + " " + h.chunk.text)}:
+                    continue  # retrieval always returns something: only passages that name the topic count
                 where = f"{h.chunk.heading} ({h.chunk.source}, lines {h.chunk.line_start}–{h.chunk.line_end})"
                 if where not in sections:
                     sections.append(where)
@@ -1474,12 +1477,13 @@ class QuizMaster:
                         near.append(s)
         except MlstutorError:
             pass
+        if not sections:
+            return f"Your notes do not seem to cover {topic!r}: no passage names it, so there is nothing to practise."
         msg = (
             f"No practice questions on {topic!r} yet: none of the lines your notes have on it passed the checks "
             "for a fair question (on topic, one right answer, a complete claim), so none is shown, not a weak one."
         )
-        if sections:
-            msg += f" Read or ask about them in Chat: {'; '.join(sections[:3])}."
+        msg += f" Read or ask about them in Chat: {'; '.join(sections[:3])}."
         if near:
             msg += f" Practice nearby topics: {', '.join(near[:4])}."
         return msg
