@@ -97,8 +97,13 @@ class Chunk:
     @property
     def search_text(self) -> str:
         """What is embedded and BM25-indexed: heading context first, then the passage."""
+        return self.search_text_with(heading=True)
+
+    def search_text_with(self, heading: bool) -> str:
+        """:attr:`search_text`, or the passage alone (``heading=False``: the eval sweep measures what the
+        heading context buys)."""
         body = _SPACES.sub(" ", _HTML_TAG.sub(" ", self.text))  # tags are noise to BM25 and the encoder
-        return f"{self.heading}\n{body}" if self.heading_path else body
+        return f"{self.heading}\n{body}" if heading and self.heading_path else body
 
     @property
     def statements(self) -> list[tuple[int, str]]:
@@ -116,8 +121,12 @@ class Chunk:
         """What is embedded for each statement (heading path first), the "small" units of small-to-big
         retrieval, so a one-line fact inside a long passage can still win. One per :attr:`statements`, same order;
         a passage without a usable statement gets one unit for its whole text."""
-        units = [f"{self.heading}: {t}" if self.heading_path else t for _, t in self.statements]
-        return units or [self.search_text[:500]]
+        return self.units_with(heading=True)
+
+    def units_with(self, heading: bool) -> list[str]:
+        """:attr:`line_units`, with or without the heading path in front."""
+        units = [f"{self.heading}: {t}" if heading and self.heading_path else t for _, t in self.statements]
+        return units or [self.search_text_with(heading)[:500]]
 
     def citation(
         self, line_start: int | None = None, line_end: int | None = None, text: str | None = None

@@ -394,7 +394,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from mlstutor.evaluation import EVAL_MODES, MODES, best_mode, evaluate, metrics_table, write_report
 
     settings = _llm_settings(args)
+    if args.action == "generate":
+        return _eval_generate_set(args, settings)
     args.set = args.set or [Path("eval/facts.jsonl")]
+    if args.action == "sweep":
+        return _eval_sweep(args, settings)
     if args.answers or args.mcq:
         return _eval_generation(args, settings)
     modes = list(EVAL_MODES) if args.mode == "all" else [args.mode] if args.mode else list(MODES)
@@ -409,6 +413,64 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(metrics_table(summary))
         print(f"\nbest mode: {best_mode(summary)}")
+    return 0
+
+
+def _eval_generate_set(args: argparse.Namespace, settings: Settings) -> int:
+    """``eval generate``: a known-facts set for the notes (all, or ``--notes``), written as editable JSONL."""
+    from mlstutor.evalgen import generate_set, write_set
+    from mlstutor.llm import get_llm
+    from mlstutor.retrieval import Retriever
+
+    if not 1 <= args.n <= 2000:
+        raise MlstutorError(f"--n must be between 1 and 2000, not {args.n}")
+    retriever = Retriever.open(settings, _tqdm_progress())
+    items, report = generate_set(
+        retriever,
+        get_llm(settings),
+        args.n,
+        notes=args.notes,
+        n_unanswerable=args.unanswerable,
+        seed=args.seed,
+        progress=_tqdm_counter("generate"),
+    )
+    write_set(items, args.out)
+    info = {"written": str(args.out), "items": len(items), **report.to_dict()}
+    if args.json:
+        _print_json(info)
+    else:
+        print(
+            f"{len(items)} questions written to {args.out} ({report.kept} answerable of {report.tried} tried, "
+            f"{report.unanswerable_kept} unanswerable) in {report.seconds:.0f} s"
+        )
+        for why, n in report.rejected.most_common():
+            print(f"  dropped {n}: {why}")
+    return 0
+
+
+def _eval_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    """``eval sweep``: retrieval over chunk size × heading context × mode; with two ``--set``, do they agree?"""
+    from mlstutor.evaluation import load_eval_set, run_sweep, sweep_table, write_sweep
+
+    if len(args.set) > 2:
+        raise MlstutorError("eval sweep compares at most two sets (e.g. a hand-written one and a generated one)")
+    sizes = tuple(int(x) for x in args.sizes.split(",") if x.strip())
+    if not sizes or min(sizes) < 100:
+        raise MlstutorError(f"--sizes must be chunk sizes of at least 100 characters, not {args.sizes!r}")
+    sets = {p.name: load_eval_set(p) for p in args.set}
+    result = run_sweep(settings, sets, sizes=sizes, k=args.k, progress=_tqdm_counter("sweep"))
+    if args.report:
+        print(f"report written to {write_sweep(args.report, result)}", file=sys.stderr)
+    if args.json:
+        _print_json(result)
+    else:
+        print(sweep_table(result))
+        cmp_ = result.get("comparison")
+        if cmp_:
+            print(
+                "\nSpearman rank correlation of the sets: "
+                + ", ".join(f"{m} {v:+.2f}" for m, v in cmp_["spearman"].items())
+            )
     return 0
 
 
@@ -542,6 +604,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("eval", help="score retrieval on a known-facts set (metrics, report, plot)")
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="run",
+        choices=("run", "generate", "sweep"),
+        help="run (default): score a set; generate: write a set for your notes; sweep: compare settings",
+    )
+    p.add_argument("--notes", action="append", default=None, help="with generate: only these note files (repeat)")
+    p.add_argument("--n", type=int, default=100, help="with generate: answerable questions to write")
+    p.add_argument("--unanswerable", type=int, default=None, help="with generate: unanswerable ones (default n/4)")
+    p.add_argument("--seed", type=int, default=0, help="with generate: which statements are drawn")
+    p.add_argument("--out", type=Path, default=Path("eval/generated.jsonl"), help="with generate: the JSONL to write")
+    p.add_argument("--sizes", default="300,600,1000", help="with sweep: chunk sizes in characters")
     p.add_argument("--set", type=Path, action="append", default=None, help="JSONL facts file (repeat to join sets)")
     p.add_argument("--mode", default=None, help="dense | bm25 | hybrid | baseline | all (default: the three modes)")
     p.add_argument("--k", type=int, default=10)

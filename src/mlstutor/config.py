@@ -43,6 +43,7 @@ class Settings:
     chunk_overlap: int = 120
     min_chunk: int = 250
     chunker: str = "headings"  # "naive" reproduces the plain 1000/200 recipe (eval baseline)
+    heading_context: bool = True  # embed and index each passage and line with its heading path in front
 
     # retrieval
     k: int = 5
@@ -101,6 +102,10 @@ def _coerce(name: str, raw: str, typ: object) -> object:
             return int(raw)
         if typ_name == "float":
             return float(raw)
+        if typ_name == "bool":
+            if raw.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.strip().lower() in ("1", "true", "yes", "on")
     except ValueError as exc:
         raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {typ_name}") from exc
     return raw

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 from mlstutor.chunking import Chunk
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
-from mlstutor.evidence import Calibration, Signals, fit_calibration
+from mlstutor.evidence import PASSAGES, Calibration, EvidenceFinder, Signals, fit_calibration
 from mlstutor.retrieval import MODES, Retriever
 from mlstutor.text import contains_key
 
 if TYPE_CHECKING:
     from mlstutor.tutor import Tutor
 
-KINDS = ("fact", "concept", "comparison", "scenario", "unanswerable")
+KINDS = ("fact", "concept", "comparison", "scenario", "casual", "unanswerable")
 DOMAINS = ("data-engineering", "eda", "modeling", "ai-services", "operations")
 BASELINE = "baseline"
 EVAL_MODES = (*MODES, BASELINE)
@@ -230,6 +230,12 @@ def summarize(runs: Sequence[QueryRun], k: int, set_name: str) -> dict:
             for d in sorted({r.item.domain for r in answerable})
             if (rs := [r for r in answerable if r.item.domain == d])
         }
+        # an item counts for every note that states its fact
+        entry["by_note"] = {
+            n: {"n": len(rs), **_mean_metrics(rs, k)}
+            for n in sorted({s for r in answerable for s in r.item.sources})
+            if (rs := [r for r in answerable if n in r.item.sources])
+        }
         entry["by_kind"] = {
             kd: {"n": len(rs), **_mean_metrics(rs, k)}
             for kd in KINDS
@@ -329,7 +335,22 @@ def render_report(summary: dict, runs: Sequence[QueryRun]) -> str:
         "",
         _breakdown_table(summary, best, "by_kind"),
         "",
+        _breakdown_table(summary, best, "by_note"),
+        "",
+        "(A question counts for every note that states its fact.)",
+        "",
     ]
+    line = summary.get("evidence_line")
+    if line:
+        parts += [
+            "## Evidence lines (the lines Chat shows before the model writes)",
+            "",
+            "| measure | value |",
+            "| --- | ---: |",
+            f"| evidence line hit@1 (the first line shown holds the key) | {line['hit@1']:.3f} |",
+            f"| evidence line hit@3 (one of the three lines shown holds it) | {line['hit@3']:.3f} |",
+            "",
+        ]
     un = summary["modes"][best]["unanswerable"]
     if un["n"]:
         parts += [
@@ -344,6 +365,9 @@ def render_report(summary: dict, runs: Sequence[QueryRun]) -> str:
         parts.append(f"  - expected one of {list(r.item.answers)} in {list(r.item.sources)}")
         for got in r.retrieved:
             parts.append(f"  - got #{got['rank']} `{got['source']}` § {got['heading_path']}")
+            if got["rank"] == 1:
+                first = " ".join(got["text"].split())
+                parts.append(f"    > {first}…")
     return "\n".join(parts) + "\n"
 
 
@@ -376,7 +400,247 @@ def evaluate(
     main = Retriever.open(settings)
     retrievers = {m: (baseline_retriever(settings) if m == BASELINE else main) for m in modes}
     runs = run_retrieval(retrievers, items, k=k, progress=progress)
-    return summarize(runs, k, set_path.name), runs
+    summary = summarize(runs, k, set_path.name)
+    summary["evidence_line"] = evidence_line_hits(main, items)
+    return summary, runs
+
+
+def evidence_line_hits(retriever: Retriever, items: Sequence[EvalItem]) -> dict:
+    """How often the first evidence line Chat shows (and any of the three) holds the key, from a listed note:
+    line-level retrieval, finer than the passage-level hit."""
+    finder = EvidenceFinder.of(retriever)
+    first = any3 = n = 0
+    for it in items:
+        if not it.answerable:
+            continue
+        evidence, _ = finder.find(it.question, retriever.search(it.question, k=PASSAGES))
+        ok = [e.citation.source in it.sources and contains_key(e.citation.text, it.answers) for e in evidence]
+        first += bool(ok and ok[0])
+        any3 += any(ok[:3])
+        n += 1
+    return {"n": n, "hit@1": round(first / n, 4) if n else 0.0, "hit@3": round(any3 / n, 4) if n else 0.0}
+
+
+# ---------------------------------------------------------------- settings sweep and set comparison
+
+SWEEP_SIZES = (300, 600, 1000)
+SWEEP_METRICS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10")
+
+
+def sweep_settings(settings: Settings, chunk_size: int, heading_context: bool) -> Settings:
+    """The settings of one sweep point; its index lives in the cache folder (built once, reused after)."""
+    if chunk_size == settings.chunk_size and heading_context == settings.heading_context:
+        return settings
+    scale = chunk_size / 600
+    return settings.with_(
+        chunk_size=chunk_size,
+        chunk_overlap=round(120 * scale),
+        min_chunk=round(250 * scale),
+        heading_context=heading_context,
+        index_dir=settings.cache_dir
+        / "sweep"
+        / f"{settings.index_dir.resolve().name}-c{chunk_size}-h{heading_context:d}",
+    )
+
+
+def run_sweep(
+    settings: Settings,
+    sets: dict[str, Sequence[EvalItem]],
+    sizes: Sequence[int] = SWEEP_SIZES,
+    headings: Sequence[bool] = (True, False),
+    modes: Sequence[str] = MODES,
+    k: int = 10,
+    progress: Progress | None = None,
+) -> dict:
+    """Retrieval metrics for every chunk size × heading context × mode on each set (k only cuts the ranked
+    list, so it is read off the hit@k columns). With two sets, how well they agree (:func:`compare_sets`)."""
+    rows: list[dict] = []
+    points = [(size, hc) for size in sizes for hc in headings]
+    for i, (size, hc) in enumerate(points, start=1):
+        point = sweep_settings(settings, size, hc)
+        retriever = Retriever.open(point)
+        for name, items in sets.items():
+            summary = summarize(run_retrieval({m: retriever for m in modes}, items, k=k), k, name)
+            for mode in modes:
+                m = summary["modes"][mode]
+                rows.append(
+                    {
+                        "set": name,
+                        "chunk_size": size,
+                        "heading_context": hc,
+                        "mode": mode,
+                        "default": size == settings.chunk_size
+                        and hc == settings.heading_context
+                        and mode == settings.mode,
+                        **{c: m.get(c.replace("@10", f"@{k}"), 0.0) for c in SWEEP_METRICS},
+                    }
+                )
+        if progress:
+            progress(i, len(points), "sweep")
+    out: dict = {"k": k, "sets": list(sets), "rows": rows}
+    if len(sets) == 2:
+        out["comparison"] = compare_sets(rows, *sets)
+    return out
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    """Ranks 1..n (highest value first), ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for t in range(i, j + 1):
+            ranks[order[t]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Rank correlation of two score lists (Pearson on the ranks, so ties are handled)."""
+    ra, rb = _ranks(a), _ranks(b)
+    ma, mb = statistics.fmean(ra), statistics.fmean(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    var = math.sqrt(sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb))
+    if not var:  # a constant list has no order: two agree only when both are constant
+        return 1.0 if ra == rb else 0.0
+    return round(cov / var, 3)
+
+
+def _config(row: dict) -> str:
+    return f"{row['mode']}, chunks {row['chunk_size']}, headings {'on' if row['heading_context'] else 'off'}"
+
+
+def compare_sets(rows: Sequence[dict], first: str, second: str) -> dict:
+    """Do two facts sets (a hand-written one and a generated one) rank the settings the same way? Spearman
+    correlation per metric over the sweep's configurations, and the configurations they place furthest apart."""
+    a = {_config(r): r for r in rows if r["set"] == first}
+    b = {_config(r): r for r in rows if r["set"] == second}
+    configs = [c for c in a if c in b]
+    out: dict = {"configs": len(configs), "spearman": {}}
+    for metric in ("hit@1", "mrr@10", "hit@5"):
+        out["spearman"][metric] = spearman([a[c][metric] for c in configs], [b[c][metric] for c in configs])
+    ra = dict(zip(configs, _ranks([a[c]["mrr@10"] for c in configs])))
+    rb = dict(zip(configs, _ranks([b[c]["mrr@10"] for c in configs])))
+    apart = sorted(configs, key=lambda c: -abs(ra[c] - rb[c]))[:3]
+    out["disagree"] = [
+        {
+            "config": c,
+            f"rank in {first}": ra[c],
+            f"rank in {second}": rb[c],
+            first: a[c]["mrr@10"],
+            second: b[c]["mrr@10"],
+        }
+        for c in apart
+        if abs(ra[c] - rb[c]) >= 2
+    ]
+    out["best"] = {first: min(configs, key=lambda c: ra[c]), second: min(configs, key=lambda c: rb[c])}
+    return out
+
+
+def sweep_table(result: dict) -> str:
+    """Markdown: one row per configuration, one column group per set (MRR@10 and hit@1)."""
+    sets = result["sets"]
+    head = "| mode | chunk size | headings | " + " | ".join(f"{s}: hit@1 · hit@5 · MRR@10" for s in sets) + " |"
+    lines = [head, "| --- | ---: | --- |" + " --- |" * len(sets)]
+    by: dict[str, dict[str, dict]] = defaultdict(dict)
+    for r in result["rows"]:
+        by[_config(r)][r["set"]] = r
+    for rs in by.values():
+        r0 = next(iter(rs.values()))
+        mark = " **(default)**" if r0["default"] else ""
+        cells = " | ".join(
+            f"{rs[s]['hit@1']:.3f} · {rs[s]['hit@5']:.3f} · {rs[s]['mrr@10']:.3f}" if s in rs else "" for s in sets
+        )
+        lines.append(
+            f"| {r0['mode']}{mark} | {r0['chunk_size']} | {'on' if r0['heading_context'] else 'off'} | {cells} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_sweep(result: dict, path: Path) -> None:
+    """MRR@10 per configuration, one bar group per chunk size and heading setting, one bar per mode and set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    groups = list(dict.fromkeys((r["chunk_size"], r["heading_context"]) for r in rows))
+    series = list(dict.fromkeys((r["set"], r["mode"]) for r in rows))
+    width = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
+    for j, (set_name, mode) in enumerate(series):
+        vals = [
+            next(
+                (
+                    r["mrr@10"]
+                    for r in rows
+                    if (r["chunk_size"], r["heading_context"]) == g and r["set"] == set_name and r["mode"] == mode
+                ),
+                0.0,
+            )
+            for g in groups
+        ]
+        xs = [i + (j - (len(series) - 1) / 2) * width for i in range(len(groups))]
+        ax.bar(xs, vals, width, label=f"{mode} ({set_name})" if len(result["sets"]) > 1 else mode)
+    ax.set_xticks(range(len(groups)), [f"{c} chars\nheadings {'on' if h else 'off'}" for c, h in groups])
+    ax.set_ylabel("MRR@10")
+    ax.set_ylim(0.4, 1.0)
+    ax.set_title("Retrieval by setting")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def render_sweep(result: dict) -> str:
+    """The sweep's Markdown report: the table, the plot and, for two sets, their agreement."""
+    parts = [
+        f"# Settings sweep: {' and '.join(result['sets'])}",
+        "",
+        f"Every chunk size × heading context × retrieval mode; k = {result['k']} passages (hit@k for smaller k "
+        "is read off the same ranking). The default is marked.",
+        "",
+        sweep_table(result),
+        "",
+        "![MRR@10 by setting](sweep.png)",
+        "",
+    ]
+    cmp_ = result.get("comparison")
+    if cmp_:
+        a, b = result["sets"]
+        parts += [
+            f"## Do {a} and {b} agree?",
+            "",
+            f"Spearman rank correlation over {cmp_['configs']} configurations: "
+            + ", ".join(f"{m} {v:+.2f}" for m, v in cmp_["spearman"].items())
+            + f". Best configuration by MRR@10: {a}: *{cmp_['best'][a]}*; {b}: *{cmp_['best'][b]}*.",
+            "",
+        ]
+        if cmp_["disagree"]:
+            parts.append("Where they disagree most (rank by MRR@10, 1 = best):")
+            parts.append("")
+            for d in cmp_["disagree"]:
+                parts.append(
+                    f"- {d['config']}: rank {d[f'rank in {a}']:g} in {a} ({d[a]:.3f}), "
+                    f"rank {d[f'rank in {b}']:g} in {b} ({d[b]:.3f})"
+                )
+            parts.append("")
+    return "\n".join(parts) + "\n"
+
+
+def write_sweep(out_dir: Path, result: dict) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot_sweep(result, out_dir / "sweep.png")
+    (out_dir / "sweep.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (out_dir / "sweep.md").write_text(render_sweep(result), encoding="utf-8")
+    return out_dir / "sweep.md"
 
 
 # ---------------------------------------------------------------- answers and practice-exam questions

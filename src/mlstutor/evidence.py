@@ -106,7 +106,7 @@ class EvidenceFinder:
         self._starts = np.searchsorted(owner, np.arange(len(index.chunks) + 1))
         self._text = _plain("\n".join(c.text for c in index.chunks))
 
-    def _mentions(self, name: str) -> bool:
+    def mentions(self, name: str) -> bool:
         """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
         forms = {_plain(name), _plain(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name))}
         return any(re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", self._text) for f in forms if f)
@@ -122,7 +122,7 @@ class EvidenceFinder:
             if len(word) < 2 or not (named or (re.search(r"\d", word) and re.search(r"[a-z]", word, re.I))):
                 continue
             parts = [p for p in re.split(r"[-/]", word) if p and not p.isdigit()] or [word]
-            if not any(self._mentions(p) for p in parts):
+            if not any(self.mentions(p) for p in parts):
                 out.append(word)
         return out
 

@@ -86,11 +86,14 @@ def chunker_settings(settings: Settings) -> ChunkerSettings:
 
 def expected_key_base(settings: Settings) -> dict:
     """The settings a build depends on (the notes' hashes are added by :func:`expected_key`)."""
-    return {
+    key: dict = {
         "format": FORMAT_VERSION,
         "embedding_model": settings.embedding_model,
         "chunker": chunker_settings(settings).as_dict(),
     }
+    if not settings.heading_context:  # recorded only when off: the default index keeps its key
+        key["heading_context"] = False
+    return key
 
 
 def expected_key(settings: Settings) -> dict:
@@ -322,8 +325,9 @@ def _build_locked(
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        units = [(i, u) for i, c in enumerate(chunks) for u in c.line_units]
-        texts = [c.search_text for c in chunks] + [u for _, u in units]
+        hc = settings.heading_context
+        units = [(i, u) for i, c in enumerate(chunks) for u in c.units_with(hc)]
+        texts = [c.search_text_with(hc) for c in chunks] + [u for _, u in units]
         all_vectors, embed_keys, n_embedded, n_reused = _embed_cached(settings, texts, reuse, progress)
         vectors, line_vectors = all_vectors[: len(chunks)], all_vectors[len(chunks) :]
         line_owner = np.array([i for i, _ in units], dtype="int32")

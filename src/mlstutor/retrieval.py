@@ -161,7 +161,7 @@ class Retriever:
     def bm25(self) -> BM25Index:
         with self._lock:
             if self._bm25 is None:
-                self._bm25 = BM25Index([c.search_text for c in self.index.chunks])
+                self._bm25 = BM25Index([c.search_text_with(self.settings.heading_context) for c in self.index.chunks])
             return self._bm25
 
     def _dense(self, qv: np.ndarray, depth: int) -> list[tuple[int, float]]:

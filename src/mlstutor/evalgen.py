@@ -1,0 +1,336 @@
+"""A known-facts set for any notes, so a learner can score retrieval on their own notes, not only the bundled five.
+
+The program chooses; the model only words. For each sampled statement of the notes the program proposes short key
+phrases copied from the line (a number with its unit, a term, a phrase of rare words); the model picks one
+(constrained to that list) and writes a question whose answer it is, in a learner's words or as an exam
+scenario. The program then keeps the question only when it holds up:
+
+* the key is really in the source note (it is copied from it, and checked again on the file);
+* the question does not give the key away and does not quote the line (no run of 5 words from it);
+* it is a question (ends with "?", 5–60 words) and not a duplicate.
+
+Unanswerable questions come from the course profile's nearby topics that the notes never mention (checked on the
+notes' text), worded by the model and kept only when they name the topic. The set is plain JSONL in the format of
+``eval/facts.jsonl``, so the learner can read and edit it. Same notes, model and seed: same set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlstutor.chunking import Chunk
+from mlstutor.errors import MlstutorError
+from mlstutor.evidence import EvidenceFinder
+from mlstutor.facts import Lexicon, is_clean
+from mlstutor.llm import LLM, complete_json
+from mlstutor.profile import load_profile, prompt
+from mlstutor.retrieval import Retriever
+from mlstutor.text import contains_key, content_words, sentences, strip_markdown
+
+Progress = Callable[[int, int, str], None]
+STYLES = ("learner", "scenario", "casual")
+STYLE_TEXT = {
+    "learner": "a plain question, as a learner studying for the exam would ask it",
+    "scenario": "a one- or two-sentence exam scenario (a company or team with a need), ending in a question",
+    "casual": "a short, casual question, as typed quickly into a search box",
+}
+COPY_RUN = 5  # a question sharing this many consecutive words with its line quotes it
+_UNIT = (
+    r"(?:[KMGT]i?B|ms|s|h|hrs?|days?|hours?|minutes?|seconds?|years?|months?|records?|messages?|shards?|nodes?"
+    r"|instances?|characters?|calls?|tags?|x)"
+)
+_NUM_KEY = re.compile(
+    rf"(?<![\w.\-])\d[\d,.]*(?:%|[A-Za-z]{{1,6}}(?:\s?/\s?[A-Za-z]{{1,3}})?|\s{_UNIT}\b(?:\s?/\s?(?:s|sec|second|shard)\b)?)?"
+)
+COMMON_DF = 30  # a phrase whose every word is on more lines than this is no specific fact ("the model")
+_SPLIT = re.compile(r"\s*(?:[:;,()|]|\s[-–—]\s|\s(?:is|are|was|for|to|with|by|via|using)\s)\s*")
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class GenReport:
+    """What the generator tried and why it dropped what it dropped (the README's "share kept")."""
+
+    tried: int = 0
+    kept: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    unanswerable_tried: int = 0
+    unanswerable_kept: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "tried": self.tried,
+            "kept": self.kept,
+            "share_kept": round(self.kept / self.tried, 3) if self.tried else None,
+            "rejected": dict(self.rejected.most_common()),
+            "unanswerable_tried": self.unanswerable_tried,
+            "unanswerable_kept": self.unanswerable_kept,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A statement of the notes that a question can be asked about, with the key phrases proposed for it."""
+
+    source: str
+    line: int
+    section: str
+    text: str
+    keys: tuple[str, ...]
+    specific: frozenset[str] = frozenset()  # rare words of the line and its section
+
+
+def _df(chunks: Sequence[Chunk]) -> tuple[Counter, int]:
+    lines = {(c.source, no): t for c in chunks for no, t in c.statements}
+    df: Counter = Counter()
+    for t in lines.values():
+        df.update(content_words(t))
+    return df, max(1, len(lines))
+
+
+def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[str]:
+    """Short phrases copied from a line that a question can have as its answer: numbers with their units
+    first (a limit, a default), then the pieces between punctuation and small words, rarest words first."""
+    plain = strip_markdown(text)
+    out: list[str] = []
+    for m in _NUM_KEY.finditer(plain):
+        span = m.group(0).strip(" ,.")
+        if len(span) >= 2 and not re.fullmatch(r"\d{1,2}", span) and span not in out:
+            out.append(span)
+    pieces = []
+    for piece in _SPLIT.split(plain):
+        piece = piece.strip(" .*`\"'-–")
+        words = content_words(piece)
+        if not words or not 1 <= len(piece.split()) <= 6 or len(piece) < 3 or piece.lower() == plain.lower():
+            continue
+        if piece.count('"') % 2 or (len(piece.split()) == 1 and not re.search(r"[A-Z0-9]", piece)):
+            continue  # half a quotation; a lone common word ("parallel") is no fact to ask for
+        if all(df[w] > COMMON_DF for w in words):
+            continue
+        rarity = sum(math.log(n_lines / (1 + df[w])) for w in words) / len(words)
+        pieces.append((rarity, piece))
+    for _, piece in sorted(pieces, key=lambda x: -x[0]):
+        if piece not in out and not any(piece.lower() in o.lower() for o in out):
+            out.append(piece)
+    return out[:limit]
+
+
+def candidates(chunks: Sequence[Chunk], notes: Sequence[str] | None = None) -> list[Candidate]:
+    """Every statement that can carry a question: a clean line (no debris, a few words) with key phrases."""
+    df, n_lines = _df(chunks)
+    wanted = {Path(n).name for n in notes} if notes else None
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for c in chunks:
+        if wanted is not None and c.source not in wanted:
+            continue
+        for no, text in c.statements:
+            if (c.source, no) in seen or not is_clean(text) or len(content_words(text)) < 3:
+                continue
+            seen.add((c.source, no))
+            keys = key_phrases(text, df, n_lines)
+            if keys:
+                rare = {w for w in content_words(f"{c.heading} {text}") if df[w] <= COMMON_DF}
+                out.append(Candidate(c.source, no, c.heading, text, tuple(keys), frozenset(rare)))
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORDS.findall(strip_markdown(text).lower())
+
+
+def quotes_line(question: str, line: str, run: int = COPY_RUN) -> bool:
+    """Does the question copy ``run`` consecutive words of the line?"""
+    q, ln = _tokens(question), _tokens(line)
+    grams = {tuple(ln[i : i + run]) for i in range(len(ln) - run + 1)}
+    return any(tuple(q[i : i + run]) in grams for i in range(len(q) - run + 1))
+
+
+def check_question(question: str, key: str, line: str, seen: set[str], specific: set[str] | None = None) -> str:
+    """Why a generated question is not kept ("" when it is). ``specific``: the rare words of the line and its
+    section; a question naming none of them ("What does the model use?") could be about anything."""
+    q = question.strip()
+    if not q.endswith("?") or not 5 <= len(q.split()) <= 60:
+        return "not a question"
+    key_words = {w[:5] for w in content_words(key)}
+    asked = {w[:5] for w in content_words(q)}
+    if contains_key(q, [key]) or (key_words and len(key_words & asked) / len(key_words) >= 0.5):
+        return "gives the key away"
+    if quotes_line(q, line):
+        return "quotes the line"
+    if specific and not {w[:5] for w in specific} & asked:
+        return "too vague (names nothing specific from its note)"
+    norm = " ".join(_tokens(q))
+    if norm in seen:
+        return "duplicate"
+    return ""
+
+
+def question_kind(question: str) -> str:
+    """What the question turned out to be (the model does not always write the style it was asked for)."""
+    if len(sentences(question)) > 1 or re.match(
+        r"(?i)(an?|the|our|your) [a-z-]+ (company|team|firm|startup|bank|"
+        r"retailer|analyst|engineer|scientist|hospital|app)",
+        question,
+    ):
+        return "scenario"
+    return "casual" if len(question.split()) <= 8 else "fact"
+
+
+def _domain_slug(profile: str, name: str) -> str:
+    slug = load_profile(profile).get("domains", {}).get(name, {}).get("slug")
+    return str(slug or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "other")
+
+
+def _ask(llm: LLM, profile: str, system: str, user: str, schema: dict) -> dict | None:
+    try:
+        return complete_json(llm, prompt(system, profile), user, schema, max_tokens=110, temperature=0.0)
+    except ValueError:
+        return None
+
+
+def generate_set(
+    retriever: Retriever,
+    llm: LLM,
+    n: int = 100,
+    *,
+    notes: Sequence[str] | None = None,
+    n_unanswerable: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[list[dict], GenReport]:
+    """``n`` answerable questions (plus ``n_unanswerable``, default a quarter of ``n``) for the indexed notes
+    (or only the files named in ``notes``), as JSONL-ready dicts; statements are drawn round-robin over the
+    notes so each note gets its share. Returns the items and what was tried and dropped."""
+    t0 = time.perf_counter()
+    settings = retriever.settings
+    profile = settings.profile
+    pool = candidates(retriever.chunks, notes)
+    if not pool:
+        raise MlstutorError("no statement in these notes can carry a question (the notes are empty or all headings)")
+    rng = random.Random(seed)
+    by_note: dict[str, list[Candidate]] = {}
+    for c in pool:
+        by_note.setdefault(c.source, []).append(c)
+    for lst in by_note.values():
+        rng.shuffle(lst)
+    order = [lst[i] for i in range(max(map(len, by_note.values()))) for lst in by_note.values() if i < len(lst)]
+    lex = Lexicon.load(profile)
+    texts = {}
+    report = GenReport()
+    items: list[dict] = []
+    seen: set[str] = set()
+    n_un = n // 4 if n_unanswerable is None else n_unanswerable
+    total = n + n_un
+    for cand in order:
+        if len(items) >= n:
+            break
+        style = STYLES[report.tried % len(STYLES)]
+        report.tried += 1
+        schema = {
+            "type": "object",
+            "properties": {"answer": {"type": "string", "enum": list(cand.keys)}, "question": {"type": "string"}},
+            "required": ["answer", "question"],
+        }
+        user = prompt("evalgen_user", profile).format(
+            section=cand.section or cand.source,
+            line=cand.text,
+            keys="\n".join(f"- {k}" for k in cand.keys),
+            style=STYLE_TEXT[style],
+        )
+        data = _ask(llm, profile, "evalgen_system", user, schema)
+        key, question = (
+            (str(data.get("answer", "")), " ".join(str(data.get("question", "")).split())) if data else ("", "")
+        )
+        why = (
+            "malformed reply" if not data or key not in cand.keys else check_question(question, key, cand.text, seen)
+        )
+        if not why:
+            path = settings.corpus_dir / cand.source
+            texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
+            if not contains_key(texts[cand.source], [key]):
+                why = "key not in its note"
+        if why:
+            report.rejected[why] += 1
+        else:
+            seen.add(" ".join(_tokens(question)))
+            items.append(
+                {
+                    "id": f"gen-{len(items) + 1:03d}",
+                    "question": question,
+                    "answers": [key],
+                    "sources": [cand.source],
+                    "kind": question_kind(question),
+                    "domain": _domain_slug(profile, lex.domain_of(cand.section, cand.text)),
+                    "line": cand.line,
+                    "statement": cand.text,
+                }
+            )
+        if progress:
+            progress(len(items), total, "questions")
+    report.kept = len(items)
+    items += _unanswerable(retriever, llm, n_un, rng, report, progress, len(items), total)
+    report.seconds = time.perf_counter() - t0
+    return items, report
+
+
+def _unanswerable(
+    retriever: Retriever,
+    llm: LLM,
+    n: int,
+    rng: random.Random,
+    report: GenReport,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> list[dict]:
+    """Questions on the profile's nearby topics that the notes never mention, worded by the model."""
+    profile = retriever.settings.profile
+    finder = EvidenceFinder.of(retriever)
+    topics = [t for t in load_profile(profile).get("eval", {}).get("nearby_topics", []) if not finder.mentions(t)]
+    rng.shuffle(topics)
+    schema = {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}
+    out: list[dict] = []
+    for topic in topics:
+        if len(out) >= n:
+            break
+        report.unanswerable_tried += 1
+        data = _ask(llm, profile, "evalgen_unanswerable", f"Topic: {topic}", schema)
+        question = " ".join(str((data or {}).get("question", "")).split())
+        short = re.sub(r"^(Amazon|AWS|SageMaker)\s+", "", topic)
+        if not question.endswith("?") or short.lower() not in question.lower() or len(question.split()) < 5:
+            report.rejected["unanswerable: not a question about its topic"] += 1
+            continue
+        out.append(
+            {
+                "id": f"gen-u{len(out) + 1:02d}",
+                "question": question,
+                "answers": [],
+                "sources": [],
+                "kind": "unanswerable",
+                "domain": "other",
+                "topic": topic,
+            }
+        )
+        if progress:
+            progress(done + len(out), total, "unanswerable")
+    report.unanswerable_kept = len(out)
+    return out
+
+
+def write_set(items: Sequence[dict], path: Path) -> None:
+    """The set as JSONL, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8")
+    tmp.replace(path)

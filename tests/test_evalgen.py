@@ -1,0 +1,162 @@
+"""Eval sets for any notes (a real packaged model words the questions), the settings sweep and set comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import NOTES
+
+from mlstutor.cli import main
+from mlstutor.config import Settings
+from mlstutor.evalgen import check_question, generate_set, key_phrases, question_kind, quotes_line, write_set
+from mlstutor.evaluation import compare_sets, load_eval_set, run_sweep, spearman
+from mlstutor.llm import get_llm
+from mlstutor.retrieval import Retriever
+from mlstutor.text import contains_key
+
+
+def test_key_phrases_are_copied_facts_not_common_words() -> None:
+    from collections import Counter
+
+    df = Counter({"model": 200, "data": 150, "record": 3, "size": 10, "shard": 4})
+    keys = key_phrases("Maximum record size is 1MB, a shard takes 1 MB/s", df, 1000)
+    assert keys[:2] == ["1MB", "1 MB/s"]  # numbers with their units first
+    assert all(k.lower() in "maximum record size is 1mb, a shard takes 1 mb/s" for k in keys)
+    assert "the model" not in key_phrases("Streams the data to the model", df, 1000)
+
+
+@pytest.mark.parametrize(
+    ("question", "key", "line", "why"),
+    [
+        ("How big can one Kinesis record get?", "1MB", "Maximum record size is 1MB", ""),
+        ("Is a Kinesis record limited to 1MB?", "1MB", "Maximum record size is 1MB", "gives the key away"),
+        (
+            "What does AWS manage for task dependencies?",
+            "Manages task dependencies",
+            "Manages task dependencies (orchestration)",
+            "gives the key away",
+        ),
+        (
+            "What is the maximum record size is in Kinesis?",
+            "1MB",
+            "the maximum record size is 1MB in Kinesis",
+            "quotes the line",
+        ),
+        ("Kinesis record size", "1MB", "Maximum record size is 1MB", "not a question"),
+    ],
+)
+def test_check_question_good_and_bad(question: str, key: str, line: str, why: str) -> None:
+    assert check_question(question, key, line, set()) == why
+
+
+def test_vague_question_is_dropped() -> None:
+    # names nothing specific of its note: could be about any service
+    assert check_question(
+        "What data source does the model use?",
+        "S3",
+        "Model gets data from S3, built in ECR",
+        set(),
+        {"ecr", "endpoint"},
+    ).startswith("too vague")
+    assert (
+        check_question(
+            "Where does a model built in ECR get its data?",
+            "S3",
+            "Model gets data from S3, built in ECR",
+            set(),
+            {"ecr", "endpoint"},
+        )
+        == ""
+    )
+
+
+def test_quotes_and_kinds() -> None:
+    assert quotes_line(
+        "Past 5GB, why must use multi-part upload be chosen?",
+        "if uploading more than 5GB, must use multi-part upload",
+    )
+    assert not quotes_line("When does S3 need uploads split into parts?", "must use multi-part upload")
+    assert question_kind("A retail company streams clicks. Which service buffers them?") == "scenario"
+    assert question_kind("kinesis retention default?") == "casual"
+    assert question_kind("Which metric should you use when false negatives are costly?") == "fact"
+
+
+def test_spearman_and_comparison() -> None:
+    assert spearman([0.9, 0.8, 0.7], [0.5, 0.4, 0.3]) == 1.0
+    assert spearman([0.9, 0.8, 0.7], [0.3, 0.4, 0.5]) == -1.0
+    rows = [
+        {"set": s, "mode": m, "chunk_size": 600, "heading_context": True, "hit@1": v, "mrr@10": v, "hit@5": v}
+        for s, vals in (("a", (0.9, 0.8, 0.7)), ("b", (0.7, 0.8, 0.9)))
+        for m, v in zip(("hybrid", "dense", "bm25"), vals)
+    ]
+    cmp_ = compare_sets(rows, "a", "b")
+    assert cmp_["spearman"]["mrr@10"] == -1.0
+    assert cmp_["best"] == {"a": "hybrid, chunks 600, headings on", "b": "bm25, chunks 600, headings on"}
+    assert cmp_["disagree"] and cmp_["disagree"][0]["config"] in {
+        r["mode"] + ", chunks 600, headings on" for r in rows
+    }
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    """The three small notes, indexed for real, with the 0.5B packaged model."""
+    base = tmp_path_factory.mktemp("gen")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    for name, text in NOTES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    s = Settings(corpus_dir=corpus, index_dir=base / "index", data_dir=base / "data", cache_dir=base / "cache")
+    return Retriever.open(s.with_(model="qwen2.5-coder-0.5b"))
+
+
+def test_generated_set_holds_up_and_repeats(small: Retriever, tmp_path: Path) -> None:
+    llm = get_llm(small.settings)
+    items, report = generate_set(small, llm, 4, n_unanswerable=1, seed=3)
+    again, _ = generate_set(small, llm, 4, n_unanswerable=1, seed=3)
+    assert [i["question"] for i in items] == [i["question"] for i in again]  # same notes, model, seed: same set
+    answerable = [i for i in items if i["answers"]]
+    assert answerable, report.to_dict()  # the real model writes at least one question that passes the checks
+    assert report.tried >= report.kept == len(answerable)
+    for it in answerable:
+        note = (small.settings.corpus_dir / it["sources"][0]).read_text(encoding="utf-8")
+        assert contains_key(note, it["answers"])  # the key is in its source
+        assert not contains_key(it["question"], it["answers"])  # and not in the question
+        assert not quotes_line(it["question"], it["statement"])
+    for it in items[len(answerable) :]:
+        assert it["kind"] == "unanswerable" and it["topic"].split()[-1].lower() in it["question"].lower()
+    out = tmp_path / "mine.jsonl"
+    write_set(items, out)
+    assert [i.id for i in load_eval_set(out)] == [i["id"] for i in items]  # the eval reads what it wrote
+
+
+def test_sweep_on_small_notes(small: Retriever) -> None:
+    items = [
+        {"id": "a", "question": "How big can a Kinesis record be?", "answers": ["1MB"], "sources": ["kinesis.md"]},
+        {"id": "b", "question": "What fills the Glue Data Catalog?", "answers": ["Crawlers"], "sources": ["glue.md"]},
+        {"id": "c", "question": "Parquet conversion before S3?", "answers": ["Parquet"], "sources": ["firehose.md"]},
+    ]
+    path = small.settings.data_dir / "set.jsonl"
+    write_set(items, path)
+    loaded = load_eval_set(path)
+    result = run_sweep(small.settings, {"x": loaded, "y": loaded}, sizes=(300, 600), k=5)
+    assert len(result["rows"]) == 2 * 2 * 3 * 2  # sizes × headings × modes × sets
+    assert sum(r["default"] for r in result["rows"]) == 2  # the default configuration, once per set
+    assert result["comparison"]["spearman"]["mrr@10"] == pytest.approx(1.0)  # a set agrees with itself
+    assert all(0.0 <= r["hit@1"] <= r["hit@5"] <= 1.0 for r in result["rows"])
+
+
+def test_generate_cli_bad_input_is_one_clear_line(small: Retriever, capsys) -> None:
+    s = small.settings
+    argv = ["--corpus", str(s.corpus_dir), "--index-dir", str(s.index_dir), "eval", "generate", "--n", "0"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip() == "error: --n must be between 1 and 2000, not 0"
+    argv[-4:] = ["eval", "sweep", "--sizes", "50"]
+    assert main(argv) == 1
+    assert "chunk sizes of at least 100" in capsys.readouterr().err
+
+
+def test_generated_jsonl_is_plain(tmp_path: Path) -> None:
+    write_set([{"id": "g1", "question": "Q?", "answers": ["k"], "sources": ["n.md"]}], tmp_path / "s.jsonl")
+    assert json.loads((tmp_path / "s.jsonl").read_text(encoding="utf-8").strip())["id"] == "g1"
