@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,6 +158,100 @@ def test_kill_9_mid_build_keeps_the_old_index_and_the_stray_folder_is_cleaned(in
     assert rc == 0 and out.startswith("[1] "), err
     assert _strays(index_copy.index_dir) == []
     assert load_index(index_copy.index_dir).path == old.path
+
+
+# a long note, as a learner could add with the Library tab: re-indexing embeds its 300 new statements (seconds)
+BULK_NOTE = "# Bulk\n" + "".join(
+    (f"\n## Service group {i // 40}\n\n" if i % 40 == 0 else "")
+    + f"* Service{i:04d} keeps shard {i % 17} records for {i % 29 + 1} hours in region r{i % 7}\n"
+    for i in range(300)
+)
+
+
+def _ui_builds(index_dir: Path, pid: int) -> list[str]:
+    """Build folders in progress started by process ``pid`` (``.tmp-<date>-<time>-<pid>-<n>``)."""
+    return [p.name for p in index_dir.iterdir() if p.name.startswith(".tmp-") and p.name.split("-")[3] == str(pid)]
+
+
+def test_kill_9_of_the_web_ui_mid_reindex_keeps_the_old_index_and_the_stray_folder_is_cleaned(
+    tiny: Settings, tmp_path: Path, capsys
+) -> None:
+    """The Library tab's Re-index builds inside the web UI's own process: the real UI (a subprocess) is asked to
+    re-index through its API, as the button does, and is killed (SIGKILL) while its build folder is being filled.
+    The old build keeps serving and the next `mlstutor index` builds and removes the killed build's folder."""
+    from gradio_client import Client
+    from test_ui import _free_port
+
+    from mlstutor.embedding import get_embedder
+    from mlstutor.retrieval import Retriever
+
+    old = ensure_index(tiny)  # the index the UI starts with
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MLSTUTOR_DATA_DIR": str(tiny.data_dir),
+        "MLSTUTOR_CACHE_DIR": str(tmp_path / "cache"),
+        "MLSTUTOR_BACKEND": "openai",  # no local model is loaded: only the index matters here
+        "MLSTUTOR_BANK_SCENARIOS": "0",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    log = tmp_path / "ui.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(_cmd(tiny, "ui", "--port", str(port)), env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+
+    def alive() -> None:
+        if proc.poll() is not None:
+            pytest.fail(f"the UI exited with {proc.returncode}: {log.read_text()[-2000:]}")
+
+    def serving() -> bool:
+        alive()
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+        except OSError:
+            return False
+        return True
+
+    def ui_building() -> bool:  # the UI's own build folder (its pid is in the name) is there
+        alive()
+        if job.done():
+            pytest.fail(f"the re-index ended before it could be killed: {job.result()}")
+        return bool(_ui_builds(tiny.index_dir, proc.pid))
+
+    client = None
+    try:
+        _wait_for(serving, timeout=120, what="the UI to serve")
+        client = Client(url, verbose=False)
+        _wait_for(
+            lambda: "passages from 3 notes" in client.predict(api_name="/status_md"), what="the UI to load the index"
+        )
+        (tiny.corpus_dir / "bulk.md").write_text(BULK_NOTE, encoding="utf-8")
+        job = client.submit(api_name="/reindex")  # what the Library tab's Re-index button calls
+        _wait_for(ui_building, what="the UI's re-index to start its build folder")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if client is not None:
+            client.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert _ui_builds(tiny.index_dir, proc.pid), "the kill should have left the UI's build folder"
+    # killed mid-build: the old build is still the live one, intact (checksums), and answers; only stale
+    status = index_status(tiny)
+    assert (status.state, status.reason) == ("stale", "added: bulk.md")
+    live = load_index(tiny.index_dir)
+    assert live.path == old.path
+    [hit] = Retriever(live, get_embedder(tiny.embedding_model), tiny).search("How large can a Kinesis record be?", 1)
+    assert hit.chunk.source == "kinesis.md" and "1MB" in hit.chunk.text
+    # the next `mlstutor index` builds the added note and removes the killed build's folder (and the old build)
+    rc, out, err = _cli(capsys, *_cmd(tiny, "index")[3:])
+    assert rc == 0 and "index built" in out, err
+    assert _strays(tiny.index_dir) == [] and not old.path.exists()
+    assert [p.name for p in tiny.index_dir.iterdir() if p.name.startswith("build-")] == [
+        (tiny.index_dir / POINTER).read_text().strip()
+    ]
+    new = Retriever.open(tiny)  # the same settings: up to date now, the added note searchable
+    assert index_status(tiny).state == "fresh"
+    assert new.search("How long does Service0123 keep records?", 1)[0].chunk.source == "bulk.md"
 
 
 def test_two_index_processes_at_once_one_waits_then_reuses_the_build(tiny: Settings) -> None:
