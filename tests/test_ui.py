@@ -1,6 +1,8 @@
 """End-to-end: the real app in a subprocess, driven by Playwright in Debian's Chromium."""
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -160,6 +162,28 @@ def test_practice_exam_and_flashcards(page) -> None:
     page.get_by_role("tab", name="Progress").click()
     page.click("#progress-refresh")
     page.wait_for_function("document.querySelector('#progress-md').innerText.includes('Retention')")
+
+
+def test_generate_a_facts_set_for_my_notes_and_score_it(page) -> None:
+    page.get_by_role("tab", name="Eval").click()
+    page.get_by_text("Generate a facts set for my notes").click()
+    page.fill("#gen-n input[type=number]", "5")
+    page.press("#gen-n input[type=number]", "Enter")
+    page.click("#gen-set")
+    page.wait_for_function("document.querySelector('#gen-status').innerText.includes('questions')", timeout=300_000)
+    status = page.inner_text("#gen-status")
+    path = Path(re.search(r"Saved as (\S+\.jsonl)", status).group(1))
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert items, status  # at least the unanswerable questions on topics the notes never mention
+    for it in items:  # a kept question's key is in its note, and the question does not give it away
+        if it["answers"]:
+            assert it["answers"][0].lower() in (path.parents[2] / "corpus" / it["sources"][0]).read_text().lower()
+            assert it["answers"][0].lower() not in it["question"].lower()
+    page.click("#run-eval")  # the generated set is now the chosen one
+    page.wait_for_function(
+        "['| mode', 'no answerable'].some(t => document.querySelector('#eval-table').innerText.includes(t))",
+        timeout=300_000,
+    )
 
 
 def test_upload_note_and_find_it_in_library(page, tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """A known-facts set for any notes, so a learner can score retrieval on their own notes, not only the bundled five.
 
-The program chooses; the model only words. For each sampled statement of the notes the program proposes short key
-phrases copied from the line (a number with its unit, a term, a phrase of rare words); the model picks one
-(constrained to that list) and writes a question whose answer it is, in a learner's words or as an exam
-scenario. The program then keeps the question only when it holds up:
+The program chooses; the model only words. For each sampled statement of the notes the program picks a short key
+phrase copied from the line (a number with its unit first, else its rarest phrase); the model, shown worked
+examples, writes a question whose answer is that phrase, in a learner's words, casually or as an exam scenario.
+The program then keeps the question only when it holds up:
 
 * the key is really in the source note (it is copied from it, and checked again on the file);
 * the question does not give the key away and does not quote the line (no run of 5 words from it);
@@ -36,11 +36,11 @@ from mlstutor.retrieval import Retriever
 from mlstutor.text import contains_key, content_words, sentences, strip_markdown
 
 Progress = Callable[[int, int, str], None]
-STYLES = ("learner", "scenario", "casual")
-STYLE_TEXT = {
-    "learner": "a plain question, as a learner studying for the exam would ask it",
-    "scenario": "a one- or two-sentence exam scenario (a company or team with a need), ending in a question",
-    "casual": "a short, casual question, as typed quickly into a search box",
+STYLES = ("question", "scenario", "casual")  # the profile's prompt shows the model one example of each
+QUESTION_SCHEMA = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "maxLength": 260}},  # a rambling reply is cut, not lost
+    "required": ["question"],
 }
 COPY_RUN = 5  # a question sharing this many consecutive words with its line quotes it
 _UNIT = (
@@ -50,6 +50,35 @@ _UNIT = (
 _NUM_KEY = re.compile(
     rf"(?<![\w.\-])\d[\d,.]*(?:%|[A-Za-z]{{1,6}}(?:\s?/\s?[A-Za-z]{{1,3}})?|\s{_UNIT}\b(?:\s?/\s?(?:s|sec|second|shard)\b)?)?"
 )
+_NOT_A_START = {
+    "and",
+    "or",
+    "but",
+    "be",
+    "been",
+    "the",
+    "a",
+    "an",
+    "it",
+    "this",
+    "that",
+    "which",
+    "so",
+    "if",
+    "when",
+    "than",
+    "then",
+    "also",
+    "not",
+    "can",
+    "may",
+    "will",
+    "should",
+    "must",
+    "works",
+    "work",
+}
+_VERBS = {"works", "work", "gets", "get", "uses", "allows", "takes", "has", "have", "does", "do", "helps", "makes"}
 COMMON_DF = 30  # a phrase whose every word is on more lines than this is no specific fact ("the model")
 _SPLIT = re.compile(r"\s*(?:[:;,()|]|\s[-–—]\s|\s(?:is|are|was|for|to|with|by|via|using)\s)\s*")
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -105,7 +134,8 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[st
     out: list[str] = []
     for m in _NUM_KEY.finditer(plain):
         span = m.group(0).strip(" ,.")
-        if len(span) >= 2 and not re.fullmatch(r"\d{1,2}", span) and span not in out:
+        ordinal = re.fullmatch(r"\d+(?:st|nd|rd|th)", span, flags=re.I)
+        if len(span) >= 2 and not re.fullmatch(r"\d{1,2}", span) and not ordinal and span not in out:
             out.append(span)
     pieces = []
     for piece in _SPLIT.split(plain):
@@ -113,13 +143,16 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[st
         words = content_words(piece)
         if not words or not 1 <= len(piece.split()) <= 6 or len(piece) < 3 or piece.lower() == plain.lower():
             continue
-        if piece.count('"') % 2 or (len(piece.split()) == 1 and not re.search(r"[A-Z0-9]", piece)):
-            continue  # half a quotation; a lone common word ("parallel") is no fact to ask for
-        if all(df[w] > COMMON_DF for w in words):
-            continue
+        if piece.count('"') % 2 or (len(piece.split()) == 1 and not re.search(r".[A-Z0-9]", piece)):
+            continue  # half a quotation; a lone plain word ("parallel", "Speech") is no fact to ask for
+        if set(piece.lower().split()) & _VERBS:
+            continue  # a clause ("SageMaker works best"), not the thing asked for
+        if all(df[w] > COMMON_DF for w in words) or piece.split()[0].lower() in _NOT_A_START:
+            continue  # common words only, or a clause's tail ("and syntax", "be thought in advance")
         rarity = sum(math.log(n_lines / (1 + df[w])) for w in words) / len(words)
-        pieces.append((rarity, piece))
-    for _, piece in sorted(pieces, key=lambda x: -x[0]):
+        named = bool(re.search(r"[A-Z]", piece))  # a name or an acronym is what learners are asked for
+        pieces.append((named, rarity, piece))
+    for _, _, piece in sorted(pieces, key=lambda x: (not x[0], -x[1])):
         if piece not in out and not any(piece.lower() in o.lower() for o in out):
             out.append(piece)
     return out[:limit]
@@ -232,29 +265,20 @@ def generate_set(
     seen: set[str] = set()
     n_un = n // 4 if n_unanswerable is None else n_unanswerable
     total = n + n_un
+    max_tries = max(20, 4 * n)  # a weak model that writes few keepers must not walk every line of a library
     for cand in order:
-        if len(items) >= n:
+        if len(items) >= n or report.tried >= max_tries:
             break
         style = STYLES[report.tried % len(STYLES)]
         report.tried += 1
-        schema = {
-            "type": "object",
-            "properties": {"answer": {"type": "string", "enum": list(cand.keys)}, "question": {"type": "string"}},
-            "required": ["answer", "question"],
-        }
+        key = cand.keys[0]  # numbers with their unit first, else the line's rarest phrase
         user = prompt("evalgen_user", profile).format(
-            section=cand.section or cand.source,
-            line=cand.text,
-            keys="\n".join(f"- {k}" for k in cand.keys),
-            style=STYLE_TEXT[style],
+            section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
         )
-        data = _ask(llm, profile, "evalgen_system", user, schema)
-        key, question = (
-            (str(data.get("answer", "")), " ".join(str(data.get("question", "")).split())) if data else ("", "")
-        )
-        why = (
-            "malformed reply" if not data or key not in cand.keys else check_question(question, key, cand.text, seen)
-        )
+        data = _ask(llm, profile, "evalgen_system", user, QUESTION_SCHEMA)
+        question = " ".join(str(data.get("question", "")).split()) if data else ""
+        specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
+        why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
         if not why:
             path = settings.corpus_dir / cand.source
             texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
@@ -299,13 +323,12 @@ def _unanswerable(
     finder = EvidenceFinder.of(retriever)
     topics = [t for t in load_profile(profile).get("eval", {}).get("nearby_topics", []) if not finder.mentions(t)]
     rng.shuffle(topics)
-    schema = {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}
     out: list[dict] = []
     for topic in topics:
-        if len(out) >= n:
+        if len(out) >= n or report.unanswerable_tried >= max(10, 3 * n):
             break
         report.unanswerable_tried += 1
-        data = _ask(llm, profile, "evalgen_unanswerable", f"Topic: {topic}", schema)
+        data = _ask(llm, profile, "evalgen_unanswerable", f"Topic: {topic}", QUESTION_SCHEMA)
         question = " ".join(str((data or {}).get("question", "")).split())
         short = re.sub(r"^(Amazon|AWS|SageMaker)\s+", "", topic)
         if not question.endswith("?") or short.lower() not in question.lower() or len(question.split()) < 5:

@@ -281,7 +281,7 @@ def metrics_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _breakdown_table(summary: dict, mode: str, key: str) -> str:
+def breakdown_table(summary: dict, mode: str, key: str) -> str:
     k = summary["k"]
     rows = summary["modes"][mode][key]
     lines = [f"| {key.removeprefix('by_')} | n | hit@1 | hit@5 | mrr@{k} |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -331,11 +331,11 @@ def render_report(summary: dict, runs: Sequence[QueryRun]) -> str:
         "",
         f"## Best mode: {best}",
         "",
-        _breakdown_table(summary, best, "by_domain"),
+        breakdown_table(summary, best, "by_domain"),
         "",
-        _breakdown_table(summary, best, "by_kind"),
+        breakdown_table(summary, best, "by_kind"),
         "",
-        _breakdown_table(summary, best, "by_note"),
+        breakdown_table(summary, best, "by_note"),
         "",
         "(A question counts for every note that states its fact.)",
         "",
@@ -394,6 +394,8 @@ def evaluate(
 ) -> tuple[dict, list[QueryRun]]:
     """Run the retrieval eval; returns the summary (see :func:`summarize`) and the per-question runs."""
     items = load_eval_set(set_path)
+    if not any(it.answerable for it in items):
+        raise MlstutorError(f"{set_path.name} has no answerable questions to score")
     unknown = [m for m in modes if m not in EVAL_MODES]
     if unknown:
         raise MlstutorError(f"unknown eval mode {unknown[0]!r}; choose from {', '.join(EVAL_MODES)} or all")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -10,6 +11,7 @@ import gradio as gr
 from mlstutor.config import Settings
 from mlstutor.corpus import UPLOAD_SUFFIXES, add_notes, note_paths, sanitize_filename
 from mlstutor.errors import MlstutorError
+from mlstutor.evaluation import DEFAULT_SET
 from mlstutor.index import build_index, index_status
 from mlstutor.retrieval import MODES
 from mlstutor.ui.services import Services, friendly
@@ -21,13 +23,22 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
     """Library and Eval tabs; returns (refresh function, its outputs) for the page's load event."""
     _friendly = friendly
 
-    def run_eval(modes: list[str], progress=gr.Progress()) -> tuple:
-        from mlstutor.evaluation import evaluate, metrics_table, misses, plot_hit_curves
+    gen_dir = settings.data_dir / "eval"
+
+    def eval_sets() -> list[tuple[str, str]]:
+        """The bundled known facts, then the sets generated for these notes (newest first)."""
+        out = [("Bundled known facts (eval/facts.jsonl)", str(DEFAULT_SET))] if DEFAULT_SET.exists() else []
+        mine = sorted(gen_dir.glob("*.jsonl"), key=lambda p: -p.stat().st_mtime) if gen_dir.is_dir() else []
+        return out + [(f"Generated: {p.name}", str(p)) for p in mine]
+
+    def run_eval(set_path: str | None, modes: list[str], progress=gr.Progress()) -> tuple:
+        from mlstutor.evaluation import breakdown_table, evaluate, metrics_table, misses, plot_hit_curves
 
         try:
             svc.need_retriever()
             summary, runs = evaluate(
                 settings,
+                Path(set_path) if set_path else DEFAULT_SET,
                 modes=modes or ["hybrid"],
                 k=10,
                 progress=lambda d, t, m: progress(d / t, desc=f"{m}: {d}/{t}"),
@@ -38,10 +49,68 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
         plot_hit_curves(summary, tmp)
         mode = modes[0] if modes else "hybrid"
         missed = misses(runs, mode, 5)
-        miss_md = f"**Misses at k=5 in {mode} mode ({len(missed)}):**\n\n" + "\n".join(
-            f"- {r.item.question} — expected {r.item.answers[0]!r} in {', '.join(r.item.sources)}" for r in missed
+        line = summary.get("evidence_line") or {}
+        table = metrics_table(summary) + (
+            f"\n\nEvidence lines (what Chat shows first): hit@1 {line['hit@1']:.3f}, hit@3 {line['hit@3']:.3f}."
+            if line.get("n")
+            else ""
         )
-        return metrics_table(summary), str(tmp), miss_md
+        miss_md = (
+            f"**By note ({mode}):**\n\n{breakdown_table(summary, mode, 'by_note')}\n\n"
+            f"**Misses at k=5 in {mode} mode ({len(missed)}):**\n\n"
+            + "\n".join(
+                f"- {r.item.question} — expected {r.item.answers[0]!r} in {', '.join(r.item.sources)}; first: "
+                f"{r.retrieved[0]['source']} § {r.retrieved[0]['heading_path']}"
+                if r.retrieved
+                else ""
+                for r in missed
+            )
+        )
+        return table, str(tmp), miss_md
+
+    def generate(notes: list[str], n: float, seed: float, progress=gr.Progress()) -> tuple:
+        from mlstutor.evalgen import generate_set, write_set
+        from mlstutor.llm import get_llm
+
+        try:
+            retriever = svc.need_retriever()
+            progress(0, desc="loading the model")
+            items, report = generate_set(
+                retriever,
+                get_llm(settings),
+                int(n),
+                notes=notes or None,
+                seed=int(seed),
+                progress=lambda d, t, what: progress(d / max(t, 1), desc=f"{what}: {d}/{t}"),
+            )
+            out = gen_dir / f"generated-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+            write_set(items, out)
+        except Exception as exc:
+            return _friendly(exc), gr.update(), None
+        dropped = ", ".join(f"{k} {v}" for k, v in report.rejected.most_common()) or "none"
+        md = (
+            f"✅ {report.kept} questions (kept {report.kept} of {report.tried} the model wrote; dropped: {dropped}) "
+            f"and {report.unanswerable_kept} unanswerable, in {report.seconds:.0f} s. Saved as `{out}`, a JSONL "
+            "you can edit; it is now chosen above — press *Run retrieval eval*."
+        )
+        return md, gr.update(choices=eval_sets(), value=str(out)), str(out)
+
+    def sweep(set_path: str | None, progress=gr.Progress()) -> tuple:
+        from mlstutor.evaluation import load_eval_set, plot_sweep, run_sweep, sweep_table
+
+        try:
+            svc.need_retriever()
+            path = Path(set_path) if set_path else DEFAULT_SET
+            result = run_sweep(
+                settings,
+                {path.name: load_eval_set(path)},
+                progress=lambda d, t, _: progress(d / t, desc=f"setting {d}/{t} (each builds its own index once)"),
+            )
+        except Exception as exc:
+            return _friendly(exc), None
+        tmp = Path(tempfile.mkdtemp(prefix="mlstutor-sweep-")) / "sweep.png"
+        plot_sweep(result, tmp)
+        return sweep_table(result), str(tmp)
 
     def library_view() -> tuple:
         try:
@@ -83,13 +152,39 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
         return "✅ Re-indexed. " + md, rows, svc.status_md(request)
 
     with gr.Tab("Eval", id="eval"):
-        gr.Markdown("How often does the retriever find the fact? Runs `eval/facts.jsonl` (the known facts).")
+        gr.Markdown(
+            "How often does the retriever find the fact? Score the bundled known facts, or generate a set of "
+            "questions for **your own notes** and score that."
+        )
+        sets = eval_sets()
+        eval_set = gr.Dropdown(sets, value=sets[0][1] if sets else None, label="Facts set", elem_id="eval-set")
         eval_modes = gr.CheckboxGroup([*MODES, "baseline"], value=["hybrid", "bm25", "dense"], label="Modes")
-        eval_btn = gr.Button("Run retrieval eval", elem_id="run-eval")
+        with gr.Row():
+            eval_btn = gr.Button("Run retrieval eval", elem_id="run-eval")
+            sweep_btn = gr.Button("Sweep settings (chunk size × headings × mode)", elem_id="run-sweep")
         eval_table = gr.Markdown(elem_id="eval-table")
         eval_plot = gr.Image(label="hit@k", type="filepath")
         eval_misses = gr.Markdown()
-        eval_btn.click(run_eval, [eval_modes], [eval_table, eval_plot, eval_misses], concurrency_limit=1)
+        with gr.Accordion("Generate a facts set for my notes", open=False):
+            gr.Markdown(
+                "The program picks lines of your notes and the answer phrases; the local model words a question "
+                "for each, and questions that quote the line or give the answer away are dropped. About 5 s per "
+                "question on two cores."
+            )
+            gen_notes = gr.Dropdown(
+                [p.name for p in note_paths(settings.corpus_dir)] if settings.corpus_dir.is_dir() else [],
+                multiselect=True,
+                label="Only these notes (empty: all)",
+            )
+            with gr.Row():
+                gen_n = gr.Slider(5, 200, value=50, step=5, label="Questions", elem_id="gen-n")
+                gen_seed = gr.Number(value=0, precision=0, label="Seed")
+            gen_btn = gr.Button("Generate", elem_id="gen-set")
+            gen_md = gr.Markdown(elem_id="gen-status")
+            gen_file = gr.File(label="The set (JSONL)", interactive=False)
+        eval_btn.click(run_eval, [eval_set, eval_modes], [eval_table, eval_plot, eval_misses], concurrency_limit=1)
+        sweep_btn.click(sweep, [eval_set], [eval_table, eval_plot], concurrency_limit=1, concurrency_id="index")
+        gen_btn.click(generate, [gen_notes, gen_n, gen_seed], [gen_md, eval_set, gen_file], concurrency_limit=1)
 
     with gr.Tab("Library", id="library"):
         lib_md = gr.Markdown(elem_id="library-status")
