@@ -10,7 +10,15 @@ from conftest import NOTES
 
 from mlstutor.cli import main
 from mlstutor.config import Settings
-from mlstutor.evalgen import check_question, generate_set, key_phrases, question_kind, quotes_line, write_set
+from mlstutor.evalgen import (
+    check_question,
+    generate_set,
+    key_phrases,
+    named_subjects,
+    question_kind,
+    quotes_line,
+    write_set,
+)
 from mlstutor.evaluation import compare_sets, load_eval_set, run_sweep, spearman
 from mlstutor.llm import get_llm
 from mlstutor.retrieval import Retriever
@@ -25,6 +33,10 @@ def test_key_phrases_are_copied_facts_not_common_words() -> None:
     assert keys[:2] == ["1MB", "1 MB/s"]  # numbers with their units first
     assert all(k.lower() in "maximum record size is 1mb, a shard takes 1 mb/s" for k in keys)
     assert "the model" not in key_phrases("Streams the data to the model", df, 1000)
+    # one item of a list answers no question; a clause's tail is no key
+    assert key_phrases("Compression: GZIP, ZIP & SNAPPY for S3 targets", df, 1000) == []
+    assert key_phrases("Where to access data: S3, EFS, FSx for Lustre", df, 1000) == ["access data"]
+    assert all(not k.startswith(("and ", "Use ")) for k in key_phrases("Use median, and syntax checks", df, 1000))
 
 
 @pytest.mark.parametrize(
@@ -45,6 +57,7 @@ def test_key_phrases_are_copied_facts_not_common_words() -> None:
             "quotes the line",
         ),
         ("Kinesis record size", "1MB", "Maximum record size is 1MB", "not a question"),
+        ("What does principal component analysis reduce?", "PCA", "PCA reduces dimensions", "gives the key away"),
     ],
 )
 def test_check_question_good_and_bad(question: str, key: str, line: str, why: str) -> None:
@@ -69,6 +82,17 @@ def test_vague_question_is_dropped() -> None:
             {"ecr", "endpoint"},
         )
         == ""
+    )
+
+
+def test_a_question_on_another_subject_is_caught() -> None:
+    from mlstutor.facts import Lexicon
+
+    lex = Lexicon.load()
+    line = "Data Engineering > Kinesis > Data Streams Producer: 1 MB/s or 1000 messages/s per shard"
+    assert named_subjects("How much can one Glue Data Catalog shard take in?", lex) - named_subjects(line, lex)
+    assert not named_subjects("How much can a producer write to one Kinesis Data Streams shard?", lex) - (
+        named_subjects(line, lex)
     )
 
 

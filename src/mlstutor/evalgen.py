@@ -29,7 +29,7 @@ from pathlib import Path
 from mlstutor.chunking import Chunk
 from mlstutor.errors import MlstutorError
 from mlstutor.evidence import EvidenceFinder
-from mlstutor.facts import Lexicon, is_clean
+from mlstutor.facts import Lexicon, is_clean, norm
 from mlstutor.llm import LLM, complete_json
 from mlstutor.profile import load_profile, prompt
 from mlstutor.retrieval import Retriever
@@ -43,6 +43,7 @@ QUESTION_SCHEMA = {
     "required": ["question"],
 }
 COPY_RUN = 5  # a question sharing this many consecutive words with its line quotes it
+DUPLICATE = 0.75  # word overlap (Jaccard) at which two questions ask the same thing
 _UNIT = (
     r"(?:[KMGT]i?B|ms|s|h|hrs?|days?|hours?|minutes?|seconds?|years?|months?|records?|messages?|shards?|nodes?"
     r"|instances?|characters?|calls?|tags?|x)"
@@ -137,6 +138,10 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[st
         ordinal = re.fullmatch(r"\d+(?:st|nd|rd|th)", span, flags=re.I)
         if len(span) >= 2 and not re.fullmatch(r"\d{1,2}", span) and not ordinal and span not in out:
             out.append(span)
+    # one item of a list ("S3, EFS, FSx for Lustre") answers no question: the question would ask for all of them
+    tail = plain.split(":", 1)[-1]
+    items = [p.strip(" .*`\"'-–").lower() for p in re.split(r",|\s&\s|\sand\s", tail)]
+    listed = items if len(items) >= 3 else []
     pieces = []
     for piece in _SPLIT.split(plain):
         piece = piece.strip(" .*`\"'-–")
@@ -145,8 +150,14 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[st
             continue
         if piece.count('"') % 2 or (len(piece.split()) == 1 and not re.search(r".[A-Z0-9]", piece)):
             continue  # half a quotation; a lone plain word ("parallel", "Speech") is no fact to ask for
-        if set(piece.lower().split()) & _VERBS:
-            continue  # a clause ("SageMaker works best"), not the thing asked for
+        if (
+            set(piece.lower().split()) & _VERBS
+            or any(piece.lower() in it for it in listed)
+            or (listed and re.search(r",|\s&\s", piece))
+            or ". " in piece
+            or piece[0] in "/&"
+        ):
+            continue  # a clause ("SageMaker works best"), a list item, or a piece across a sentence break
         if all(df[w] > COMMON_DF for w in words) or piece.split()[0].lower() in _NOT_A_START:
             continue  # common words only, or a clause's tail ("and syntax", "be thought in advance")
         rarity = sum(math.log(n_lines / (1 + df[w])) for w in words) / len(words)
@@ -189,6 +200,24 @@ def quotes_line(question: str, line: str, run: int = COPY_RUN) -> bool:
     return any(tuple(q[i : i + run]) in grams for i in range(len(q) - run + 1))
 
 
+def _initials(text: str) -> str:
+    """The initials of every run of words: "principal component analysis" → "pca" is in it."""
+    return "".join(w[0] for w in _tokens(text))
+
+
+def named_subjects(text: str, lex: Lexicon) -> set[str]:
+    """The profile's services, features and algorithms a text names (by any of their spellings)."""
+    padded = f" {norm(text)} "
+    return {
+        name
+        for spelling, name in lex.spellings.items()
+        if len(spelling) >= 3
+        and spelling not in lex.whole_only
+        and lex.kinds.get(name) in ("service", "feature", "algorithm")
+        and f" {spelling} " in padded
+    }
+
+
 def check_question(question: str, key: str, line: str, seen: set[str], specific: set[str] | None = None) -> str:
     """Why a generated question is not kept ("" when it is). ``specific``: the rare words of the line and its
     section; a question naming none of them ("What does the model use?") could be about anything."""
@@ -199,12 +228,15 @@ def check_question(question: str, key: str, line: str, seen: set[str], specific:
     asked = {w[:5] for w in content_words(q)}
     if contains_key(q, [key]) or (key_words and len(key_words & asked) / len(key_words) >= 0.5):
         return "gives the key away"
+    if re.fullmatch(r"[A-Z]{2,6}", key) and key.lower() in _initials(q):
+        return "gives the key away"  # "principal component analysis" spells PCA
     if quotes_line(q, line):
         return "quotes the line"
     if specific and not {w[:5] for w in specific} & asked:
         return "too vague (names nothing specific from its note)"
-    norm = " ".join(_tokens(q))
-    if norm in seen:
+    words = set(_tokens(q))
+    # the same question with another key ("Which algorithm is unsupervised?" three times) is vague, not new
+    if any(len(words & set(o.split())) / len(words | set(o.split())) >= DUPLICATE for o in seen):
         return "duplicate"
     return ""
 
@@ -279,6 +311,8 @@ def generate_set(
         question = " ".join(str(data.get("question", "")).split()) if data else ""
         specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
         why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
+        if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
+            why = "names a subject its line is not about"
         if not why:
             path = settings.corpus_dir / cand.source
             texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
