@@ -76,6 +76,24 @@ def test_question_about_something_absent_from_the_notes_abstains(tutor: Tutor) -
     assert "128" not in a.text
 
 
+def test_evidence_handed_in_is_explained_without_looking_it_up_again(tutor: Tutor, monkeypatch) -> None:
+    """The web UI shows the evidence in its own event, then hands it to the model's event: ``ask_stream`` skips
+    the lookup and answers exactly as it would have."""
+    _say('{"lines": [1], "answer": "A Kinesis Data Streams record can be up to 1MB."}')
+    q = "How large can a Kinesis record be?"
+    found, before = tutor.evidence(q), tutor.ask(q)
+
+    def no_lookup(*_args, **_kwargs):
+        raise AssertionError("the evidence was looked up again")
+
+    monkeypatch.setattr(tutor, "evidence", no_lookup)
+    monkeypatch.setattr(tutor.retriever, "search", no_lookup)
+    events = list(tutor.ask_stream(q, evidence=found))
+    assert events[0] == ("evidence", found[0])
+    answer = events[-1][1]
+    assert answer.text == before.text and answer.evidence == found[0] and answer.signals == found[1]
+
+
 def test_calibration_fit_separates_and_scores_rows() -> None:
     good = Signals(0.8, 0.7, 0.7, 0.8, 0.0)
     bad = Signals(0.4, 0.2, 0.3, 0.3, 1.0)

@@ -97,6 +97,8 @@ def page(app_url):
 
 
 def test_chat_shows_evidence_lines_then_the_answer(page) -> None:
+    from playwright.sync_api import expect
+
     page.wait_for_function("document.querySelector('#status').innerText.includes('passages from')")
     page.fill("#question textarea", "How large can a Kinesis record be?")  # the README's example
     page.click("#ask")
@@ -107,6 +109,7 @@ def test_chat_shows_evidence_lines_then_the_answer(page) -> None:
     text = page.inner_text("#passages").replace(" ", "")
     assert ".md§" in text and "line" in text and "1MB" in text  # the key line, where it is, before the model
     assert page.locator("#passages mark").count() >= 1
+    expect(page.locator("#question textarea")).to_be_enabled()  # off only while the model's turn is pending
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
 
@@ -115,6 +118,47 @@ def test_empty_question_is_harmless(page) -> None:
     page.click("#ask")
     time.sleep(1)
     assert "Traceback" not in page.content()
+
+
+MCQ = (
+    "Which service delivers streaming data to Amazon S3 without writing consumer code?\n"
+    "A. Kinesis Data Firehose\nB. AWS Glue\nC. Amazon Athena\nD. Amazon Comprehend"
+)
+
+
+def test_evidence_shows_at_once_while_the_model_is_busy(app_url, settings) -> None:
+    """Issue #11: the evidence event needs no model and has its own queue, so a learner sees the lines of their
+    notes while other learners' answers are still queued or streaming in the model's one-at-a-time queue. The
+    model's event (``/chat`` after ``/chat_evidence``, as the browser chains them) explains that evidence without
+    repeating the question; a pasted exam question goes through the same two events; ``/chat`` alone still does
+    everything; a refused question is said once."""
+    from gradio_client import Client
+
+    q = "How large can a Kinesis record be?"
+    model = ("llamacpp", "smollm2-135m", "", "", "", 5, settings.mode)
+    asked = [q] * 4 + [MCQ]
+    chained = [Client(app_url, verbose=False) for _ in asked]
+    alone, late, refused = (Client(app_url, verbose=False) for _ in range(3))
+    shown = [c.predict(text, [], 5, settings.mode, api_name="/chat_evidence") for c, text in zip(chained, asked)]
+    assert all("passage-card" in out[1] for out in shown[:4]) and "for each option" in shown[4][1]
+    jobs = [c.submit(text, out[0], *model, api_name="/chat") for c, out, text in zip(chained, shown, asked)]
+    jobs.append(alone.submit(q, [], *model, api_name="/chat"))
+
+    mine = late.predict("How long is data kept in Kinesis?", [], 5, settings.mode, api_name="/chat_evidence")
+    pending = sum(not j.done() for j in jobs)  # six answers queued for one model: some still queued or streaming
+    assert "passage-card" in mine[1]
+    assert pending >= 1, "the evidence waited for the model's queue"
+
+    results = [j.result(timeout=300) for j in jobs]
+    for chat, cards, *_ in results:
+        assert len(chat) == 2 and "⏱" in str(chat[-1]["content"]) and "passage-card" in cards  # asked once
+    assert "**Answer:" in str(results[4][0][-1]["content"])  # the pasted exam question, evidence per option
+
+    too_long = "x" * (settings.max_query_chars + 1)
+    said = refused.predict(too_long, [], 5, settings.mode, api_name="/chat_evidence")
+    assert "limit" in str(said[0][-1]["content"]) and said[2] == too_long  # said in the chat, kept in the box
+    after = refused.predict(too_long, said[0], *model, api_name="/chat")
+    assert str(after).count("limit") <= 1  # the model's event has nothing to add
 
 
 def test_practice_exam_and_flashcards(page) -> None:

@@ -284,7 +284,7 @@ def _free_port() -> int:
 
 def _drive(job, req: _Request, check: Callable[[tuple], bool], first: Callable[[tuple], bool]) -> None:
     """Follow one gradio_client job to its end, recording queue positions and timings; ``first`` tells which
-    streamed output counts as the first useful one (chat: the evidence lines)."""
+    streamed output counts as the first useful one (for a chat question: :func:`_drive_chat`)."""
     from gradio_client.utils import Status
 
     while True:
@@ -321,10 +321,13 @@ def run_load_bench(
 ) -> dict:
     """Start the web UI (``mlstutor ui`` in a subprocess on 127.0.0.1, one login per learner) and drive it with
     ``gradio_client``: ``learners`` chat questions and ``practicing`` practice quizzes sent at the same moment.
-    Every request is followed to its end: the queue position the client is shown, the wait until the server
-    starts on it, the first output (chat: the evidence lines), the end (chat: the checked answer). Nothing may be
-    lost or fail; the table reports p50/p95 per kind."""
+    A chat question is sent as the browser sends it: ``/chat_evidence`` (no model), then ``/chat`` (the model's
+    one-at-a-time queue) with the chat the first returned. Every request is followed to its end: the highest
+    queue position the client is shown, the wait until the server starts on it (chat: the model's turn), the
+    first output (chat: the evidence event done, its cards shown), the end (chat: the checked answer). Nothing
+    may be lost or fail; the table reports p50/p95 per kind."""
     import concurrent.futures
+    import functools
     import os
     import urllib.request
 
@@ -388,33 +391,22 @@ def run_load_bench(
             say(f"model ready after {ready_s:.1f} s; sending {learners} questions and {practicing} quizzes at once")
 
             reqs: list[_Request] = []
-            jobs = []
+            tasks: list[Callable[[], None]] = []
             start = time.perf_counter()
             for i, u in enumerate(users):
                 if u.startswith("chat"):
                     req = _Request("chat", u, sent=time.perf_counter())
-                    job = clients[u].submit(
-                        questions[i],
-                        [],
-                        settings.backend,
-                        settings.model,
-                        settings.openai_base_url,
-                        settings.openai_model,
-                        "",
-                        5,
-                        settings.mode,
-                        api_name="/chat",
-                    )
-                    check, first = _chat_ok, _chat_evidence
+                    job = clients[u].submit(questions[i], [], 5, settings.mode, api_name="/chat_evidence")
+                    task = functools.partial(_drive_chat, clients[u], job, req, questions[i], settings)
                 else:
                     req = _Request("practice", u, sent=time.perf_counter())
                     topic = LOAD_TOPICS[(i - learners) % len(LOAD_TOPICS)]
                     job = clients[u].submit("", topic, 5, "medium", None, api_name="/practice_start")
-                    check, first = _practice_ok, _practice_ok
+                    task = functools.partial(_drive, job, req, _practice_ok, _practice_ok)
                 reqs.append(req)
-                jobs.append((job, req, check, first))
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-                list(pool.map(lambda j: _drive(*j), jobs))
+                tasks.append(task)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+                list(pool.map(lambda t: t(), tasks))
             wall = time.perf_counter() - start
             isolated = _isolation_check(clients, users)
         finally:
@@ -434,8 +426,38 @@ def _chat_ok(result: tuple) -> bool:
     return "⏱" in last and "⚠️ Something went wrong" not in last
 
 
-def _chat_evidence(output: tuple) -> bool:
-    return "passage-card" in str(output[1]) or _chat_ok(output)
+def _evidence_ok(result: tuple) -> bool:
+    """The evidence event's result: the cards (or "no lines match"), and no error in the chat."""
+    chat = result[0] or []
+    last = str(chat[-1]["content"]) if chat else ""
+    cards = str(result[1])
+    return ("passage-card" in cards or "No lines of your notes" in cards) and "⚠️" not in last
+
+
+def _drive_chat(client, job, req: _Request, question: str, settings: Settings) -> None:
+    """A chat question as the browser sends it: ``job`` is its ``/chat_evidence`` call (no model; its end is the
+    first output, the evidence cards shown); then ``/chat`` with the chat that returned, followed to its end
+    (the model's turn: its queue position, the wait until it starts, the checked answer)."""
+    shown = _Request("evidence", req.user, sent=req.sent)
+    _drive(job, shown, _evidence_ok, lambda _o: False)
+    req.first, req.position = shown.done, shown.position
+    if not shown.ok:
+        req.started, req.done, req.error = shown.started, shown.done, f"evidence: {shown.error}"
+        return
+    chat = job.result(timeout=5)[0]
+    answer = client.submit(
+        question,
+        chat,
+        settings.backend,
+        settings.model,
+        settings.openai_base_url,
+        settings.openai_model,
+        "",
+        5,
+        settings.mode,
+        api_name="/chat",
+    )
+    _drive(answer, req, _chat_ok, lambda _o: False)
 
 
 def _practice_ok(result: tuple) -> bool:

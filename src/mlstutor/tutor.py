@@ -203,16 +203,22 @@ class Tutor:
         history: list[tuple[str, str]] | None = None,
         k: int = PASSAGES,
         mode: str | None = None,
+        evidence: tuple[list[Evidence], Signals] | None = None,
     ) -> Iterator[tuple[str, object]]:
         """Events in order: ``("evidence", [Evidence])`` at once, ``("token", text)`` while the model writes,
-        then ``("answer", Answer)``. A pasted multiple-choice question is answered by :meth:`answer_mcq`."""
+        then ``("answer", Answer)``. A pasted multiple-choice question is answered by :meth:`answer_mcq`.
+
+        ``evidence``: what :meth:`evidence` already returned for this question, history, ``k`` and ``mode`` (the
+        web UI shows it before the model's turn comes); the lookup is then skipped. A pasted multiple-choice
+        question ignores it (its evidence is per option)."""
         t0 = time.perf_counter()
         question = validate_query(question, self.settings.max_query_chars)
         mcq = parse_mcq(question)
         if mcq is not None:
             yield from self._mcq_stream(mcq, t0)
             return
-        evidence, signals = self.evidence(question, history, k, mode)
+        found = evidence if evidence is not None else self.evidence(question, history, k, mode)
+        evidence, signals = found
         timings = {"evidence_ms": (time.perf_counter() - t0) * 1000}
         yield "evidence", evidence
         # the model's vote can lift a borderline case, never a hopeless one: skip the model then

@@ -5,15 +5,36 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import gradio as gr
 
 from mlstutor.config import Settings
-from mlstutor.evidence import PASSAGES, Evidence
+from mlstutor.evidence import PASSAGES, Evidence, Signals
 from mlstutor.llm import PRESETS
-from mlstutor.retrieval import MODES
+from mlstutor.mcq import parse_mcq
+from mlstutor.retrieval import MODES, validate_query
 from mlstutor.tutor import Answer, Tutor
 from mlstutor.ui.services import Services, friendly
+
+# the evidence events (retrieval + line choice, ~50 ms, no model) run side by side, up to this many at once; only
+# the model's explanation waits in the one-at-a-time "llm" queue
+EVIDENCE_CONCURRENCY = 8
+MCQ_WAIT = "<p>The lines of your notes for each option appear here when the tutor takes up this question.</p>"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question the evidence event took, handed to the model's event (a ``gr.State``): what it found, with
+    the ``k`` and mode it was found with. ``found`` is ``None`` for a pasted multiple-choice question (its
+    evidence is per option, found in the model's turn); ``refused``: the question was refused and the chat
+    says why, so the model's event has nothing to do."""
+
+    question: str
+    k: int
+    mode: str
+    found: tuple[list[Evidence], Signals] | None
+    refused: bool = False
 
 
 def evidence_cards(evidence: list[Evidence], answer: Answer | None = None) -> str:
@@ -76,10 +97,40 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
             )
         return settings.with_(backend="llamacpp", model=model)
 
-    def respond(
+    def show_evidence(
+        message: str, chat: list[dict], turns: list[tuple[str, str]], k: int, mode: str, request: gr.Request
+    ) -> tuple:
+        """The first event, no model: the question in the chat and its evidence cards at once, for every learner
+        however long the model's queue. What it found goes to :func:`explain` through the ``asked`` state. While
+        the model's turn is pending the question box and the Ask button are off (one question at a time)."""
+        chat = list(chat or [])
+        message = (message or "").strip()
+        if not message:
+            return chat, gr.skip(), "", gr.skip(), None, svc.status_md(request)
+        try:
+            question = validate_query(message, settings.max_query_chars)
+            retriever = svc.need_retriever()
+            mcq = parse_mcq(question) is not None
+            found = None if mcq else Tutor(retriever, settings).evidence(question, turns, int(k), mode)
+        except Exception as exc:  # a refused question: said in the chat, kept in the box to edit
+            chat += [{"role": "user", "content": message}, {"role": "assistant", "content": _friendly(exc)}]
+            refused = Asked(message, k, mode, None, refused=True)
+            return chat, gr.skip(), message, gr.skip(), refused, svc.status_md(request)
+        svc.last_use = time.time()
+        if found is None:  # a pasted exam question: its evidence is per option, found in the model's turn
+            cards, waiting = MCQ_WAIT, "_Reading your notes for each option…_"
+        else:
+            cards, waiting = evidence_cards(found[0]), "_Your notes are on the right; the explanation follows…_"
+        chat += [{"role": "user", "content": question}, {"role": "assistant", "content": waiting}]
+        off = gr.update(interactive=False)
+        asked = Asked(question, int(k), mode, found)
+        return chat, cards, gr.update(value="", interactive=False), off, asked, svc.status_md(request)
+
+    def explain(
         message: str,
         chat: list[dict],
         turns: list[tuple[str, str]],
+        asked: Asked | None,
         backend: str,
         model: str,
         url: str,
@@ -89,38 +140,52 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
         mode: str,
         request: gr.Request,
     ) -> Iterator[tuple]:
+        """The second event, in the model's one-at-a-time queue: the explanation of the evidence the first event
+        showed (not looked up again). Called alone (``/chat`` from gradio_client with a question) it does all of
+        it, evidence first, as before."""
         chat = list(chat or [])
         message = (message or "").strip()
-        if not message:
-            yield chat, gr.skip(), "", turns, svc.status_md(request)
+        on = gr.update(interactive=True)
+        found = None
+        if asked is not None and (not message or message == asked.question):  # the browser's chain
+            if asked.refused:
+                yield gr.skip(), gr.skip(), on, on, turns, None, gr.skip()
+                return
+            message, k, mode, found = asked.question, asked.k, asked.mode, asked.found
+            if not chat or chat[-1].get("role") != "assistant":
+                chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        elif not message:
+            yield gr.skip(), gr.skip(), on, on, turns, None, gr.skip()
             return
-        chat.append({"role": "user", "content": message})
-        chat.append({"role": "assistant", "content": "…"})
-        yield chat, gr.skip(), "", turns, svc.status_md(request)
+        else:  # called alone: the question joins the chat here
+            chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+            yield chat, gr.skip(), "", gr.skip(), turns, None, svc.status_md(request)
         svc.last_use = time.time()
         try:
             tutor = Tutor(svc.need_retriever(), chat_settings(backend, model, url, omodel, key))
-            text, evidence = "", []
-            for kind, value in tutor.ask_stream(message, history=turns, k=int(k), mode=mode):
+            text, evidence = "", found[0] if found else []
+            for kind, value in tutor.ask_stream(message, history=turns, k=int(k), mode=mode, evidence=found):
                 if kind == "evidence":
                     evidence = value
                     chat[-1]["content"] = "_Your notes are on the right; explaining…_"
-                    yield chat, evidence_cards(evidence), "", turns, svc.status_md(request)
+                    cards = gr.skip() if found else evidence_cards(evidence)  # shown already by the first event
+                    yield chat, cards, gr.skip(), gr.skip(), turns, None, svc.status_md(request)
                 elif kind == "token":
                     text += value
                     chat[-1]["content"] = text
-                    yield chat, gr.skip(), "", turns, gr.skip()
+                    yield chat, gr.skip(), gr.skip(), gr.skip(), turns, None, gr.skip()
                 else:
                     answer = value
                     chat[-1]["content"] = answer_markdown(answer)
                     turns = [*turns, (message, answer.text)][-4:]
-                    yield chat, evidence_cards(evidence, answer), "", turns, svc.status_md(request)
+                    yield chat, evidence_cards(evidence, answer), on, on, turns, None, svc.status_md(request)
         except Exception as exc:
             chat[-1]["content"] = _friendly(exc)
-            yield chat, gr.skip(), message, turns, svc.status_md(request)
+            yield chat, gr.skip(), gr.update(value=message, interactive=True), on, turns, None, svc.status_md(request)
 
     with gr.Tab("Chat", id="chat"):
         turns = gr.State([])
+        asked = gr.State(None)  # what the evidence event found, for the model's event
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Tutor", height=460, elem_id="chatbot")
@@ -148,10 +213,26 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
             with gr.Row():
                 k = gr.Slider(2, 10, value=PASSAGES, step=1, label="Passages searched for evidence (k)")
                 mode = gr.Dropdown(list(MODES), value=settings.mode, label="Retrieval mode")
-        inputs = [question, chatbot, turns, backend, model, base_url, omodel, api_key, k, mode]
-        outputs = [chatbot, passages, question, turns, status]
-        ask_btn.click(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm", api_name="chat")
-        question.submit(respond, inputs, outputs, concurrency_limit=1, concurrency_id="llm")
+        # two chained events: the evidence at once for everyone (no model, its own generous concurrency), then the
+        # model's explanation in the one-at-a-time "llm" queue, its queue position shown on the chat only
+        gr.on(
+            [ask_btn.click, question.submit],
+            show_evidence,
+            [question, chatbot, turns, k, mode],
+            [chatbot, passages, question, ask_btn, asked, status],
+            api_name="chat_evidence",
+            concurrency_limit=EVIDENCE_CONCURRENCY,
+            concurrency_id="evidence",
+            show_progress_on=[passages],
+        ).then(
+            explain,
+            [question, chatbot, turns, asked, backend, model, base_url, omodel, api_key, k, mode],
+            [chatbot, passages, question, ask_btn, turns, asked, status],
+            api_name="chat",
+            concurrency_limit=1,
+            concurrency_id="llm",
+            show_progress_on=[chatbot],
+        )
         clear_btn.click(
             lambda: ([], [], "<p>The lines of your notes that answer appear here.</p>"),
             None,
