@@ -184,3 +184,12 @@ def test_generate_cli_bad_input_is_one_clear_line(small: Retriever, capsys) -> N
 def test_generated_jsonl_is_plain(tmp_path: Path) -> None:
     write_set([{"id": "g1", "question": "Q?", "answers": ["k"], "sources": ["n.md"]}], tmp_path / "s.jsonl")
     assert json.loads((tmp_path / "s.jsonl").read_text(encoding="utf-8").strip())["id"] == "g1"
+
+
+def test_heading_context_setting_reads_from_the_environment() -> None:
+    from mlstutor.errors import SettingsError
+
+    assert Settings.from_env({"MLSTUTOR_HEADING_CONTEXT": "0"}).heading_context is False
+    assert Settings.from_env({}).heading_context is True
+    with pytest.raises(SettingsError, match="HEADING_CONTEXT"):
+        Settings.from_env({"MLSTUTOR_HEADING_CONTEXT": "maybe"})

@@ -214,7 +214,9 @@ def test_generate_a_facts_set_for_my_notes_and_score_it(page) -> None:
     page.fill("#gen-n input[type=number]", "5")
     page.press("#gen-n input[type=number]", "Enter")
     page.click("#gen-set")
-    page.wait_for_function("document.querySelector('#gen-status').innerText.includes('questions')", timeout=300_000)
+    page.wait_for_function(
+        "['Saved as', '⚠️'].some(t => document.querySelector('#gen-status').innerText.includes(t))", timeout=300_000
+    )
     status = page.inner_text("#gen-status")
     path = Path(re.search(r"Saved as (\S+\.jsonl)", status).group(1))
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

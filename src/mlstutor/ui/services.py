@@ -109,8 +109,10 @@ class Services:
     def stop(self) -> None:
         self._stop.set()
 
-    def load_index(self, progress: Any = None) -> Retriever:
+    def load_index(self, progress: Any = None, *, if_missing: bool = False) -> Retriever:
         with self._lock:
+            if if_missing and self.retriever is not None:  # another learner's request loaded it meanwhile
+                return self.retriever
             self.retriever = Retriever.open(self.settings, progress)
             QuestionBank.of(self.retriever)  # built with the index: a quiz starts from it at once
             self.index_error = None
@@ -120,7 +122,7 @@ class Services:
         if self.retriever is None:
             if self.index_error:
                 raise MlstutorError(self.index_error)
-            return self.load_index()
+            return self.load_index(if_missing=True)
         return self.retriever
 
     def bank(self) -> QuestionBank:
