@@ -227,7 +227,7 @@ def test_generate_a_facts_set_for_my_notes_and_score_it(page) -> None:
             assert it["answers"][0].lower() not in it["question"].lower()
     page.click("#run-eval")  # the generated set is now the chosen one
     page.wait_for_function(
-        "['| mode', 'no answerable'].some(t => document.querySelector('#eval-table').innerText.includes(t))",
+        "['hit@1', 'no answerable'].some(t => document.querySelector('#eval-table').innerText.includes(t))",
         timeout=300_000,
     )
 
