@@ -126,3 +126,23 @@ def test_calibration_fit_separates_and_scores_rows() -> None:
     assert m["false_abstention"] == 0.0 and m["abstention_on_unanswerable"] == 1.0
     assert m["paraphrase_consistency"] == 1.0 and m["key_in_shown"] == 1.0
     assert any(t["default"] for t in tradeoff(rows, fitted))
+
+
+@pytest.mark.parametrize(
+    ("question", "follows"),
+    [
+        ("and its buffer size?", True),
+        ("What about Firehose?", True),
+        ("why?", True),
+        ("How long does it keep data?", True),
+        ("When should I use SMOTE?", False),  # short, but with a subject of its own (found by a learner pass)
+        ("What is the default retention of a Kinesis data stream?", False),
+    ],
+)
+def test_only_real_follow_ups_lean_on_the_previous_question(question: str, follows: bool) -> None:
+    from mlstutor.tutor import Tutor, is_follow_up
+
+    assert is_follow_up(question) is follows
+    history = [("How large can a Kinesis record be?", "1MB")]
+    query = Tutor._query(question, history)
+    assert (query != question) is follows

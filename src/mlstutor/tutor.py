@@ -123,6 +123,18 @@ def check_sentences(
     return " ".join(kept), [evidence[i].citation for i in sorted(cited)], dropped, share
 
 
+_FOLLOW_UP = re.compile(
+    r"(?i)^\s*(and|or|but|also|what about|how about|same for|then)\b"
+    r"|\b(it|its|it's|they|them|their|theirs|this|that|these|those|same|former|latter)\b"
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on the previous one: it opens like a continuation ("and …", "what about …"),
+    points back ("its", "that one"), or is only a few words ("why?", "and for training?")?"""
+    return len(question.split()) <= 3 or bool(_FOLLOW_UP.search(question))
+
+
 def quote_answer(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
     """When the model adds nothing usable, the best line itself is the answer."""
     top = evidence[0].citation
@@ -172,8 +184,9 @@ class Tutor:
 
     @staticmethod
     def _query(question: str, history: list[tuple[str, str]] | None) -> str:
-        """A short follow-up ("and its buffer size?") is read together with the previous question."""
-        return f"{history[-1][0]} {question}" if history and len(question.split()) < 8 else question
+        """A follow-up ("and its buffer size?", "what about Firehose?") is read together with the previous
+        question; a short question with a subject of its own ("When should I use SMOTE?") is not."""
+        return f"{history[-1][0]} {question}" if history and is_follow_up(question) else question
 
     def build_messages(self, question: str, evidence: list[Evidence]) -> list[Message]:
         """The constant system prompt (cached by llama.cpp) and the numbered evidence lines."""
