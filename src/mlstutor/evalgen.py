@@ -30,6 +30,7 @@ from mlstutor.chunking import Chunk
 from mlstutor.errors import MlstutorError
 from mlstutor.evidence import EvidenceFinder
 from mlstutor.facts import Lexicon, is_clean, norm
+from mlstutor.files import write_text_atomic
 from mlstutor.llm import LLM, complete_json
 from mlstutor.profile import load_profile, prompt
 from mlstutor.retrieval import Retriever
@@ -388,6 +389,4 @@ def _unanswerable(
 def write_set(items: Sequence[dict], path: Path) -> None:
     """The set as JSONL, written whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items))

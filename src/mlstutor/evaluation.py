@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlstutor.chunking import Chunk
+from mlstutor.chunking import Chunk, Citation
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
 from mlstutor.evidence import PASSAGES, Calibration, EvidenceFinder, Signals, fit_calibration
+from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import MODES, Retriever
 from mlstutor.text import contains_key
 
@@ -98,6 +99,11 @@ def load_eval_sets(paths: Sequence[Path]) -> list[EvalItem]:
     if dup:
         raise MlstutorError(f"id {dup!r} appears in more than one of the eval sets")
     return items
+
+
+def holds_key(citation: Citation, item: EvalItem) -> bool:
+    """The line-level hit rule: an evidence excerpt from a listed note that states a key string."""
+    return citation.source in item.sources and contains_key(citation.text, item.answers)
 
 
 def is_relevant(chunk: Chunk, item: EvalItem) -> bool:
@@ -290,6 +296,17 @@ def breakdown_table(summary: dict, mode: str, key: str) -> str:
     return "\n".join(lines)
 
 
+def _save_figure(fig, path: Path) -> None:
+    """Lay out, write beside ``path`` and rename over it (a report never shows half a PNG), free the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
 def plot_hit_curves(summary: dict, path: Path) -> None:
     """hit@k for k = 1..K, one line per mode."""
     import matplotlib
@@ -308,11 +325,7 @@ def plot_hit_curves(summary: dict, path: Path) -> None:
     ax.set_ylim(0.4, 1.0)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    _save_figure(fig, path)
 
 
 def render_report(summary: dict, runs: Sequence[QueryRun]) -> str:
@@ -379,9 +392,7 @@ def write_report(out_dir: Path, summary: dict, runs: Sequence[QueryRun]) -> Path
         ("metrics.json", json.dumps(summary, indent=2)),
         ("report.md", render_report(summary, runs)),
     ):
-        tmp = out_dir / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out_dir / name)
+        write_text_atomic(out_dir / name, text)
     return out_dir / "report.md"
 
 
@@ -416,7 +427,7 @@ def evidence_line_hits(retriever: Retriever, items: Sequence[EvalItem]) -> dict:
         if not it.answerable:
             continue
         evidence, _ = finder.find(it.question, retriever.search(it.question, k=PASSAGES))
-        ok = [e.citation.source in it.sources and contains_key(e.citation.text, it.answers) for e in evidence]
+        ok = [holds_key(e.citation, it) for e in evidence]
         first += bool(ok and ok[0])
         any3 += any(ok[:3])
         n += 1
@@ -594,11 +605,7 @@ def plot_sweep(result: dict, path: Path) -> None:
     ax.set_title("Retrieval by setting")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    _save_figure(fig, path)
 
 
 def render_sweep(result: dict) -> str:
@@ -640,8 +647,8 @@ def render_sweep(result: dict) -> str:
 def write_sweep(out_dir: Path, result: dict) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_sweep(result, out_dir / "sweep.png")
-    (out_dir / "sweep.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    (out_dir / "sweep.md").write_text(render_sweep(result), encoding="utf-8")
+    write_text_atomic(out_dir / "sweep.json", json.dumps(result, indent=2))
+    write_text_atomic(out_dir / "sweep.md", render_sweep(result))
     return out_dir / "sweep.md"
 
 
@@ -687,10 +694,7 @@ def answer_rows(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | No
                     "keys": list(keys),
                     "text": ans.text,
                     "evidence": [e.citation.text for e in ans.evidence],
-                    "key_in_evidence": it.answerable
-                    and any(
-                        e.citation.source in it.sources and contains_key(e.citation.text, keys) for e in ans.evidence
-                    ),
+                    "key_in_evidence": it.answerable and any(holds_key(e.citation, it) for e in ans.evidence),
                     "key_in_answer": it.answerable and key_in_answer(ans.text, keys),
                     "key_in_answer_lenient": it.answerable and key_in_answer(ans.text, keys, lenient=True),
                     "citation_ok": it.answerable and any(contains_key(c.text, keys) for c in ans.citations),

@@ -24,6 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from mlstutor.chunking import Citation
+from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
 from mlstutor.text import content_words
 
@@ -227,9 +228,7 @@ class Calibration:
 
     def save(self, path: Path = CALIBRATION_FILE) -> None:
         data = {"weights": self.weights, "threshold": self.threshold, "note": self.note}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 @functools.lru_cache(maxsize=4)

@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from mlstutor.config import Settings
 from mlstutor.corpus import file_hashes, load_corpus, note_paths
 from mlstutor.embedding import get_embedder
 from mlstutor.errors import CorpusError, IndexLoadError, StorageError, os_reason
+from mlstutor.files import write_text_atomic
 
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
@@ -216,20 +216,6 @@ def _build_lock(index_dir: Path, blocking: bool = True, on_wait: Callable[[], No
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_atomic(path: Path, data: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _cleanup(index_dir: Path, keep: str | None) -> None:
     """Remove every build folder but ``keep`` and stray pointer temp files (left by a killed build)."""
     for child in index_dir.iterdir():
@@ -359,7 +345,7 @@ def _build_locked(
             progress("save", 1, 1)
         os.rename(tmp, index_dir / f"build-{stamp}")
         final = index_dir / f"build-{stamp}"
-        _write_atomic(index_dir / POINTER, final.name + "\n")
+        write_text_atomic(index_dir / POINTER, final.name + "\n")
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if final is not None and _live_dir(index_dir) != final:
