@@ -3,7 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from mlstutor.chunking import ChunkerSettings, chunk_document, chunk_documents, clean_heading, is_navigation
+from mlstutor.chunking import (
+    ChunkerSettings,
+    _sections,
+    chunk_document,
+    chunk_documents,
+    clean_heading,
+    is_navigation,
+    is_outline,
+)
 from mlstutor.corpus import Document, load_corpus
 
 
@@ -18,11 +26,14 @@ def chunks(docs: list[Document]):
 
 
 def test_every_line_lands_in_a_chunk(docs, chunks) -> None:
+    """Every line is in some chunk, except a chapter outline's (a list of topic names under a linked heading)."""
     size = ChunkerSettings().chunk_size
     for doc in docs:
         mine = [c for c in chunks if c.source == doc.name]
-        for no, line in enumerate(doc.text.split("\n"), start=1):
-            if not line.strip():
+        lines = doc.text.split("\n")
+        outline = {no for s in _sections(lines) if is_outline(s) for no in range(s.start, s.end + 1)}
+        for no, line in enumerate(lines, start=1):
+            if not line.strip() or no in outline:
                 continue
             covering = [c for c in mine if c.line_start <= no <= c.line_end]
             assert covering, f"{doc.name}:{no} is in no chunk"
@@ -88,3 +99,21 @@ def test_clean_heading_and_navigation() -> None:
     assert clean_heading("1. [Machine learning concepts](01-concepts.md)") == "1. Machine learning concepts"
     assert is_navigation("* [Kinesis](#kinesis)\n    * [Glue](#glue)\n* [S3](#s3)")
     assert not is_navigation("* Maximum record size is 1MB\n* see [docs](#x)")
+
+
+def test_a_chapter_outline_is_left_out_and_lines_stay_true() -> None:
+    """A heading linking to a chapter file over a list of bare topic names states no fact; the passages around it
+    keep their own line numbers (nothing is merged across the gap)."""
+    text = (
+        "# Notes\n\n## Before\n\n* Glue crawlers infer schemas\n\n## 7. [AWS Services](07-aws.md)\n\n* S3 Datalakes\n"
+        "* Kinesis (video stream / data stream / firehose)\n* Glue\n\n## S3 datalakes\n\n"
+        "Collection of structured and unstructured files stored in S3\n\n"
+        "## 8. [Tools](08-tools.md)\n\n* Pytorch\n\nPytorch is a deep learning framework with dynamic graphs\n"
+    )
+    lines = text.split("\n")
+    out = chunk_document(Document("o.md", Path("o.md"), text, "x"), ChunkerSettings(min_chunk=150))
+    joined = "\n".join(c.text for c in out)
+    assert "Kinesis (video stream" not in joined  # the outline is gone
+    assert "Pytorch is a deep learning framework" in joined  # an outline with a fact under it is kept
+    for c in out:
+        assert "\n".join(lines[c.line_start - 1 : c.line_end]) == c.text

@@ -173,3 +173,13 @@ def test_eval_cli_json_with_own_set(settings, retriever, tmp_path: Path) -> None
     assert data["set"] == "mine.jsonl" and data["n"] == 2 and data["n_answerable"] == 1
     assert data["modes"]["hybrid"]["hit@5"] == 1.0
     assert data["modes"]["hybrid"]["unanswerable"]["n"] == 1
+
+
+def test_key_strings_match_however_the_note_spaces_them() -> None:
+    """Notes write one limit as "1MB/s", "1 MB/s" and "`1 MB / s`": all are hits for the key "1 MB/s"."""
+    from mlstutor.text import contains_key
+
+    for note in ("* `1 MB / s` or `1 000 messages / s` at write PER SHARD", "Producer: 1MB/s per shard"):
+        assert contains_key(note, ["1 MB/s"])
+    assert contains_key("`1 000 messages / s`", ["1000 messages/s"])
+    assert not contains_key("Consumer: 2 MB/s per shard", ["1 MB/s"])

@@ -21,7 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from mlstutor.corpus import Document
 
 # Bump when the algorithm changes so persisted indexes built by an older one are rebuilt.
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 PATH_SEP = " > "
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -306,8 +306,9 @@ def _pack(sections: list[_Section], settings: ChunkerSettings) -> list[_Section]
         if buf is None:
             buf = sec
             continue
-        combined = len(buf.text) + len(sec.text) + 1
-        if not buf.has_body or (len(buf.text) < settings.min_chunk and combined <= settings.chunk_size):
+        small = len(buf.text) < settings.min_chunk and len(buf.text) + len(sec.text) + 1 <= settings.chunk_size
+        adjacent = sec.start == buf.end + 1  # a left-out outline between them: merging would misnumber lines
+        if adjacent and (not buf.has_body or small):
             paths = [*buf.paths, *sec.paths] if buf.has_body else sec.paths
             buf = _Section(
                 path=_merged_path(paths),
@@ -322,7 +323,12 @@ def _pack(sections: list[_Section], settings: ChunkerSettings) -> list[_Section]
             buf = sec
     if buf is not None:
         last = packed[-1] if packed else None
-        if last and len(buf.text) < settings.min_chunk and len(last.text) + len(buf.text) <= settings.chunk_size:
+        if (
+            last
+            and buf.start == last.end + 1
+            and len(buf.text) < settings.min_chunk
+            and len(last.text) + len(buf.text) <= settings.chunk_size
+        ):
             paths = [*last.paths, *buf.paths]
             packed[-1] = _Section(
                 path=_merged_path(paths),
@@ -391,6 +397,18 @@ def is_navigation(text: str) -> bool:
     return links / len(lines) >= 0.6
 
 
+def is_outline(sec: _Section) -> bool:
+    """A chapter's outline: a heading that links to another document (``## 7. [AWS Services](07-aws.md)``) over
+    nothing but a list of bare topic names. It names many topics and states no fact, so it outranked the passages
+    that do (a scenario about Firehose got "Kinesis (video stream / data stream / firehose)" as its evidence)."""
+    head = sec.lines[0] if sec.lines else ""
+    body = [ln.strip() for ln in sec.lines[1:] if ln.strip()]
+    links_out = re.search(r"\]\((?!#)[^)]*\.md\)", head)
+    return bool(links_out and body) and all(
+        re.match(r"[*+-] ", ln) and len(re.findall(r"\w+", ln)) <= 8 for ln in body
+    )
+
+
 def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> list[Chunk]:
     """Heading-aware chunks of one note, in reading order."""
     settings = settings or ChunkerSettings()
@@ -403,7 +421,8 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
         add_start_index=True,
     )
     chunks: list[Chunk] = []
-    for sec in _pack(_split_tables(_sections(doc.text.split("\n"))), settings):
+    sections = [s for s in _sections(doc.text.split("\n")) if not is_outline(s)]
+    for sec in _pack(_split_tables(sections), settings):
         raw = "\n".join(sec.lines)
         if len(raw.strip()) <= settings.chunk_size * 1.15:
             # short enough: keep the section whole, trimmed of blank edge lines

@@ -107,11 +107,8 @@ def holds_key(citation: Citation, item: EvalItem) -> bool:
 
 
 def is_relevant(chunk: Chunk, item: EvalItem) -> bool:
-    """The hit rule: from a listed source and containing a key string."""
-    if chunk.source not in item.sources:
-        return False
-    text = chunk.text.lower()
-    return any(a.lower() in text for a in item.answers)
+    """The hit rule: from a listed source and containing a key string (spacing and markdown ignored)."""
+    return chunk.source in item.sources and contains_key(chunk.text, item.answers)
 
 
 @dataclass

@@ -101,11 +101,7 @@ class EvidenceFinder:
 
     def __init__(self, retriever: Retriever) -> None:
         self.retriever = retriever
-        index = retriever.index
-        owner = index.line_owner
-        # line vectors are stored chunk by chunk, in chunk order: the first unit of chunk p is at starts[p]
-        self._starts = np.searchsorted(owner, np.arange(len(index.chunks) + 1))
-        self._text = _plain("\n".join(c.text for c in index.chunks))
+        self._text = _plain("\n".join(c.text for c in retriever.index.chunks))
 
     def mentions(self, name: str) -> bool:
         """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
@@ -130,7 +126,7 @@ class EvidenceFinder:
     def lines_of(self, hit: Hit) -> list[tuple[int, int, str]]:
         """(vector row, line number, statement) for each statement of a retrieved passage."""
         pos = self.retriever.position(hit.chunk)
-        start, end = int(self._starts[pos]), int(self._starts[pos + 1])
+        start, end = int(self.retriever.line_starts[pos]), int(self.retriever.line_starts[pos + 1])
         stmts = hit.chunk.statements
         if len(stmts) != end - start:  # a passage without statements has one whole-text unit: no line to cite
             return []

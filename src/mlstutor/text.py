@@ -112,10 +112,16 @@ def strip_markdown(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("`", "").replace("**", "").replace("__", "")).strip()
 
 
+def _key_form(text: str) -> str:
+    """Text as key strings are compared: no markdown, lower case, no whitespace at all -- notes write the same
+    limit as "1MB/s", "1 MB/s" and "`1 MB / s`", and "1 000 messages" for 1000."""
+    return re.sub(r"\s+", "", strip_markdown(text).lower())
+
+
 def contains_key(text: str, keys: list[str] | tuple[str, ...]) -> bool:
-    """Does ``text`` state one of the key strings (case, whitespace and markdown ignored)?"""
-    low = strip_markdown(text).lower()
-    return any(strip_markdown(k).lower() in low for k in keys if k.strip())
+    """Does ``text`` state one of the key strings (case, spacing and markdown ignored)?"""
+    low = _key_form(text)
+    return any(_key_form(k) in low for k in keys if k.strip())
 
 
 class JsonStringField:
