@@ -38,11 +38,11 @@ run: $(VENV)/.models
 	$(BIN)/python app.py $(ARGS)
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests scripts
 	$(BIN)/pytest
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts && $(BIN)/ruff format --check src tests scripts
 
 bench: $(VENV)/.models
 	$(BIN)/mlstutor bench

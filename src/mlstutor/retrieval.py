@@ -199,34 +199,44 @@ class Retriever:
         qv = self.embedder.encode([query])[0]
         if mode == "dense":
             return self._dense(qv, depth)
+        fused, feats = self.candidates(query, qv, depth)
+        head = list(feats)
+        scores = {p: sum(RERANK_WEIGHTS[name] * x for name, x in f.items()) for p, f in feats.items()}
+        head.sort(key=lambda p: -scores[p])
+        tail = sorted((p for p in fused if p not in scores), key=lambda p: -fused[p])
+        floor = min(scores.values(), default=0.0)
+        last = min((fused[p] for p in head), default=1.0) or 1.0
+        return [(p, scores[p]) for p in head] + [(p, floor - 1.0 + fused[p] / last) for p in tail]
+
+    def candidates(
+        self, query: str, qv: np.ndarray, depth: int = CANDIDATES
+    ) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
+        """Dense and BM25 runs fused by reciprocal rank (position -> fused score), and the re-ranker's features
+        (:data:`RERANK_WEIGHTS`' names) of the best :data:`RERANK_DEPTH` -- also what the weights are fitted on
+        (``benchmarks/fit_reranker.py``)."""
         dense, sparse = self._dense(qv, depth), self.bm25.search(query, depth)
         fused: dict[int, float] = {}
         for run in (dense, sparse):
             for rank, (pos, _) in enumerate(run, start=1):
                 fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank)
-        order = sorted(fused, key=lambda p: -fused[p])
-        head, tail = order[:RERANK_DEPTH], order[RERANK_DEPTH:]
+        head = sorted(fused, key=lambda p: -fused[p])[:RERANK_DEPTH]
         bm25 = dict(sparse)
         top = max(bm25.values(), default=0.0) or 1.0
-        w = RERANK_WEIGHTS
-        rescored = [
-            (
-                p,
-                w["rank"] * RRF_K / (RRF_K + r)
-                + w["coverage"] * c
-                + w["bm25"] * bm25.get(p, 0.0) / top
-                + w["passage"] * float(self.index.vectors[p] @ qv)
-                + w["line_best"] * best
-                + w["line_second"] * second
-                + w["line_mean"] * mean,
-            )
+        feats = {
+            p: {
+                "rank": RRF_K / (RRF_K + r),
+                "coverage": c,
+                "bm25": bm25.get(p, 0.0) / top,
+                "passage": float(self.index.vectors[p] @ qv),
+                "line_best": best,
+                "line_second": second,
+                "line_mean": mean,
+            }
             for r, (p, c, (best, second, mean)) in enumerate(
                 zip(head, self.bm25.coverage(query, head), self._line_stats(qv, head))
             )
-        ]
-        rescored.sort(key=lambda kv: -kv[1])
-        floor = min((s for _, s in rescored), default=0.0)
-        return rescored + [(p, floor - 1.0 + fused[p] / (fused[head[-1]] or 1)) for p in tail]
+        }
+        return fused, feats
 
     def _dedup(self, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
         vectors = self.index.vectors
