@@ -146,3 +146,13 @@ def test_only_real_follow_ups_lean_on_the_previous_question(question: str, follo
     history = [("How large can a Kinesis record be?", "1MB")]
     query = Tutor._query(question, history)
     assert (query != question) is follows
+
+
+def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: Tutor) -> None:
+    """The abstention signal `number_missing`: a limit question is only answered by a line that states a number."""
+    _, answered = tutor.evidence("How large can a Kinesis record be?")
+    assert answered.number_missing == 0.0
+    _, concept = tutor.evidence("What does SMOTE do?")  # not a quantity question
+    assert concept.number_missing == 0.0
+    _, unanswered = tutor.evidence("What is the maximum number of tags you can attach to a SageMaker notebook?")
+    assert unanswered.number_missing == 1.0

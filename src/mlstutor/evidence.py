@@ -26,7 +26,7 @@ import numpy as np
 from mlstutor.chunking import Citation
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
-from mlstutor.text import content_words
+from mlstutor.text import content_words, numbers
 
 PASSAGES = 6  # passages whose lines compete to be evidence
 LINES = 3  # evidence lines shown and given to the model
@@ -38,6 +38,13 @@ W_COS, W_COVER, W_LINE_COVER, W_RANK, W_NO_NEWS = 1.0, 0.6, 0.3, 0.3, 0.4
 # A note's line is often a headline whose fact sits on the next bullet ("Specificity (TNR)" / "TN / (TN + FP)"):
 # an evidence item is the best line plus the statements right after it in its passage, up to this many characters.
 BLOCK_CHARS, BLOCK_LINES = 240, 3
+# A question that asks for a quantity ("how many…", "maximum…", "what does it cost") is unanswered by lines that
+# state no number: on the dev sets most unanswerable limit and price questions look like this.
+ASKS_QUANTITY = re.compile(
+    r"\b(how (many|much|large|big|long|fast|often|far)|maximum|minimum|max|min|limit|size|default value|price|cost"
+    r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest))\b",
+    re.I,
+)
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 
 
@@ -81,6 +88,7 @@ class Signals:
     unknown_name: float = (
         0.0  # 1 when the question names something (Timestream, us-east-1) found nowhere in the notes
     )
+    number_missing: float = 0.0  # 1 when the question asks for a quantity and no line shown states a new number
 
     def to_dict(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}
@@ -183,17 +191,19 @@ class EvidenceFinder:
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
         seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])
+        shown = " ".join(e.citation.text for e in evidence)
         signals = Signals(
             float(cos.max()),
             max(cover),
             passage_cos,
             r.bm25.coverage_texts(question, [seen])[0],
             float(bool(self.unknown_names(question))),
+            float(bool(ASKS_QUANTITY.search(question)) and not numbers(shown) - numbers(question)),
         )
         return evidence, signals
 
 
-FEATURES = ("top_cosine", "top_coverage", "passage_cosine", "union_coverage", "unknown_name")
+FEATURES = ("top_cosine", "top_coverage", "passage_cosine", "union_coverage", "unknown_name", "number_missing")
 CALIBRATION_FILE = Path(__file__).with_name("profiles") / "calibration.json"
 
 
