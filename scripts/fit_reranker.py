@@ -49,7 +49,7 @@ def scores(data: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> str:
 
 
 def main() -> None:
-    r = Retriever.open(Settings())
+    r = Retriever.open(Settings.from_env())
     data = {name: features(r, files) for name, files in SETS.items()}
     x_all = np.vstack([x for x, _ in data["dev"]])
     mu, sd = x_all.mean(0), x_all.std(0) + 1e-9
