@@ -76,3 +76,18 @@ def test_python_api_three_lines(settings) -> None:
 
     hits = R.open(settings).search("What is the maximum record size in Kinesis Data Streams?")
     assert hits[0].chunk.source.endswith(".md") and hits[0].to_dict()["heading_path"]
+
+
+@pytest.mark.parametrize(
+    "question,key",
+    [
+        ("Is undersampling the majority class a good way to handle imbalance?", "not recommended"),
+        ("How is specificity computed?", "TN / (TN + FP)"),
+    ],
+)
+def test_the_passage_stating_the_fact_outranks_an_overview_naming_it(retriever: Retriever, question, key) -> None:
+    """An overview line ("Know how to handle imbalanced data, i.e. oversampling, undersampling") names the topic;
+    the re-ranker's negative weight on the mean statement cosine puts the passage that states the fact first."""
+    from mlstutor.text import contains_key
+
+    assert contains_key(retriever.search(question, k=3)[0].chunk.text, [key])
