@@ -19,6 +19,7 @@ KEY_QUESTIONS = [
     ("Which SageMaker algorithm is used for anomaly detection?", ["Random Cut Forest"]),
     ("What does SMOTE stand for?", ["Synthetic Minority Over-sampling"]),
     ("What is the minimum buffer interval of Kinesis Data Firehose?", ["60 sec", "60s", "60 seconds"]),
+    ("What is the formula for recall?", ["TP / (TP + FN)", "TP/(TP+FN)"]),
 ]
 PARAPHRASES = [
     "What is the maximum size of a record in Kinesis Data Streams?",
@@ -50,6 +51,12 @@ def test_evidence_lines_hold_the_key_without_a_model(tutor: Tutor, corpus_dir, q
     assert contains_key(raw, keys)
     assert c.label.startswith(c.source) and "line" in c.label
     assert 0 < signals.top_cosine <= 1
+
+
+def test_a_study_reminder_is_not_shown_as_evidence(tutor: Tutor) -> None:
+    """ "Know about confusion matrices, precision, recall … and their formulas" names the topic, states nothing."""
+    evidence, _ = tutor.evidence("What is the formula for recall?")
+    assert not any(e.citation.text.lower().startswith("know ") for e in evidence)
 
 
 def test_check_sentences_keeps_supported_marks_invented(tutor: Tutor) -> None:
