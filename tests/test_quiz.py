@@ -417,3 +417,17 @@ def test_lists_of_ways_become_questions_with_fair_distractors(retriever) -> None
         # nothing the notes give for unbalanced data elsewhere (SMOTE, oversampling, "Get more data") is a distractor
         assert not any(w in ("smote", "oversample minority", "get more data", "oversampling") for w in wrong)
         assert all(r["citation"] for r in q.rationales.values())
+
+
+def test_a_run_on_scenario_is_rejected(retriever) -> None:
+    """Found reading bank questions: "EC2 instances need to go through an Internet GW (public access) Which AWS
+    service should they use?" — the model's sentence and the question glued together."""
+    from mlstutor.quiz import QuestionBank, check_scenario
+
+    bank = QuestionBank.of(retriever)
+    base = next(q for q in bank.items if q.kind == "which" and not q.scenario)
+    glued = "A retailer must keep every order event for a week and replay it later Which service should they use?"
+    assert check_scenario(glued, base, "", bank.notes) == "scenario: two sentences run together"
+    assert check_scenario(glued.replace(" Which", ". Which"), base, "", bank.notes) != (
+        "scenario: two sentences run together"
+    )

@@ -1186,7 +1186,7 @@ class QuestionBank:
             if base is None or any(q.scenario and q.stem == stem for q in qs):
                 continue
             q = replace(base, stem=stem, scenario=True, difficulty="medium")
-            if not acceptability(q, "", self.notes):
+            if not check_scenario(stem, q, "", self.notes) and not acceptability(q, "", self.notes):
                 qs[:] = [x for x in qs if not x.scenario] + [q]
                 self.items = [x for x in self.items if not (x.fact_id == fid and x.scenario)] + [q]
                 added += 1
@@ -1320,6 +1320,8 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
     t = re.sub(r"\s+", " ", text).strip()
     if not 40 <= len(t) <= 320 or not t.endswith("?"):
         return "scenario: not one short question"
+    if re.search(r"[a-z0-9)] (Which|What) ", t):  # "…an Internet GW (public access) Which AWS service…"
+        return "scenario: two sentences run together"
     if notes.names_in(t) & set(q.options.values()) or any(o.lower() in t.lower() for o in q.options.values()):
         return "scenario: names an option"
     if notes.names_in(t) - notes.names_in(_claim_text(q)):
@@ -1350,7 +1352,7 @@ def phrase_scenario(llm, q: Question, notes: Notes, system: str, user: str) -> s
     except Exception:
         return None
     if text and not text.endswith("?"):
-        text = text.rstrip(".") + f" Which {noun} should they use?"
+        text = text.rstrip(". ") + f". Which {noun} should they use?"
     return None if check_scenario(text, q, "", notes) else text
 
 
