@@ -137,6 +137,13 @@ def test_calibration_fit_separates_and_scores_rows() -> None:
         ("How long does it keep data?", True),
         ("When should I use SMOTE?", False),  # short, but with a subject of its own (found by a learner pass)
         ("What is the default retention of a Kinesis data stream?", False),
+        # a whole exam scenario whose pronouns point inside itself (found by a learner pass: it was glued to the
+        # previous question and answered from S3 storage classes)
+        (
+            "A team receives clickstream events and must convert them to Apache Parquet before storing them in S3 "
+            "with no servers to manage. Which service should they use?",
+            False,
+        ),
     ],
 )
 def test_only_real_follow_ups_lean_on_the_previous_question(question: str, follows: bool) -> None:

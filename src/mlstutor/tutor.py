@@ -123,6 +123,7 @@ def check_sentences(
     return " ".join(kept), [evidence[i].citation for i in sorted(cited)], dropped, share
 
 
+FOLLOW_UP_MAX_WORDS = 12  # longer questions carry their own subject; their pronouns are their own
 _FOLLOW_UP = re.compile(
     r"(?i)^\s*(and|or|but|also|what about|how about|same for|then)\b"
     r"|\b(it|its|it's|they|them|their|theirs|this|that|these|those|same|former|latter)\b"
@@ -132,7 +133,12 @@ _FOLLOW_UP = re.compile(
 def is_follow_up(question: str) -> bool:
     """Does the question lean on the previous one: it opens like a continuation ("and …", "what about …"),
     points back ("its", "that one"), or is only a few words ("why?", "and for training?")?"""
-    return len(question.split()) <= 3 or bool(_FOLLOW_UP.search(question))
+    words = len(question.split())
+    if words <= 3:
+        return True
+    m = _FOLLOW_UP.search(question)
+    # a pronoun in a long question (an exam scenario) points inside it: "events … convert them to Parquet"
+    return bool(m) and (bool(m.group(1)) or words <= FOLLOW_UP_MAX_WORDS)
 
 
 def quote_answer(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
