@@ -213,7 +213,7 @@ class Retriever:
     ) -> tuple[dict[int, float], dict[int, dict[str, float]]]:
         """Dense and BM25 runs fused by reciprocal rank (position -> fused score), and the re-ranker's features
         (:data:`RERANK_WEIGHTS`' names) of the best :data:`RERANK_DEPTH` -- also what the weights are fitted on
-        (``benchmarks/fit_reranker.py``)."""
+        (``scripts/fit_reranker.py``)."""
         dense, sparse = self._dense(qv, depth), self.bm25.search(query, depth)
         fused: dict[int, float] = {}
         for run in (dense, sparse):
