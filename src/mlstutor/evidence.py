@@ -145,7 +145,12 @@ class EvidenceFinder:
         return [(start + i, no, text) for i, (no, text) in enumerate(stmts)]
 
     def find(
-        self, question: str, hits: list[Hit], qv: np.ndarray | None = None, n: int = LINES
+        self,
+        question: str,
+        hits: list[Hit],
+        qv: np.ndarray | None = None,
+        n: int = LINES,
+        reminders_down: bool = True,
     ) -> tuple[list[Evidence], Signals]:
         """The ``n`` best distinct lines among the passages ``hits`` for ``question``, and the answerability
         signals."""
@@ -168,7 +173,7 @@ class EvidenceFinder:
             + W_LINE_COVER * lc
             + W_RANK / h.rank
             - W_NO_NEWS * (not (content_words(text) - asked - content_words(h.chunk.heading)))
-            - W_REMINDER * bool(REMINDER.match(text))
+            - W_REMINDER * (reminders_down and bool(REMINDER.match(text)))
             for c, cv, lc, (_, _, text, h) in zip(cos, cover, line_cover, rows)
         ]
         order = sorted(range(len(rows)), key=lambda i: -scores[i])

@@ -317,7 +317,9 @@ class Tutor:
         for letter, text in mc.options.items():
             query = f"{tail} {text}"[: self.settings.max_query_chars]
             hits = self.retriever.search(query, k=k)
-            ev, _ = self.finder.find(f"{text} {tail}", hits, n=1)
+            # a study reminder ("handle imbalanced data, i.e. oversampling, undersampling") answers no question
+            # but does say an option belongs: not ranked down here
+            ev, _ = self.finder.find(f"{text} {tail}", hits, n=1, reminders_down=False)
             out[letter] = ev[0] if ev else None
         return out
 
