@@ -255,6 +255,13 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
     gloss = [q for q in bank.items if q.stem.startswith("In your notes on XGBoost, which setting")]
     assert gloss and all(len(set(q.options.values())) == 4 for q in gloss)
     assert any(q.options[q.answer[0]] == "eta" and "step size" in q.stem for q in gloss)
+    # … and, for an algorithm, the exam's wording: a practitioner tuning it
+    tuning = [q for q in bank.items if q.scenario and q.stem.startswith("A data scientist is tuning an XGBoost")]
+    assert {q.options[q.answer[0]] for q in tuning} == {q.options[q.answer[0]] for q in gloss}
+    assert all(q.stem.endswith("Which hyperparameter should they adjust?") for q in tuning)
+    # "When you want to avoid false negatives" (Recall) is a need a team has: a scenario stem
+    fn = [q for q in bank.items if q.scenario and "wants to avoid false negatives" in q.stem]
+    assert fn and all(q.options[q.answer[0]] == "Recall" for q in fn)
 
 
 def test_validate_catches_form_errors() -> None:
@@ -412,7 +419,9 @@ def test_lists_of_ways_become_questions_with_fair_distractors(retriever) -> None
     assert lists, "the notes list ways to deal with unbalanced data: a learner asking for the topic gets questions"
     for q in lists:
         key = q.options[q.answer[0]]
-        assert "nbalanced" in q.stem and key.lower() in " ".join(c["text"].lower() for c in q.citations)
+        # the list's name in a recall stem; the profile's exam situation (a rare class) in a scenario stem
+        assert ("fraud" in q.stem) if q.scenario else ("nbalanced" in q.stem)
+        assert key.lower() in " ".join(c["text"].lower() for c in q.citations)
         wrong = [q.options[x].lower() for x in q.options if x not in q.answer]
         # nothing the notes give for unbalanced data elsewhere (SMOTE, oversampling, "Get more data") is a distractor
         assert not any(w in ("smote", "oversample minority", "get more data", "oversampling") for w in wrong)

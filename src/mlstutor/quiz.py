@@ -138,6 +138,7 @@ class Notes:
         self.implies = {k.lower(): tuple(v) for k, v in rules.get("implies", {}).items()}
         self.dated = tuple(d.lower() for d in rules.get("dated", ()))
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
+        self.situations = {k.lower(): str(v) for k, v in rules.get("situations", {}).items()}
         self.facts = list(facts)
         self.lex = lex
         self.of: dict[str, list[Fact]] = defaultdict(list)
@@ -164,6 +165,16 @@ class Notes:
             for w in re.findall(r"[a-z]+", spelling):
                 self.vocab[w] += 2
         self.acronyms = {s.upper() for s in lex.spellings if s.isalnum()}
+
+    def situation(self, label: str) -> str | None:
+        """The profile's exam situation for the problem a list is about ("Unbalanced data › Solutions" → a
+        fraud-detection team with 1 fraud in 500), or ``None``."""
+        words = {_stem(w) for w in content_words(label)}
+        for topic, text in self.situations.items():
+            terms = (topic, *self.lex.synonyms.get(topic, ()))
+            if any({_stem(w) for w in content_words(t)} <= words for t in terms if content_words(t)):
+                return text
+        return None
 
     def kind_of(self, subject: str) -> str:
         fs = self.of.get(subject)
@@ -586,6 +597,7 @@ _BASE_VERB = re.compile(
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
 _USER_ACTION = re.compile(r"(?i)^(provide|bring|choose|pick|select|specify|define|set|write|upload)\b")
 _NOUN_SUBJECT = re.compile(r"^\S+\s+(is|are|was|were|can|must|should|will|have|has|include|includes)\b", re.I)
+_WHEN_WANT = re.compile(r"(?i)^when (?:you|we) (?:want|need) to\s+")  # "When you want to avoid false negatives"
 
 
 def _option(text: str) -> str:
@@ -607,6 +619,12 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         need = need[:1].lower() + need[1:] if need[1:2].islower() else need
         scenario = "" if need.count(",") >= 2 else f"A machine learning team is planning {need}. Which {noun} fits?"
         return f"Which {noun} do your notes name for: {need}?", scenario
+    if _WHEN_WANT.match(body):  # a need the learner meets at work: the exam's "which metric should they use?"
+        need = _WHEN_WANT.sub("", body)
+        return (
+            f"Which {noun} do your notes recommend when you want to {need}?",
+            f"A machine learning team wants to {need}. Which {noun} should they focus on?",
+        )
     if _NOUN_SUBJECT.match(body):  # "streams are divided into shards": a line about a part, not a verb phrase
         return f"Your notes describe one {noun} this way: “{body}”. Which one is it?", ""
     if _BASE_VERB.match(body) and not re.match(r"(?i)^(is|are|has|can)\b", body):
@@ -617,7 +635,7 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
     if _USER_ACTION.match(body):  # "Provide own Spark scripts": what the learner does, not what the service does
         return f"With which {noun} can you {low}?", ""
     if _VERB.match(claim):
-        article = "an" if noun[:1].lower() in "aeiou" else "a"
+        article = _article(noun)
         low = _third_person(low)
         return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
     return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
@@ -625,6 +643,12 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
 
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes"}
 _NO_S = {"can", "cannot", "is", "has", "does", "will", "only", "also", "automatically", "natively", "may", "must"}
+
+
+def _article(word: str) -> str:
+    """ "an" before a vowel sound: "an algorithm", "an XGBoost model", "an RDS database"."""
+    acronym = word[:2].isupper() and word[:1] in "AEFHILMNORSX"
+    return "an" if word[:1].lower() in "aeiou" or acronym else "a"
 
 
 def _third_person(phrase: str) -> str:
@@ -1046,24 +1070,27 @@ def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
                     why = f"Wrong: your notes list it under “{o.label}”, not under “{nl.label}”."
                     where = Citation(o.source, o.section, oline, oline, text)
                     rationales[letter] = {"why": why, "citation": where.to_dict()}
-            out.append(
-                Question(
-                    f"Which of these do your notes list under “{nl.label}”?",
-                    options,
-                    answer,
-                    f"{nl.label}: " + "; ".join(h for _, h in nl.items),
-                    [cite],
-                    "",
-                    "easy",
-                    "list",
-                    rationales,
-                    _elimination_hint(options, answer, rationales),
-                    domain(nl),
-                    nl.label,
-                    False,
-                    hashlib.sha1(f"{nl.source}:{line}".encode()).hexdigest()[:12],
-                )
+            item = Question(
+                f"Which of these do your notes list under “{nl.label}”?",
+                options,
+                answer,
+                f"{nl.label}: " + "; ".join(h for _, h in nl.items),
+                [cite],
+                "",
+                "easy",
+                "list",
+                rationales,
+                _elimination_hint(options, answer, rationales),
+                domain(nl),
+                nl.label,
+                False,
+                hashlib.sha1(f"{nl.source}:{line}".encode()).hexdigest()[:12],
             )
+            out.append(item)
+            situation = notes.situation(nl.label)
+            if situation:  # the same item as the exam asks it: the problem at work, not the list's name
+                stem = f"{situation} Which of these do your notes suggest?"
+                out.append(replace(item, stem=stem, scenario=True, difficulty="medium"))
     return out
 
 
@@ -1103,6 +1130,11 @@ def gloss_items(notes: Notes) -> list[Question]:
                 f"Look in your notes under {_leaf(f.section)}.",
             )
             out.append(q)
+            if notes.kind_of(subject) == "algorithm":  # the exam asks which hyperparameter a practitioner sets
+                model = f"{_article(subject)} {subject} model"
+                need = f"A data scientist is tuning {model} and wants to control its {gloss}."
+                stem = f"{need} Which hyperparameter should they adjust?"
+                out.append(replace(q, stem=stem, scenario=True, difficulty="medium"))
     return out
 
 

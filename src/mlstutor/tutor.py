@@ -37,6 +37,7 @@ _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evidence lines must hold
 LINE_CHARS = 220  # an evidence line is cut to this many characters in the prompt (prompt tokens cost ~25 ms)
 ANSWER_TOKENS = 120  # JSON wrapper + one or two sentences
+MCQ_NOTES_SUPPORT = 0.67  # an option line must hold this share of the option's words to go into the pick prompt
 
 
 @dataclass
@@ -332,6 +333,9 @@ class Tutor:
         return self._pick(mc, self.option_evidence(mc) if with_notes else {})
 
     def _pick(self, mc: MultipleChoice, per_option: dict[str, Evidence | None]) -> list[str]:
+        """The model's choice, constrained to the letters. The option lines go into its prompt only when one of
+        them states an option nearly word for word (``MCQ_NOTES_SUPPORT``): practice-exam questions the notes
+        only brush against were answered worse with them (0.53 vs 0.61 closed book, eval/report/mcq.md)."""
         letters = list(mc.options)
         schema = {
             "type": "object",
@@ -347,7 +351,11 @@ class Tutor:
         }
         opts = "\n".join(f"{key}. {text}" for key, text in mc.options.items())
         notes = ""
-        if per_option:
+        strong = any(
+            ev is not None and support(mc.options[letter], ev.citation.text) >= MCQ_NOTES_SUPPORT
+            for letter, ev in per_option.items()
+        )
+        if strong:
             # one list, not one line per letter: lined up with the letters, the small model picks the option
             # whose line *sounds* right (measured: 0.55 with vs 0.63 without notes)
             lines = dict.fromkeys(
