@@ -241,6 +241,26 @@ def test_subjects_are_not_guessed_from_plain_words_or_shared_headings() -> None:
     tail = Chunk("b", "m.md", ("Precision vs Recall",), 7, 8, "* (TP + TN) / Total\n* How correct overall am I?")
     facts = extract_facts([tail, whole])  # the passage that starts below the lead must not win
     assert {f.subject for f in facts if "overall" in f.text} == {"Accuracy"}
+    # a paragraph after a blank line ends the bullet list above it: it is not about the list's last term
+    text = "* **Epochs**: Number of times your algorithm will process all the training data\n\n"
+    text += "Hyperparameter tuning strategies\n\n* random search\n* bayesian search"
+    facts = chunk_facts(Chunk("c", "h.md", ("Hyperparameters",), 1, 6, text), lex)
+    assert [f.text for f in facts if f.subject == "Epochs"] == [
+        "Number of times your algorithm will process all the training data"
+    ]
+
+
+def test_hyperparameters_are_asked_as_the_exam_asks(retriever) -> None:
+    """The notes define learning rate, batch size and epochs: "which hyperparameter sets …?" and a practitioner's
+    scenario, with the profile's other hyperparameters filling in the distractors the notes lack."""
+    quiz = QuestionBank.of(retriever).draw("hyperparameter tuning", 5, "medium", random.Random(1))
+    keys = {q.options[q.answer[0]] for q in quiz}
+    assert keys == {"Learning rate", "Batch size", "Epochs"}, [q.stem for q in quiz]
+    assert any(q.scenario and q.stem.startswith("A data scientist training a model wants to change") for q in quiz)
+    for q in quiz:
+        key = q.options[q.answer[0]]
+        assert key.lower() not in q.stem.lower() and len(set(q.options.values())) == 4
+        assert all(q.options[x] not in ("eta", "gamma", "alpha", "lambda") for x in q.options)  # not another's gloss
 
 
 def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
@@ -310,7 +330,7 @@ def test_bad_quiz_requests(retriever) -> None:
     with pytest.raises(MlstutorError, match="do not seem to cover 'medieval falconry'"):
         qm.generate("medieval falconry")  # no passage names it: no pointers to unrelated sections
     with pytest.raises(MlstutorError, match="No practice questions on .* Read or ask about them in Chat: .*lines"):
-        qm.generate("hyperparameter tuning")  # the notes touch it, no line makes a fair question: where to read
+        qm.generate("SageMaker endpoints and deployment")  # the notes touch it, no line makes a fair question
 
 
 def test_practice_session_grades_and_records(retriever, tmp_path: Path) -> None:
@@ -440,3 +460,8 @@ def test_a_run_on_scenario_is_rejected(retriever) -> None:
     assert check_scenario(glued.replace(" Which", ". Which"), base, "", bank.notes) != (
         "scenario: two sentences run together"
     )
+    # a cached wording that is a bare need glued to the question by a comma, without a team or a situation
+    bare = "locate and return information about dense areas in their data, Which AWS service should they use?"
+    assert check_scenario(bare, base, "", bank.notes) == "scenario: two sentences run together"
+    assert check_scenario(bare.replace(", Which", ". Which"), base, "", bank.notes) == "scenario: not a sentence"
+    assert not any(q.stem.startswith("locate and return") for q in bank.items)

@@ -220,12 +220,13 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
     out: list[Fact] = []
     stack: list[tuple[int, str, str]] = []  # (indent, subject, kind) of lead lines above
     lead_of: dict[str, str] = {}  # subject of a lead line → its term as written (shown in the citation's path)
-    in_code = False
+    in_code = after_blank = False
     for offset, raw in enumerate(chunk.text.split("\n")):
         if raw.lstrip().startswith(("```", "~~~")):
             in_code = not in_code
             continue
         if in_code or not raw.strip():
+            after_blank = not in_code
             continue
         h = re.match(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$", raw)
         if h:  # a packed passage can hold several small sections: each heading starts a new subject
@@ -240,8 +241,12 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
             continue
         ind = _indent(raw)
         bulleted = bool(re.match(r"\s*([*+-]|\d+\.)\s", raw))
-        while stack and (stack[-1][0] >= ind if bulleted else stack[-1][0] > ind):
+        # a paragraph after a blank line ends the bullet lists it is not indented under ("* **Epochs**: …", blank,
+        # "Hyperparameter tuning strategies" is not about epochs)
+        ends_list = not bulleted and after_blank
+        while stack and (stack[-1][0] >= ind if bulleted or ends_list else stack[-1][0] > ind):
             stack.pop()
+        after_blank = False
         lead = _lead(raw, lex)
         subject, kind, body = None, "", clean_statement(raw)
         if stack and stack[-1][2] == "example":

@@ -40,7 +40,7 @@ from mlstutor.chunking import Chunk, Citation
 from mlstutor.errors import MlstutorError
 from mlstutor.facts import VALUE, Fact, Lexicon, NoteList, extract_facts, extract_lists, is_clean, norm
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
-from mlstutor.text import content_words, support
+from mlstutor.text import REMINDER, content_words, sentences, support
 
 LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -139,11 +139,13 @@ class Notes:
         self.dated = tuple(d.lower() for d in rules.get("dated", ()))
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
         self.situations = {k.lower(): str(v) for k, v in rules.get("situations", {}).items()}
+        self.fill_kin = frozenset(rules.get("fill_kin", ()))
         self.facts = list(facts)
         self.lex = lex
-        self.of: dict[str, list[Fact]] = defaultdict(list)
+        of: dict[str, list[Fact]] = defaultdict(list)
         for f in self.facts:
-            self.of[f.subject].append(f)
+            of[f.subject].append(f)
+        self.of = dict(of)  # a plain dict: looking up a name the notes never describe must not add it
         self.text = {s: " ".join(f.text for f in fs) for s, fs in self.of.items()}
         spread: dict[str, set[str]] = defaultdict(set)
         for f in self.facts:
@@ -294,7 +296,7 @@ class Notes:
         domains = {f.domain for f in mine}
         out = []
         for s, fs in self.of.items():
-            if s == subject or fs[0].kind != kind:
+            if s == subject or not fs or fs[0].kind != kind:
                 continue
             rank = (
                 0
@@ -302,6 +304,8 @@ class Notes:
                 else (1 if any(f.domain in domains for f in fs) else 2)
             )
             out.append((rank, -len(fs), s))
+        if kind in self.fill_kin:  # a short family in the notes (three hyperparameters): the profile's names fill in
+            out += [(3, 0, s) for s, k in self.lex.kinds.items() if k == kind and not self.of.get(s) and s != subject]
         return [s for _, _, s in sorted(out)]
 
     def terms(self, topic: str) -> tuple[str, ...]:
@@ -591,12 +595,13 @@ _BASE_VERB = re.compile(
     r"migrate|orchestrate|ingest|capture|classify|recommend|extract|monitor|encrypt|scale|transform|query|"
     r"visuali[sz]e|label|process|create|generate|predict|deploy|train|host|compile|optimi[sz]e|search|"
     r"schedule|prepare|clean|catalog|discover|share|copy|send|connect|reduce|cluster|forecast|convert|"
-    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b",
+    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b(?!\s+of\b)",  # "Catalog of datasets" is a noun
     re.I,
 )
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
 _USER_ACTION = re.compile(r"(?i)^(provide|bring|choose|pick|select|specify|define|set|write|upload)\b")
 _NOUN_SUBJECT = re.compile(r"^\S+\s+(is|are|was|were|can|must|should|will|have|has|include|includes)\b", re.I)
+_QUANTITY = re.compile(r"(?i)^(number|size|amount|fraction|how many|how much)\b")
 _WHEN_WANT = re.compile(r"(?i)^when (?:you|we) (?:want|need) to\s+")  # "When you want to avoid false negatives"
 
 
@@ -619,6 +624,13 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         need = need[:1].lower() + need[1:] if need[1:2].islower() else need
         scenario = "" if need.count(",") >= 2 else f"A machine learning team is planning {need}. Which {noun} fits?"
         return f"Which {noun} do your notes name for: {need}?", scenario
+    if noun == "hyperparameter" and _QUANTITY.match(body):  # "Number of samples used to train": what it sets
+        what = re.sub(r"\s*\([^)]*\)", "", sentences(low)[0]).rstrip(". ").replace("your ", "the ")
+        what = what if what.startswith("how ") else f"the {what}"
+        return (
+            f"Which hyperparameter sets {what}?",
+            f"A data scientist training a model wants to change {what}. Which hyperparameter should they adjust?",
+        )
     if _WHEN_WANT.match(body):  # a need the learner meets at work: the exam's "which metric should they use?"
         need = _WHEN_WANT.sub("", body)
         return (
@@ -765,7 +777,12 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     """ "Which service/algorithm/metric …?" with other subjects of the same kind as distractors; a scenario
     wording as a second item when the claim is a need."""
     claim = fact.claim
-    if fact.value or not notes.specific(claim, fact.kind) or len(content_words(claim)) < 2 or _masked_inside(claim):
+    if fact.value:  # a number belongs in a value item, unless it is only an aside after the first sentence
+        first = sentences(claim)[0] if claim.strip() else ""
+        if fact.value in first or len(content_words(first)) < 4:
+            return []
+        claim = first
+    if not notes.specific(claim, fact.kind) or len(content_words(claim)) < 2 or _masked_inside(claim):
         return []
     if notes.unteachable(fact) or notes.about_a_part(fact):
         return []
@@ -773,6 +790,11 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         return []  # "cannot be used on categorical features" is true of many techniques: not one right answer
     if not _VERB.match(claim) and not _USE_CASE.match(claim_body(claim)) and not _reads_as_claim(claim, notes):
         return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
+    body = claim_body(claim)
+    if _NOUN_SUBJECT.match(body) and body.split()[0].lower() in notes.generic:
+        return []  # "Training is based on gradient descent": a line about training, not about the subject
+    if REMINDER.match(body) or re.match(r"(?i)think\b", body):
+        return []  # "think up front how you will be querying the data lake": advice to the learner, not a claim
     if fact.kind == "term":
         if not _proper_term(fact.subject) or notes.typo(fact.subject):
             return []
@@ -794,6 +816,9 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     wrong = rng.sample(kin[:4], 3)  # the closest siblings (same family, then same domain): no filler options
     noun = notes.noun(fact.kind)
     recall, scenario = _stems(claim, noun)
+    scenario = re.sub(
+        r"\byour\b", "their", scenario
+    )  # "analyse your initial training data": the team's, in a scenario
     if fact.kind == "term":
         recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", ""
     options, answer = _letters([fact.subject], wrong, rng)
@@ -935,7 +960,7 @@ def two_items(
     others = [
         (o, f)
         for o in notes.kin(subject, fs[0].kind)[:10]
-        for f in notes.of[o]
+        for f in notes.of.get(o, ())
         if usable(f) and _reads_as_claim(f.claim, notes) and notes.says(subject, f.claim) < 0.3
     ]
     # plausible first: statements that talk about what the subject's own notes talk about
@@ -1352,8 +1377,10 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
     t = re.sub(r"\s+", " ", text).strip()
     if not 40 <= len(t) <= 320 or not t.endswith("?"):
         return "scenario: not one short question"
-    if re.search(r"[a-z0-9)] (Which|What) ", t):  # "…an Internet GW (public access) Which AWS service…"
+    if re.search(r"[a-z0-9),] (Which|What) ", t):  # "…an Internet GW (public access) Which AWS service…"
         return "scenario: two sentences run together"
+    if not t[:1].isupper():  # "locate and return information about …": a need without a team or a situation
+        return "scenario: not a sentence"
     if notes.names_in(t) & set(q.options.values()) or any(o.lower() in t.lower() for o in q.options.values()):
         return "scenario: names an option"
     if notes.names_in(t) - notes.names_in(_claim_text(q)):
