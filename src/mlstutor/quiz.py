@@ -140,6 +140,7 @@ class Notes:
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
         self.situations = {k.lower(): str(v) for k, v in rules.get("situations", {}).items()}
         self.fill_kin = frozenset(rules.get("fill_kin", ()))
+        self.confused = {frozenset((a, b)) for a, bs in rules.get("confused", {}).items() for b in bs}
         self.facts = list(facts)
         self.lex = lex
         of: dict[str, list[Fact]] = defaultdict(list)
@@ -296,7 +297,7 @@ class Notes:
         domains = {f.domain for f in mine}
         out = []
         for s, fs in self.of.items():
-            if s == subject or not fs or fs[0].kind != kind:
+            if s == subject or not fs or fs[0].kind != kind or frozenset((s, subject)) in self.confused:
                 continue
             rank = (
                 0
@@ -1332,10 +1333,11 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
                 for i, q in enumerate(items):
                     if q.fact_id in used_facts or (capped and per_template[_template(q)] >= cap):
                         continue
-                    if any(_same_fact(q, p) for p in out):
+                    if any(_same_fact(q, p) or q.stem == p.stem for p in out):
+                        continue  # one stem once: three "fraud-detection team …" items read as one question
+                    # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination
+                    if sum(set(p.options.values()) == set(q.options.values()) for p in out) >= 2:
                         continue
-                    if q.stem.startswith("In your notes on") and per_template[_template(q)] >= 2:
-                        continue  # a list's siblings share their options: two such items give each other away
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     seen_subject[q.subject] += 1
