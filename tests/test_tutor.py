@@ -71,6 +71,27 @@ def test_check_sentences_keeps_supported_marks_invented(tutor: Tutor) -> None:
     assert cites and contains_key(cites[0].text, ["1MB", "1 MB"])
 
 
+def test_restating_the_question_does_not_count_against_a_sentence(tutor: Tutor) -> None:
+    """Found in the learner pass: for an exam scenario the model's "use Glue to convert …" sentence was dropped
+    because the scenario's own words (clickstream, events, servers) are not in the notes."""
+    question = (
+        "A company collects clickstream events and must convert them to Apache Parquet before storing them in "
+        "Amazon S3, without managing servers. What should it use?"
+    )
+    evidence, _ = tutor.evidence("How do I convert my data to Parquet with Glue?")
+    assert any("parquet" in e.citation.text.lower() and "glue" in e.citation.text.lower() for e in evidence)
+    sentence = (
+        "The company should use Glue to convert and compress the clickstream events to Parquet without managing "
+        "servers."
+    )
+    kept, _, dropped, _ = check_sentences(sentence, evidence, question)
+    assert kept and not dropped
+    assert check_sentences(sentence, evidence)[2] == [sentence]  # the same words, no question: not in the notes
+    # the question's words never vouch for a number the notes do not state
+    invented = "The company should convert at most 500 clickstream events per second to Parquet."
+    assert check_sentences(invented, evidence, question)[2] == [invented]
+
+
 def test_json_string_field_streams_the_answer() -> None:
     f = JsonStringField("answer")
     pieces = ['{"lines": [1], "ans', 'wer": "Up to 1', 'MB \\"per', '\\" record\\u002e', '"}']

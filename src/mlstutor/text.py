@@ -83,10 +83,11 @@ def content_words(text: str) -> set[str]:
     return {w.strip(".-_") for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
-def support(claim: str, passage: str) -> float:
+def support(claim: str, passage: str, given: str = "") -> float:
     """Share of the claim's content words that occur in the passage (0..1): a cheap, explainable entailment
-    proxy that catches an option or an answer the passage never mentions."""
-    words = content_words(claim)
+    proxy that catches an option or an answer the passage never mentions. Words of ``given`` (the question the
+    claim answers) are left out: restating the question neither supports a claim nor counts against it."""
+    words = content_words(claim) - content_words(given)
     if not words:
         return 0.0
     have = content_words(passage)

@@ -113,7 +113,7 @@ def check_sentences(
     for sent in sentences(_MARKER.sub("", text)):
         if not content_words(sent) - echo:
             continue
-        if support(sent, " ".join(texts)) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
+        if support(sent, " ".join(texts), question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
             dropped.append(sent)
             continue
         best = int(np.argmax([support(sent, t) for t in texts]))
