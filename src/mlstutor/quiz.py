@@ -746,7 +746,9 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
         ),
         default=None,
     )
-    if other is None or not content_words(other.text) & asked:
+    # a sibling defined in the same section (a glossary: learning rate, batch size, epochs) teaches by its own
+    # line even when it shares no word with what was asked
+    if other is None or not (content_words(other.text) & asked or other.section == fact.section):
         return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
     return _rationale(f"Wrong: your notes say this of {fact.subject}. {name} is described as “{other.text}”.", other)
 
