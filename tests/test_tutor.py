@@ -60,6 +60,15 @@ def test_a_study_reminder_is_not_shown_as_evidence(tutor: Tutor) -> None:
     assert not any(e.citation.text.lower().startswith("know ") for e in evidence)
 
 
+def test_evidence_stays_with_the_subject_the_question_names(tutor: Tutor) -> None:
+    """Firehose's "a record can be up to 1 MB large" ranked first for a question about Kinesis Data Streams."""
+    evidence, _ = tutor.evidence("How large can a single Kinesis Data Streams record be?")
+    assert "Data Streams" in evidence[0].citation.heading_path
+    assert contains_key(evidence[0].citation.text, ["1MB", "1 MB"])
+    evidence, _ = tutor.evidence("What is the maximum record size in Kinesis Data Firehose?")
+    assert "Firehose" in evidence[0].citation.heading_path
+
+
 def test_check_sentences_keeps_supported_marks_invented(tutor: Tutor) -> None:
     evidence, _ = tutor.evidence("How large can a Kinesis record be?")
     text, cites, dropped, share = check_sentences(

@@ -132,6 +132,15 @@ class Lexicon:
         others = {name for s, name in self.spellings.items() if len(s) >= 3 and f" {s} " in f" {n[len(best) :]} "}
         return None if others - {self.spellings[best]} else self.spellings[best]
 
+    def names_in(self, text: str, strict: bool = False) -> set[str]:
+        """Subjects whose names a text mentions; ``strict`` leaves out spellings that are common words ("Batch")."""
+        low = " " + norm(text) + " "
+        return {
+            name
+            for s, name in self.spellings.items()
+            if len(s) >= 2 and not (strict and s in self.whole_only) and f" {s} " in low
+        }
+
     def spellings_of(self, subject: str) -> list[str]:
         return sorted({s for s, name in self.spellings.items() if name == subject} | {norm(subject)}, key=len)
 

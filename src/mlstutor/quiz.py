@@ -287,8 +287,7 @@ class Notes:
 
     def names_in(self, text: str) -> set[str]:
         """Subjects whose names a text mentions."""
-        low = " " + norm(text) + " "
-        return {name for s, name in self.lex.spellings.items() if len(s) >= 2 and f" {s} " in low}
+        return self.lex.names_in(text)
 
     def kin(self, subject: str, kind: str) -> list[str]:
         """Subjects of the same kind, the closest first: same section parent, then same domain, then the rest."""
