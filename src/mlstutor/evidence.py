@@ -119,12 +119,10 @@ class EvidenceFinder:
         self._text = _plain("\n".join(c.text for c in retriever.index.chunks))
         self.lex = Lexicon.load(retriever.settings.profile)
 
-    def _elsewhere(self, asked: set[str], heading: str, text: str) -> bool:
-        """The line sits under another subject's heading and names none of the subjects the question asks about."""
-        if not asked:
-            return False
-        under = self.lex.names_in(heading, strict=True)
-        return bool(under) and not (under | self.lex.names_in(text, strict=True)) & asked
+    def _elsewhere(self, asked: set[str], under: set[str], text: str) -> bool:
+        """The line sits under another subject's heading (``under``: the subjects its heading names) and names
+        none of the subjects the question asks about."""
+        return bool(asked and under) and not (under | self.lex.names_in(text, strict=True)) & asked
 
     def mentions(self, name: str) -> bool:
         """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
@@ -179,6 +177,7 @@ class EvidenceFinder:
         line_cover = bm25.coverage_texts(question, [text for _, _, text, _ in rows])
         asked = content_words(question)
         named = self.lex.names_in(question, strict=True)
+        under = {id(h): self.lex.names_in(h.chunk.heading, strict=True) if named else set() for h in hits}
         scores = [
             W_COS * float(c)
             + W_COVER * cv
@@ -186,7 +185,7 @@ class EvidenceFinder:
             + W_RANK / h.rank
             - W_NO_NEWS * (not (content_words(text) - asked - content_words(h.chunk.heading)))
             - W_REMINDER * (reminders_down and bool(REMINDER.match(text)))
-            - W_ELSEWHERE * self._elsewhere(named, h.chunk.heading, text)
+            - W_ELSEWHERE * self._elsewhere(named, under[id(h)], text)
             for c, cv, lc, (_, _, text, h) in zip(cos, cover, line_cover, rows)
         ]
         order = sorted(range(len(rows)), key=lambda i: -scores[i])
