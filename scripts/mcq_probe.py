@@ -21,8 +21,8 @@ from mlstutor.evaluation import load_mcq
 from mlstutor.mcq import MultipleChoice
 from mlstutor.profile import prompt
 from mlstutor.retrieval import Retriever
-from mlstutor.text import strip_instructions, support
-from mlstutor.tutor import Tutor
+from mlstutor.text import support
+from mlstutor.tutor import Tutor, mcq_user_prompt
 
 
 def main() -> int:
@@ -48,9 +48,6 @@ def main() -> int:
         logp -= np.log(np.exp(logp).sum())
         return {c: float(logp[letter_token[c]]) for c in letters}
 
-    def listed(lines: list[str]) -> str:
-        return "From the learner's notes:\n" + "\n".join(f"- {ln}" for ln in dict.fromkeys(lines)) + "\n\n"
-
     rows = load_mcq(args.mcq)[: args.limit or None]
     names = ("closed", "option lines", "stem lines", "mix 0.7/0.3", "lines only")
     runs: dict[str, list[bool]] = {k: [] for k in names}
@@ -60,21 +57,16 @@ def main() -> int:
         per_option = tutor.option_evidence(mc)
         hits = tutor.retriever.search(mc.stem[-400:], k=6)
         stem_ev, _ = tutor.finder.find(mc.stem[-400:], hits, n=3)
-        opts = "\n".join(f"{k}. {t}" for k, t in mc.options.items())
 
-        def user(notes: str, mc: MultipleChoice = mc, opts: str = opts) -> str:
-            n = mc.n_answers
-            fmt = prompt("mcq_user", settings.profile)
-            return fmt.format(notes=notes, stem=mc.stem, options=opts, n=n, plural="s" if n > 1 else "")
+        def user(evidence: list, mc: MultipleChoice = mc) -> str:
+            return mcq_user_prompt(mc, evidence, settings.profile)
 
-        first = [strip_instructions(e.citation.text.split("\n")[0][:200]) for e in per_option.values() if e]
-        stem_lines = [strip_instructions(e.citation.text.split("\n")[0][:200]) for e in stem_ev]
-        closed = letter_logprobs(user(""), letters)
-        option_lines = letter_logprobs(user(listed(first)), letters)
+        closed = letter_logprobs(user([]), letters)
+        option_lines = letter_logprobs(user([e for e in per_option.values() if e]), letters)
         scores = {
             "closed": closed,
             "option lines": option_lines,
-            "stem lines": letter_logprobs(user(listed(stem_lines)), letters),
+            "stem lines": letter_logprobs(user(stem_ev), letters),
             "mix 0.7/0.3": {k: 0.7 * closed[k] + 0.3 * option_lines[k] for k in letters},
             "lines only": {
                 k: support(mc.options[k], e.citation.text) if (e := per_option.get(k)) else 0.0 for k in letters

@@ -124,6 +124,21 @@ def check_sentences(
     return " ".join(kept), [evidence[i].citation for i in sorted(cited)], dropped, share
 
 
+def mcq_user_prompt(mc: MultipleChoice, evidence: list[Evidence], profile: str) -> str:
+    """The pick prompt for a multiple-choice question, with the first line of each evidence item (none: closed
+    book). One list, not one line per letter: lined up with the letters, the small model picks the option whose
+    line *sounds* right (measured: 0.55 with vs 0.63 without notes)."""
+    notes = ""
+    if evidence:
+        lines = dict.fromkeys(strip_instructions(ev.citation.text.split("\n")[0][:LINE_CHARS]) for ev in evidence)
+        notes = "From the learner's notes:\n" + "\n".join(f"- {ln}" for ln in lines) + "\n\n"
+    opts = "\n".join(f"{key}. {text}" for key, text in mc.options.items())
+    n = mc.n_answers
+    return prompt("mcq_user", profile).format(
+        notes=notes, stem=mc.stem, options=opts, n=n, plural="s" if n > 1 else ""
+    )
+
+
 FOLLOW_UP_MAX_WORDS = 12  # longer questions carry their own subject; their pronouns are their own
 _FOLLOW_UP = re.compile(
     r"(?i)^\s*(and|or|but|also|what about|how about|same for|then)\b"
@@ -335,7 +350,7 @@ class Tutor:
     def _pick(self, mc: MultipleChoice, per_option: dict[str, Evidence | None]) -> list[str]:
         """The model's choice, constrained to the letters. The option lines go into its prompt only when one of
         them states an option nearly word for word (``MCQ_NOTES_SUPPORT``): practice-exam questions the notes
-        only brush against were answered worse with them (0.53 vs 0.61 closed book, eval/report/mcq.md)."""
+        only brush against were answered worse with them (0.53 vs 0.61 closed book; README, practice exam)."""
         letters = list(mc.options)
         schema = {
             "type": "object",
@@ -349,23 +364,12 @@ class Tutor:
             },
             "required": ["answer"],
         }
-        opts = "\n".join(f"{key}. {text}" for key, text in mc.options.items())
-        notes = ""
         strong = any(
             ev is not None and support(mc.options[letter], ev.citation.text) >= MCQ_NOTES_SUPPORT
             for letter, ev in per_option.items()
         )
-        if strong:
-            # one list, not one line per letter: lined up with the letters, the small model picks the option
-            # whose line *sounds* right (measured: 0.55 with vs 0.63 without notes)
-            lines = dict.fromkeys(
-                strip_instructions(ev.citation.text.split("\n")[0][:LINE_CHARS]) for ev in per_option.values() if ev
-            )
-            notes = "From the learner's notes:\n" + "\n".join(f"- {ln}" for ln in lines) + "\n\n"
         p = self.settings.profile
-        user = prompt("mcq_user", p).format(
-            notes=notes, stem=mc.stem, options=opts, n=mc.n_answers, plural="s" if mc.n_answers > 1 else ""
-        )
+        user = mcq_user_prompt(mc, [ev for ev in per_option.values() if ev] if strong else [], p)
         try:
             data = complete_json(self.llm, prompt("mcq_system", p), user, schema, max_tokens=40, temperature=0.0)
             picked = [x for x in data.get("answer", []) if x in mc.options]
