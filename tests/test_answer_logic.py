@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from mlstutor.evaluation import calibrate, score_answers, tradeoff
-from mlstutor.evidence import Calibration, Signals, fit_calibration
+from mlstutor.evidence import Calibration, Signals, asked_quantity, fit_calibration, states_quantity
 from mlstutor.llm import register
 from mlstutor.retrieval import Retriever
 from mlstutor.text import contains_key
@@ -156,10 +156,46 @@ def test_only_real_follow_ups_lean_on_the_previous_question(question: str, follo
 
 
 def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: Tutor) -> None:
-    """The abstention signal `number_missing`: a limit question is only answered by a line that states a number."""
+    """The abstention signal `number_missing`: a limit question is only answered by a line that states a number
+    of the kind asked, about the subject asked of."""
     _, answered = tutor.evidence("How large can a Kinesis record be?")
     assert answered.number_missing == 0.0
     _, concept = tutor.evidence("What does SMOTE do?")  # not a quantity question
     assert concept.number_missing == 0.0
     _, unanswered = tutor.evidence("What is the maximum number of tags you can attach to a SageMaker notebook?")
     assert unanswered.number_missing == 1.0
+    # the notes give S3's "max object size is 5TB", not DynamoDB's item size
+    _, elsewhere = tutor.evidence("What is the maximum size of a single DynamoDB item?")
+    assert elsewhere.number_missing == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "line", "states"),
+    [
+        ("How large can a Kinesis record be?", "size", "Maximum record size is 1MB", True),
+        ("How large can a Kinesis record be?", "size", "1000 records per second per shard", False),
+        ("How long does Kinesis keep data by default?", "time", "retention 1d - 365d", True),
+        ("How long does Kinesis keep data by default?", "time", "up to 5 consumers per stream", False),
+        ("How much can managed spot training save?", "money", "saves up to 90% over on-demand", True),
+        ("How many consumers can use enhanced fan-out?", "count", "2MB/s per shard per consumer", False),
+        ("How many consumers can use enhanced fan-out?", "count", "up to 20 consumers per stream", True),
+        ("How many objectives can tuning optimise at once?", "count", "it optimises one objective metric", True),
+        ("What is the default value of eta in XGBoost?", "count", "eta (step size shrinking)", False),
+        ("Which instance type fits an EMR cluster of 80 nodes?", None, "", False),
+        ("What does SMOTE do?", None, "", False),
+    ],
+)
+def test_the_kind_of_quantity_asked_must_be_stated(question: str, kind: str | None, line: str, states: bool) -> None:
+    """A line with some other number ("2MB/s" for "how many consumers") does not answer a quantity question."""
+    assert asked_quantity(question) == kind
+    if kind:
+        assert states_quantity(kind, question, line) is states
+
+
+def test_a_capitalised_name_the_notes_never_pair_is_unknown(tutor: Tutor) -> None:
+    """ "AWS Entity Resolution": each word is in the notes, the name is not. Known names side by side are not."""
+    finder = tutor.finder
+    assert "Entity Resolution" in finder.unknown_names("How does AWS Entity Resolution match customer records?")
+    assert finder.unknown_names("Which Kinesis SQL function flags anomalies?") == []
+    assert finder.unknown_names("How long does a bulk retrieval from S3 Glacier Deep Archive take?") == []
+    assert finder.unknown_names("How large can a Kinesis Data Streams record be?") == []

@@ -13,6 +13,7 @@ for the best line, tell how likely it is that the notes answer the question at a
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
@@ -52,7 +53,66 @@ ASKS_QUANTITY = re.compile(
     r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest))\b",
     re.I,
 )
+# What kind of quantity a question asks for, and how a line states one: "how large" wants "1 MB", "how long"
+# "365 days", "how many consumers" a number next to "consumers". A line with some other number ("2MB/s" for "how
+# many consumers can register…") does not answer it. First match wins; a question without one wants any number.
+_ASKED_KIND = (
+    ("time", r"\b(how long|timeout|duration|retention|runtime|how often)\b"),
+    (
+        "money",
+        r"\b(price|priced|pricing|per (hour|month|gb)|billed)\b|\bhow much\b.*\b(cost|costs|save|saves|reduce)\b",
+    ),
+    ("percent", r"percent|%|durab|availab"),
+    ("size", r"\b(size|how large|largest|how big|biggest|payload|memory|capacity|how much data)\b"),
+    ("time", r"\b(latency|interval|minutes|hours|days|period|keep|retain)\b"),
+)
+_STATED_KIND = {
+    "time": r"\d\s*(ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|d|days?|weeks?|months?|years?)\b",
+    "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?|%)",  # "how much can spot training save?" "up to 90%"
+    "percent": r"\d\s*%|\bpercent",
+    "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
+}
+_COUNTED = re.compile(
+    r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
+)
+_NOT_COUNTED = {"for", "in", "of", "does", "do", "can", "is", "are", "per", "a", "an", "the", "you", "i", "we"}
+_COUNT = re.compile(r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|single)")
+COUNT_WINDOW = 5  # words either side of the counted thing where its number must stand
+
+
+def asked_quantity(question: str) -> str | None:
+    """ "time", "money", "percent", "size" or "count" when the question asks for a quantity, else None. "Which
+    instance type for 80 nodes?" asks for a name, not a number."""
+    if not ASKS_QUANTITY.search(question):
+        return None
+    if re.search(r"\bwhich\b", question, re.I) and not re.search(
+        r"\bhow (many|much|long|large|big)\b", question, re.I
+    ):
+        return None
+    return next((kind for kind, pat in _ASKED_KIND if re.search(pat, question, re.I)), "count")
+
+
+def states_quantity(kind: str, question: str, text: str) -> bool:
+    """Does ``text`` state a quantity of the ``kind`` the question asks for (one not already in the question)?"""
+    if kind in _STATED_KIND:
+        return bool(re.search(_STATED_KIND[kind], text, re.I))
+    given = numbers(question)
+    m = _COUNTED.search(question)
+    stems = [w.lower().rstrip("s")[:6] for w in (m.groups() if m else ()) if w and w.lower() not in _NOT_COUNTED]
+    if not stems:
+        return bool(numbers(text) - given)
+    words = [w.strip(".,;:()") for w in text.lower().split()]
+    for i, word in enumerate(words):
+        if any(word.startswith(s) for s in stems):
+            near = words[max(0, i - COUNT_WINDOW) : i + COUNT_WINDOW + 1]
+            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given for w in near):
+                return True
+    return False
+
+
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
+# "Amazon SageMaker Role Manager" is asked about as "Role Manager"
+VENDOR_WORDS = {"aws", "amazon", "sagemaker", "s3"}
 
 
 def _plain(text: str) -> str:
@@ -95,7 +155,10 @@ class Signals:
     unknown_name: float = (
         0.0  # 1 when the question names something (Timestream, us-east-1) found nowhere in the notes
     )
-    number_missing: float = 0.0  # 1 when the question asks for a quantity and no line shown states a new number
+    number_missing: float = (
+        0.0  # 1 when the question asks for a quantity and no line shown about its subject states one
+    )
+    # of that kind (a size for "how large", a number next to "consumers" for "how many consumers")
 
     def to_dict(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}
@@ -124,6 +187,10 @@ class EvidenceFinder:
         none of the subjects the question asks about."""
         return bool(asked and under) and not (under | self.lex.names_in(text, strict=True)) & asked
 
+    def _names(self, cit: Citation) -> set[str]:
+        """Subjects a cited line or its heading path names."""
+        return self.lex.names_in(cit.heading_path, strict=True) | self.lex.names_in(cit.text, strict=True)
+
     def mentions(self, name: str) -> bool:
         """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
         forms = {_plain(name), _plain(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name))}
@@ -142,6 +209,26 @@ class EvidenceFinder:
             parts = [p for p in re.split(r"[-/]", word) if p and not p.isdigit()] or [word]
             if not any(self.mentions(p) for p in parts):
                 out.append(word)
+        return out + self._unknown_phrases(question)
+
+    def _unknown_phrases(self, question: str) -> list[str]:
+        """Runs of capitalised words ("AWS Entity Resolution", "SageMaker Model Registry") none of whose word pairs
+        the notes hold, though each word is common ("entity", "model"). Acronyms and names with digits split a run:
+        they are checked on their own ("Kinesis SQL" is two known names)."""
+        out, run = [], []
+        words = question.split()
+        for i, raw in enumerate([*words, "."]):
+            word = re.sub(r"['’]s$", "", raw.strip("?!,.:;()[]'\"“”’"))
+            starts = i == 0 or words[i - 1][-1:] in ".!?:"
+            if word[:1].isupper() and not starts and not word.isupper() and not re.search(r"\d", word):
+                run.append(word)
+            if not (word[:1].isupper() and not starts) or word.isupper() or re.search(r"\d|[,;:()?]$", raw):
+                while run and run[0].lower() in VENDOR_WORDS:
+                    run = run[1:]
+                pairs = [f"{a} {b}" for a, b in itertools.pairwise(run)]
+                if pairs and not any(self.mentions(p) for p in pairs):
+                    out.append(" ".join(run))
+                run = []
         return out
 
     def lines_of(self, hit: Hit) -> list[tuple[int, int, str]]:
@@ -213,14 +300,17 @@ class EvidenceFinder:
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
         seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])
-        shown = " ".join(e.citation.text for e in evidence)
+        # a quantity is looked for in the lines about the subject asked of ("maximum size of a DynamoDB item" is
+        # not answered by S3's "max object size is 5TB")
+        kind = asked_quantity(question)
+        about = [e for e in evidence if not named or self._names(e.citation) & named]
         signals = Signals(
             float(cos.max()),
             max(cover),
             passage_cos,
             r.bm25.coverage_texts(question, [seen])[0],
             float(bool(self.unknown_names(question))),
-            float(bool(ASKS_QUANTITY.search(question)) and not numbers(shown) - numbers(question)),
+            float(kind is not None and not any(states_quantity(kind, question, e.citation.text) for e in about)),
         )
         return evidence, signals
 
