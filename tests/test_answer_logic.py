@@ -199,3 +199,9 @@ def test_a_capitalised_name_the_notes_never_pair_is_unknown(tutor: Tutor) -> Non
     assert finder.unknown_names("Which Kinesis SQL function flags anomalies?") == []
     assert finder.unknown_names("How long does a bulk retrieval from S3 Glacier Deep Archive take?") == []
     assert finder.unknown_names("How large can a Kinesis Data Streams record be?") == []
+
+
+def test_a_formula_question_shows_a_line_that_states_one_first(tutor: Tutor) -> None:
+    """"What's the formula for specificity?" showed the headline "Specificity (TNR)" first."""
+    evidence, _ = tutor.evidence("What's the formula for specificity?")
+    assert "TN / (TN + FP)" in evidence[0].citation.text.splitlines()[0]

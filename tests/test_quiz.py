@@ -23,6 +23,7 @@ from mlstutor.quiz import (
     QuizMaster,
     _template,
     _third_person,
+    _use_case_scenario,
     acceptability,
     blueprint,
     fragment_key,
@@ -300,6 +301,12 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
     # "When you want to avoid false negatives" (Recall) is a need a team has: a scenario stem
     fn = [q for q in bank.items if q.scenario and "wants to avoid false negatives" in q.stem]
     assert fn and all(q.options[q.answer[0]] == "Recall" for q in fn)
+    # a use-case list gives a scenario from its first use case; a glossary line a team does, with its section
+    polly = [q for q in bank.items if q.scenario and "needs to read out loud web content" in q.stem]
+    assert polly and all(q.options[q.answer[0]] == "Amazon Polly" for q in polly)
+    cross = [q for q in bank.items if q.stem.startswith("A team using Amazon S3 needs to grant cross account access")]
+    assert cross and all(q.options[q.answer[0]] == "Bucket Policies" and q.scenario for q in cross)
+    assert _use_case_scenario("BI, Analytics, Reporting", "AWS service") == ""  # one vague word: no scenario
 
 
 def test_validate_catches_form_errors() -> None:

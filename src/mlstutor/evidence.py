@@ -110,6 +110,11 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
     return False
 
 
+# "What is the formula for recall?" is answered by "Recall = … = TP / (TP + FN)", not by the line that explains
+# recall in words (it was shown first): a formula question lifts lines that state one.
+ASKS_FORMULA = re.compile(r"\b(formula|equation|calculated?|computed?)\b", re.I)
+STATES_FORMULA = re.compile(r"\w\)?\s*[/=*]\s*\(?\w")
+W_FORMULA = 0.3
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 # "Amazon SageMaker Role Manager" is asked about as "Role Manager"
 VENDOR_WORDS = {"aws", "amazon", "sagemaker", "s3"}
@@ -264,6 +269,7 @@ class EvidenceFinder:
         line_cover = bm25.coverage_texts(question, [text for _, _, text, _ in rows])
         asked = content_words(question)
         named = self.lex.names_in(question, strict=True)
+        formula = bool(ASKS_FORMULA.search(question))
         under = {id(h): self.lex.names_in(h.chunk.heading, strict=True) if named else set() for h in hits}
         scores = [
             W_COS * float(c)
@@ -273,6 +279,7 @@ class EvidenceFinder:
             - W_NO_NEWS * (not (content_words(text) - asked - content_words(h.chunk.heading)))
             - W_REMINDER * (reminders_down and bool(REMINDER.match(text)))
             - W_ELSEWHERE * self._elsewhere(named, under[id(h)], text)
+            + W_FORMULA * (formula and bool(STATES_FORMULA.search(text)))
             for c, cv, lc, (_, _, text, h) in zip(cos, cover, line_cover, rows)
         ]
         order = sorted(range(len(rows)), key=lambda i: -scores[i])

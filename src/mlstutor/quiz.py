@@ -598,6 +598,7 @@ _BASE_VERB = re.compile(
     r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b(?!\s+of\b)",  # "Catalog of datasets" is a noun
     re.I,
 )
+_NEED_VERB = re.compile(rf"{_BASE_VERB.pattern}|^(grant|force|allow|enable|ensure|protect|restrict|block)\b", re.I)
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
 _USER_ACTION = re.compile(r"(?i)^(provide|bring|choose|pick|select|specify|define|set|write|upload)\b")
 _NOUN_SUBJECT = re.compile(r"^\S+\s+(is|are|was|were|can|must|should|will|have|has|include|includes)\b", re.I)
@@ -622,8 +623,7 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
     if _USE_CASE.match(body):
         need = _USE_CASE.sub("", body)
         need = need[:1].lower() + need[1:] if need[1:2].islower() else need
-        scenario = "" if need.count(",") >= 2 else f"A machine learning team is planning {need}. Which {noun} fits?"
-        return f"Which {noun} do your notes name for: {need}?", scenario
+        return f"Which {noun} do your notes name for: {need}?", _use_case_scenario(need, noun)
     if noun == "hyperparameter" and _QUANTITY.match(body):  # "Number of samples used to train": what it sets
         what = re.sub(r"\s*\([^)]*\)", "", sentences(low)[0]).rstrip(". ").replace("your ", "the ")
         what = what if what.startswith("how ") else f"the {what}"
@@ -651,6 +651,32 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         low = _third_person(low)
         return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
     return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
+
+
+def _term_scenario(fact: Fact, notes: Notes) -> str:
+    """A glossary line that is something a team does ("Bucket Policies: grant cross account access") as a need met
+    with the section's subject: "A team using Amazon S3 needs to grant cross account access." Empty otherwise."""
+    body = claim_body(fact.claim)
+    if not _NEED_VERB.match(body) or body.count(",") >= 2 or len(body) > 110 or fact.value:
+        return ""
+    parts = fact.section.split(" > ")
+    where = next((notes.lex.lookup(p) for p in reversed(parts) if notes.lex.lookup(p)), None)
+    if not where or where == fact.subject:
+        return ""
+    low = body[:1].lower() + body[1:]
+    return f"A team using {where} needs to {low}. Which of these should they use?"
+
+
+def _use_case_scenario(need: str, noun: str) -> str:
+    """A scenario from the first use case of a list ("Customer sentiment analysis, label unstructured data, …"):
+    one need, as a team meets it. A use case of one or two words ("BI") is too vague to ask about."""
+    first = re.split(r",|;| and (?=[a-z])", need)[0].strip(" .")
+    if len(content_words(first)) < 2 or "/" in first:
+        return ""
+    low = first[:1].lower() + first[1:] if first[1:2].islower() else first
+    if _BASE_VERB.match(first):
+        return f"A machine learning team needs to {low}. Which {noun} should they use?"
+    return f"A machine learning team is planning {low}. Which {noun} fits?"
 
 
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes"}
@@ -822,7 +848,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         r"\byour\b", "their", scenario
     )  # "analyse your initial training data": the team's, in a scenario
     if fact.kind == "term":
-        recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", ""
+        recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", _term_scenario(fact, notes)
     options, answer = _letters([fact.subject], wrong, rng)
     rationales = {}
     for letter, name in options.items():
