@@ -164,6 +164,11 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
     assert concept.number_missing == 0.0
     _, unanswered = tutor.evidence("What is the maximum number of tags you can attach to a SageMaker notebook?")
     assert unanswered.number_missing == 1.0
+    # XGBoost's eta is in the notes, its default value is not; Kinesis' default retention is
+    _, no_default = tutor.evidence("What is the default value of eta in SageMaker XGBoost?")
+    assert no_default.default_missing == 1.0
+    _, default = tutor.evidence("How long does Kinesis Data Streams keep data by default?")
+    assert default.default_missing == 0.0
     # the notes give S3's "max object size is 5TB", not DynamoDB's item size
     _, elsewhere = tutor.evidence("What is the maximum size of a single DynamoDB item?")
     assert elsewhere.number_missing == 1.0

@@ -115,6 +115,7 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
 ASKS_FORMULA = re.compile(r"\b(formula|equation|calculated?|computed?)\b", re.I)
 STATES_FORMULA = re.compile(r"\w\)?\s*[/=*]\s*\(?\w")
 W_FORMULA = 0.3
+ASKS_DEFAULT = re.compile(r"\bdefault", re.I)
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 # "Amazon SageMaker Role Manager" is asked about as "Role Manager"
 VENDOR_WORDS = {"aws", "amazon", "sagemaker", "s3"}
@@ -157,13 +158,14 @@ class Signals:
     top_coverage: float  # best coverage of the question's rare terms by one line + its heading path
     passage_cosine: float  # best passage, cosine with the question
     union_coverage: float  # coverage of the question's terms by the best few lines and their headings together
-    unknown_name: float = (
-        0.0  # 1 when the question names something (Timestream, us-east-1) found nowhere in the notes
-    )
-    number_missing: float = (
-        0.0  # 1 when the question asks for a quantity and no line shown about its subject states one
-    )
-    # of that kind (a size for "how large", a number next to "consumers" for "how many consumers")
+    # 1 when the question names something (Timestream, us-east-1) found nowhere in the notes
+    unknown_name: float = 0.0
+    # 1 when the question asks for a quantity and no line shown about its subject states one of that kind (a size
+    # for "how large", a number next to "consumers" for "how many consumers")
+    number_missing: float = 0.0
+    # 1 when the question asks for a default and no line shown says "default": the notes name XGBoost's eta but
+    # not its default value (on the dev set: every answerable default question's lines say "default")
+    default_missing: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}
@@ -318,11 +320,23 @@ class EvidenceFinder:
             r.bm25.coverage_texts(question, [seen])[0],
             float(bool(self.unknown_names(question))),
             float(kind is not None and not any(states_quantity(kind, question, e.citation.text) for e in about)),
+            float(
+                bool(ASKS_DEFAULT.search(question))
+                and not any(ASKS_DEFAULT.search(e.citation.text) for e in evidence)
+            ),
         )
         return evidence, signals
 
 
-FEATURES = ("top_cosine", "top_coverage", "passage_cosine", "union_coverage", "unknown_name", "number_missing")
+FEATURES = (
+    "top_cosine",
+    "top_coverage",
+    "passage_cosine",
+    "union_coverage",
+    "unknown_name",
+    "number_missing",
+    "default_missing",
+)
 CALIBRATION_FILE = Path(__file__).with_name("profiles") / "calibration.json"
 
 
