@@ -210,3 +210,13 @@ def test_a_formula_question_shows_a_line_that_states_one_first(tutor: Tutor) -> 
     """"What's the formula for specificity?" showed the headline "Specificity (TNR)" first."""
     evidence, _ = tutor.evidence("What's the formula for specificity?")
     assert "TN / (TN + FP)" in evidence[0].citation.text.splitlines()[0]
+
+
+def test_a_unit_written_out_is_supported_by_its_short_form() -> None:
+    """The model writes "24 hours" where the notes say "24h"; the sentence was dropped as unsupported."""
+    from mlstutor.text import support
+
+    notes = "24 h data retention by default, can extend to 365 days"
+    assert support("Retention is 24 hours by default.", notes) == 1.0
+    assert support("A record can be up to 1 megabytes.", "a record can be up to 1MB large") == 1.0
+    assert support("Retention is 24 weeks by default.", notes) < 1.0

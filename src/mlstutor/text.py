@@ -87,11 +87,27 @@ def support(claim: str, passage: str, given: str = "") -> float:
     """Share of the claim's content words that occur in the passage (0..1): a cheap, explainable entailment
     proxy that catches an option or an answer the passage never mentions. Words of ``given`` (the question the
     claim answers) are left out: restating the question neither supports a claim nor counts against it."""
-    words = content_words(claim) - content_words(given)
+    words = {_UNITS.get(w, w) for w in content_words(claim) - content_words(given)}
     if not words:
         return 0.0
-    have = content_words(passage)
+    have = {_UNITS.get(w, w) for w in content_words(passage)} | {
+        _UNITS.get(u.lower(), u.lower()) for u in _UNIT_AFTER_NUMBER.findall(passage)
+    }
     return sum(1 for w in words if w in have) / len(words)
+
+
+# A unit written out or short is one word: "24 hours" is supported by the notes' "24h" ("24 h data retention").
+_UNITS = {
+    **dict.fromkeys(("hours", "hour", "hrs", "hr"), "h"),
+    **dict.fromkeys(("days", "day"), "d"),
+    **dict.fromkeys(("minutes", "minute", "mins"), "min"),
+    **dict.fromkeys(("seconds", "second", "secs", "sec"), "s"),
+    "megabytes": "mb",
+    "gigabytes": "gb",
+    "terabytes": "tb",
+    "kilobytes": "kb",
+}
+_UNIT_AFTER_NUMBER = re.compile(r"\d\s*([A-Za-z]{1,9})\b")
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
