@@ -207,7 +207,7 @@ def test_a_capitalised_name_the_notes_never_pair_is_unknown(tutor: Tutor) -> Non
 
 
 def test_a_formula_question_shows_a_line_that_states_one_first(tutor: Tutor) -> None:
-    """"What's the formula for specificity?" showed the headline "Specificity (TNR)" first."""
+    """ "What's the formula for specificity?" showed the headline "Specificity (TNR)" first."""
     evidence, _ = tutor.evidence("What's the formula for specificity?")
     assert "TN / (TN + FP)" in evidence[0].citation.text.splitlines()[0]
 
