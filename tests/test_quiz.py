@@ -490,3 +490,14 @@ def test_a_run_on_scenario_is_rejected(retriever) -> None:
     assert check_scenario(bare, base, "", bank.notes) == "scenario: two sentences run together"
     assert check_scenario(bare.replace(", Which", ". Which"), base, "", bank.notes) == "scenario: not a sentence"
     assert not any(q.stem.startswith("locate and return") for q in bank.items)
+    # the model's wordings read in the bank: a lower-case ", which …?" glue, the answer given before the question,
+    # and a note line with no one who has the need
+    glue = "A data scientist needs to catalog the datasets of their account, which service should they use?"
+    assert check_scenario(glue, base, "", bank.notes) == "scenario: two sentences run together"
+    told = (
+        "A data scientist needs to transform data. They should use a function on a schedule. Which should they use?"
+    )
+    assert check_scenario(told, base, "", bank.notes) == "scenario: gives the answer away"
+    assert check_scenario("Metadata repository for all schemas. Which service fits?", base, "", bank.notes) == (
+        "scenario: no one with the need"
+    )

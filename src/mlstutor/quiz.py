@@ -1401,6 +1401,13 @@ SCENARIO_SCHEMA = {
 }
 
 
+# Who has the need in an exam scenario: a stem without one is a note line with a question glued on.
+_ACTOR = re.compile(
+    r"(?i)\b(company|team|startup|organi[sz]ation|business|firm|bank|retailer|hospital|insurer|agency|analysts?|"
+    r"scientists?|engineers?|developers?|researchers?|publisher|manufacturer|utility|university|school|group)\b"
+)
+
+
 def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str | None:
     """The model's scenario, re-checked: a question, no option named, the fact's need still in it."""
     t = re.sub(r"\s+", " ", text).strip()
@@ -1410,6 +1417,12 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
         return "scenario: two sentences run together"
     if not t[:1].isupper():  # "locate and return information about …": a need without a team or a situation
         return "scenario: not a sentence"
+    if re.search(r"(?i), which .+\?$", t):  # "…on their AWS account, which AWS service should they use?"
+        return "scenario: two sentences run together"
+    if re.search(r"(?i)\b(should|could|can|will) use\b", t[: t.rfind(".") + 1] if "." in t else ""):
+        return "scenario: gives the answer away"  # "…They should use AWS Lambda to… Which service should they use?"
+    if not _ACTOR.search(t):
+        return "scenario: no one with the need"
     if notes.names_in(t) & set(q.options.values()) or any(o.lower() in t.lower() for o in q.options.values()):
         return "scenario: names an option"
     if notes.names_in(t) - notes.names_in(_claim_text(q)):
