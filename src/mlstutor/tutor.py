@@ -26,7 +26,7 @@ import numpy as np
 from mlstutor.chunking import Citation
 from mlstutor.config import Settings
 from mlstutor.errors import ModelError
-from mlstutor.evidence import PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
+from mlstutor.evidence import LINES, PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
 from mlstutor.llm import LLM, Message, complete_json, get_llm
 from mlstutor.mcq import MultipleChoice, parse_mcq
 from mlstutor.profile import load_profile, prompt
@@ -266,10 +266,10 @@ class Tutor:
         cut = ""
         try:
             for piece in self.llm.chat(
-                self.build_messages(question, evidence),
+                self.build_messages(question, evidence[:LINES]),
                 max_tokens=ANSWER_TOKENS,
                 temperature=0.0,
-                schema=_schema(len(evidence)),
+                schema=_schema(len(evidence[:LINES])),
                 stream=True,
             ):
                 if "first_token_ms" not in timings:
@@ -284,8 +284,8 @@ class Tutor:
             cut = str(exc)  # the part that arrived is checked like any answer, and marked as cut off
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
-        picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(evidence)]
-        text, citations, dropped, support_share = check_sentences(field_.value(), evidence, question)
+        picked = [n for n in dict.fromkeys(picked) if 1 <= n <= min(len(evidence), LINES)]
+        text, citations, dropped, support_share = check_sentences(field_.value(), evidence[:LINES], question)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)

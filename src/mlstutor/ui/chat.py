@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from mlstutor.config import Settings
-from mlstutor.evidence import PASSAGES, Evidence, Signals
+from mlstutor.evidence import LINES, PASSAGES, Evidence, Signals
 from mlstutor.llm import PRESETS
 from mlstutor.mcq import parse_mcq
 from mlstutor.retrieval import MODES, validate_query
@@ -58,7 +58,7 @@ def evidence_cards(evidence: list[Evidence], answer: Answer | None = None) -> st
             for j, ln in enumerate(chunk.text.split("\n"))
         )
         also = f" · also in {', '.join(map(html.escape, ev.also_in))}" if ev.also_in else ""
-        tag = " ✅ cited" if c.line_start in cited else ""
+        tag = " ✅ cited" if c.line_start in cited else (" · more from your notes" if i > LINES else "")
         out.append(
             f'<div class="passage-card evidence" data-n="{i}"><div class="ev-head">[{i}] '
             f"{html.escape(c.source)} § {html.escape(c.heading_path)} · {c.lines}{also}{tag}</div>"
