@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from mlstutor.config import Settings
-from mlstutor.evaluation import calibrate, render_answers_report, score_answers, tradeoff
+from mlstutor.evaluation import answers_result, calibrate, render_answers_report
 from mlstutor.evidence import Calibration
 from mlstutor.retrieval import Retriever
 from mlstutor.tutor import Tutor
@@ -40,7 +40,7 @@ def rescore(tutor: Tutor, path: Path) -> tuple[dict, int]:
 
 def write(path: Path, report: dict, cal: Calibration) -> None:
     rows = report["answers"]["rows"]
-    report["answers"] = {**score_answers(rows, cal), "tradeoff": tradeoff(rows, cal), "rows": rows}
+    report["answers"] = answers_result(rows, cal)
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     name = " + ".join(Path(s).name for s in report.get("sets", [])) or path.stem
     path.with_suffix(".md").write_text(render_answers_report(name, report), encoding="utf-8")

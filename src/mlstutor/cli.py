@@ -478,13 +478,12 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
     """``eval --answers [--calibrate]`` (the tutor's answers over facts sets) and ``eval --mcq FILE``."""
     from mlstutor.evaluation import (
         answer_rows,
+        answers_result,
         calibrate,
         evaluate_answers,
         evaluate_mcq,
         load_eval_sets,
         load_mcq,
-        score_answers,
-        tradeoff,
     )
     from mlstutor.retrieval import Retriever
     from mlstutor.tutor import Tutor
@@ -503,7 +502,7 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
             cal.save()
             tutor.calibration = cal
             result["calibration"] = {"weights": cal.weights, "threshold": cal.threshold}
-            result["answers"] = {**score_answers(rows, cal), "tradeoff": tradeoff(rows, cal), "rows": rows}
+            result["answers"] = answers_result(rows, cal)
         else:
             result["answers"] = evaluate_answers(tutor, items, _tqdm_counter("answers"))
     if args.mcq:

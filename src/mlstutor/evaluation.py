@@ -803,11 +803,12 @@ def calibrate(rows: Sequence[dict], note: str = "") -> Calibration:
 
 def evaluate_answers(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | None = None) -> dict:
     """End-to-end answers over a facts set under the tutor's calibration, with the threshold trade-off."""
-    rows = answer_rows(tutor, items, progress)
-    out = score_answers(rows, tutor.calibration)
-    out["tradeoff"] = tradeoff(rows, tutor.calibration)
-    out["rows"] = rows
-    return out
+    return answers_result(answer_rows(tutor, items, progress), tutor.calibration)
+
+
+def answers_result(rows: list[dict], cal: Calibration) -> dict:
+    """The scores of recorded answer rows under a calibration, its threshold trade-off and the rows themselves."""
+    return {**score_answers(rows, cal), "tradeoff": tradeoff(rows, cal), "rows": rows}
 
 
 ANSWER_ROWS = (

@@ -124,6 +124,15 @@ TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, not
 VENDOR_WORDS = {"aws", "amazon", "sagemaker", "s3"}
 
 
+def _words(question: str) -> list[tuple[str, str, bool]]:
+    """(as written, without punctuation and "'s", whether it opens a sentence) for each word of a question."""
+    raw = question.split()
+    return [
+        (w, re.sub(r"['’]s$", "", w.strip("?!,.:;()[]'\"“”’")), i == 0 or raw[i - 1][-1:] in ".!?:")
+        for i, w in enumerate(raw)
+    ]
+
+
 def _plain(text: str) -> str:
     """Lower case, with markdown marks, dashes and underscores read as spaces."""
     return re.sub(r"[\s\-_`*]+", " ", text.lower()).strip()
@@ -210,9 +219,7 @@ class EvidenceFinder:
         """Names in the question (capitalised mid-sentence, acronyms, tokens with digits such as ml.p3.2xlarge)
         that occur nowhere in the notes: the question is about something the notes never mention."""
         out = []
-        for i, raw in enumerate(question.split()):
-            word = re.sub(r"['’]s$", "", raw.strip("?!,.:;()[]'\"“”’"))
-            after_stop = i == 0 or (raw[:1].isupper() and question.split()[i - 1][-1:] in ".!?:")
+        for _raw, word, after_stop in _words(question):
             named = (word[:1].isupper() and not after_stop) or (len(word) > 1 and word.isupper())
             if len(word) < 2 or not (named or (re.search(r"\d", word) and re.search(r"[a-z]", word, re.I))):
                 continue
@@ -226,10 +233,7 @@ class EvidenceFinder:
         the notes hold, though each word is common ("entity", "model"). Acronyms and names with digits split a run:
         they are checked on their own ("Kinesis SQL" is two known names)."""
         out, run = [], []
-        words = question.split()
-        for i, raw in enumerate([*words, "."]):
-            word = re.sub(r"['’]s$", "", raw.strip("?!,.:;()[]'\"“”’"))
-            starts = i == 0 or words[i - 1][-1:] in ".!?:"
+        for raw, word, starts in [*_words(question), (".", "", False)]:
             if word[:1].isupper() and not starts and not word.isupper() and not re.search(r"\d", word):
                 run.append(word)
             if not (word[:1].isupper() and not starts) or word.isupper() or re.search(r"\d|[,;:()?]$", raw):
