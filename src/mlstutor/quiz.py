@@ -622,7 +622,7 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
     low = body[:1].lower() + body[1:]
     if _USE_CASE.match(body):
         need = _USE_CASE.sub("", body)
-        need = need[:1].lower() + need[1:] if need[1:2].islower() else need
+        need = _lower_first(need)
         return f"Which {noun} do your notes name for: {need}?", _use_case_scenario(need, noun)
     if noun == "hyperparameter" and _QUANTITY.match(body):  # "Number of samples used to train": what it sets
         what = re.sub(r"\s*\([^)]*\)", "", sentences(low)[0]).rstrip(". ").replace("your ", "the ")
@@ -653,14 +653,18 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
     return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
 
 
+def _lower_first(text: str) -> str:
+    """A note's line inside a sentence: "Customer sentiment analysis" → "customer …", but "SQL queries" stays."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
 def _term_scenario(fact: Fact, notes: Notes) -> str:
     """A glossary line that is something a team does ("Bucket Policies: grant cross account access") as a need met
     with the section's subject: "A team using Amazon S3 needs to grant cross account access." Empty otherwise."""
     body = claim_body(fact.claim)
     if not _NEED_VERB.match(body) or body.count(",") >= 2 or len(body) > 110 or fact.value:
         return ""
-    parts = fact.section.split(" > ")
-    where = next((notes.lex.lookup(p) for p in reversed(parts) if notes.lex.lookup(p)), None)
+    where = next(filter(None, map(notes.lex.lookup, reversed(fact.section.split(" > ")))), None)
     if not where or where == fact.subject:
         return ""
     low = body[:1].lower() + body[1:]
@@ -673,7 +677,7 @@ def _use_case_scenario(need: str, noun: str) -> str:
     first = re.split(r",|;| and (?=[a-z])", need)[0].strip(" .")
     if len(content_words(first)) < 2 or "/" in first:
         return ""
-    low = first[:1].lower() + first[1:] if first[1:2].islower() else first
+    low = _lower_first(first)
     if _BASE_VERB.match(first):
         return f"A machine learning team needs to {low}. Which {noun} should they use?"
     return f"A machine learning team is planning {low}. Which {noun} fits?"

@@ -262,14 +262,15 @@ class Tutor:
             p = self.calibration.probability(signals, False, 0.0) if evidence else 0.0
             yield "answer", Answer(question, evidence, self.not_covered, [], True, timings, p, signals)
             return
+        given = evidence[:LINES]  # the model explains the first lines; the rest are shown to the learner only
         field_ = JsonStringField("answer")
         cut = ""
         try:
             for piece in self.llm.chat(
-                self.build_messages(question, evidence[:LINES]),
+                self.build_messages(question, given),
                 max_tokens=ANSWER_TOKENS,
                 temperature=0.0,
-                schema=_schema(len(evidence[:LINES])),
+                schema=_schema(len(given)),
                 stream=True,
             ):
                 if "first_token_ms" not in timings:
@@ -284,8 +285,8 @@ class Tutor:
             cut = str(exc)  # the part that arrived is checked like any answer, and marked as cut off
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
-        picked = [n for n in dict.fromkeys(picked) if 1 <= n <= min(len(evidence), LINES)]
-        text, citations, dropped, support_share = check_sentences(field_.value(), evidence[:LINES], question)
+        picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(given)]
+        text, citations, dropped, support_share = check_sentences(field_.value(), given, question)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)
