@@ -355,7 +355,8 @@ def test_bad_quiz_requests(retriever) -> None:
     with pytest.raises(MlstutorError, match="do not seem to cover 'medieval falconry'"):
         qm.generate("medieval falconry")  # no passage names it: no pointers to unrelated sections
     with pytest.raises(MlstutorError, match="No practice questions on .* Read or ask about them in Chat: .*lines"):
-        qm.generate("SageMaker endpoints and deployment")  # the notes touch it, no line makes a fair question
+        qm.generate("production variants")  # the notes touch it (an empty heading), no line makes a fair question
+    assert qm.generate("SageMaker endpoints and deployment", n=3).questions  # "Shadow Testing to catch errors …"
 
 
 def test_practice_session_grades_and_records(retriever, tmp_path: Path) -> None:

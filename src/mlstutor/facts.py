@@ -34,6 +34,10 @@ _LEAD = re.compile(r"^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*|__)(?P<term>[^*_]{2,60}?)(?:
 _PLAIN_LEAD = re.compile(r"^(?P<term>[A-Za-z0-9][\w /&().+'-]{1,60}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
 _DEBRIS = re.compile(r"[*#`|<>\[\]{}]|^\W|\.\.\.$|https?:|\bhttp|!\[|\\")
 _CODE = re.compile(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|\(\)\s*$|=>|->|;\s*$")
+# "SageMaker Neo for edge devices", "AWS CloudTrail to see SageMaker API calls": a name and what it is for
+_PURPOSE_LEAD = re.compile(
+    r"^(?P<term>(?:Amazon |AWS |SageMaker )?[A-Z][\w-]*(?: [A-Z0-9][\w-]*){0,3}) (?:for|to) \w"
+)
 _EXAMPLE = re.compile(r"(?i)^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*)?(example|examples|e\.g\.?|ex)(?:\*\*)?\s*:?\s*$")
 _KIND_WORDS = {"service", "services", "aws", "amazon", "sagemaker", "data", "model", "models", "algorithm", "use"}
 
@@ -218,6 +222,9 @@ def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
     m = _PLAIN_LEAD.match(t)
     if m and (lex.lookup(m["term"]) or m["term"].lower().strip() in lex.labels):
         return m["term"].strip(), m["rest"].strip()
+    m = _PURPOSE_LEAD.match(t)
+    if m and re.match(r"\s*([*+-]|\d+\.)\s", raw) and lex.lookup(m["term"]):
+        return m["term"], t  # the whole line is the claim: masked, "it for edge devices"
     return None
 
 

@@ -599,6 +599,7 @@ _BASE_VERB = re.compile(
     re.I,
 )
 _NEED_VERB = re.compile(rf"{_BASE_VERB.pattern}|^(grant|force|allow|enable|ensure|protect|restrict|block)\b", re.I)
+_PURPOSE = re.compile(r"(?i)^(for|to)\s+(.+)$")  # what a named thing is for, its name masked
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
 _USER_ACTION = re.compile(r"(?i)^(provide|bring|choose|pick|select|specify|define|set|write|upload)\b")
 _NOUN_SUBJECT = re.compile(r"^\S+\s+(is|are|was|were|can|must|should|will|have|has|include|includes)\b", re.I)
@@ -620,6 +621,16 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
     """(recall stem, scenario stem or "") for "which <noun> …" around a masked claim."""
     body = claim_body(claim)
     low = body[:1].lower() + body[1:]
+    purpose = _PURPOSE.match(body)
+    if purpose:  # "SageMaker Neo for edge devices", "AWS CloudTrail to see SageMaker API calls"
+        need = _lower_first(purpose[2])
+        if purpose[1].lower() == "to":
+            return (
+                f"Which {noun} would you use to {need}?",
+                f"A machine learning team needs to {need}. Which {noun} should they use?",
+            )
+        activity = re.search(r"(ion|ing|sis|ment)$", re.split(r",|;| and ", need)[0].strip(" ."))
+        return f"Which {noun} do your notes name for {need}?", _use_case_scenario(need, noun) if activity else ""
     if _USE_CASE.match(body):
         need = _USE_CASE.sub("", body)
         need = _lower_first(need)
@@ -820,9 +831,9 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         return []
     if re.search(r"(?i)\b(not|cannot|can't|doesn'?t|don'?t|never|no|naive|only|unless|without|if)\b", fact.text):
         return []  # "cannot be used on categorical features" is true of many techniques: not one right answer
-    if not _VERB.match(claim) and not _USE_CASE.match(claim_body(claim)) and not _reads_as_claim(claim, notes):
-        return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
     body = claim_body(claim)
+    if not (_VERB.match(claim) or _USE_CASE.match(body) or _PURPOSE.match(body) or _reads_as_claim(claim, notes)):
+        return []  # "crawlers and classifiers", "storage tiers": a label, not something a stem can describe
     if _NOUN_SUBJECT.match(body) and body.split()[0].lower() in notes.generic:
         return []  # "Training is based on gradient descent": a line about training, not about the subject
     if REMINDER.match(body) or re.match(r"(?i)think\b", body):
