@@ -69,6 +69,14 @@ def test_echo_only_answer_falls_back_to_the_evidence_line(tutor: Tutor) -> None:
     assert a.abstained or a.text.startswith("Your notes say")
 
 
+def test_fallback_quote_is_the_line_the_model_picked(tutor: Tutor) -> None:
+    """The model's sentence is only an echo, but its choice of line stands: that line is quoted, with its number."""
+    _say('{"lines": [2], "answer": "Kinesis record."}')
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert not a.abstained and a.text.startswith("Your notes say") and a.text.endswith("[2]")
+    assert a.citations == [a.evidence[1].citation]
+
+
 def test_question_about_something_absent_from_the_notes_abstains(tutor: Tutor) -> None:
     _say('{"lines": [], "answer": "Timestream allows 128 dimensions per record."}')
     a = tutor.ask("What is the maximum number of dimensions per record in Amazon Timestream?")

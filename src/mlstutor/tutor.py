@@ -157,15 +157,17 @@ def is_follow_up(question: str) -> bool:
     return bool(m) and (bool(m.group(1)) or words <= FOLLOW_UP_MAX_WORDS)
 
 
-def quote_answer(evidence: list[Evidence]) -> tuple[str, list[Citation]]:
-    """When the model adds nothing usable, the best line itself is the answer."""
-    top = evidence[0].citation
+def quote_answer(evidence: list[Evidence], picked: list[int] | None = None) -> tuple[str, list[Citation]]:
+    """When the model adds nothing usable, a line itself is the answer: the first the model picked as answering
+    (its sentences may have been dropped, its choice of line still counts), else the best ranked."""
+    n = picked[0] if picked else 1
+    top = evidence[n - 1].citation
     lines = strip_instructions(top.text).split("\n")
     first = next((ln for ln in lines if ln.strip() and ln.strip() != ELIDED), lines[0])
     subject = top.heading_path.split(" > ")[-1] if top.heading_path else ""
     # "Natural-language chatbot engine" means nothing without its heading, "Amazon Lex"
     lead = f"{subject}: " if subject and not content_words(subject) <= content_words(first) else ""
-    return f"Your notes say: “{lead}{first}” [1]", [top]
+    return f"Your notes say: “{lead}{first}” [{n}]", [top]
 
 
 class Tutor:
@@ -307,7 +309,7 @@ class Tutor:
             )
         else:
             if not text:
-                text, citations = quote_answer(evidence)
+                text, citations = quote_answer(evidence, picked)
             answer = Answer(
                 question, evidence, text, citations, False, timings, p, signals, picked, vote, support_share, dropped
             )
