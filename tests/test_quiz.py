@@ -21,11 +21,13 @@ from mlstutor.quiz import (
     Question,
     QuestionBank,
     QuizMaster,
+    _claim_text,
     _template,
     _third_person,
     _use_case_scenario,
     acceptability,
     blueprint,
+    claim_body,
     fragment_key,
     guessable,
     near_synonyms,
@@ -502,3 +504,30 @@ def test_a_run_on_scenario_is_rejected(retriever) -> None:
     assert check_scenario("Metadata repository for all schemas. Which service fits?", base, "", bank.notes) == (
         "scenario: no one with the need"
     )
+    # the note's line with a question glued on is not a situation; who they are and what they have makes one
+    need = claim_body(_claim_text(base))
+    bare = f"A data scientist needs to {need}. Which AWS service should they use?"
+    assert check_scenario(bare, base, "", bank.notes) == "scenario: no situation around the need"
+    situated = (
+        f"A video-streaming company keeps ten years of viewing logs and billing records. It needs to {need}. "
+        "Which AWS service should they use?"
+    )
+    assert check_scenario(situated, base, "", bank.notes) != "scenario: no situation around the need"
+
+
+def test_model_written_scenarios_are_checked_cached_and_merged(retriever, tmp_path: Path) -> None:
+    """The background job of the web UI, with a real (small) packaged model: what it keeps passed the checks, is in
+    the cache file and is in the bank as a scenario item with the same key and options as the item it rewords."""
+    from mlstutor.llm import get_llm
+    from mlstutor.quiz import QuestionBank, check_scenario, fill_scenarios, load_phrasings
+
+    settings = retriever.settings.with_(model="qwen2.5-coder-0.5b", data_dir=tmp_path)
+    bank = QuestionBank(retriever.chunks, settings.profile)  # its own, not the shared one other tests read
+    added = fill_scenarios(bank, get_llm(settings), tmp_path, settings.profile, limit=4)
+    cached = load_phrasings(tmp_path)
+    assert added == len(cached) >= 1
+    for fid, stem in cached.items():
+        base = next(q for q in bank.by_fact[fid] if q.kind == "which" and not q.scenario)
+        item = next(q for q in bank.by_fact[fid] if q.scenario and q.stem == stem)
+        assert (item.options, item.answer) == (base.options, base.answer)
+        assert check_scenario(stem, base, "", bank.notes) is None

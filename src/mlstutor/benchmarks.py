@@ -137,16 +137,47 @@ def run_quiz_bench(
     n: int = 5,
     progress: Callable[[int, int, str], None] | None = None,
     tutor_check: bool = True,
+    scenarios: int = 0,
 ) -> dict:
     """Practice questions as a learner meets them: per topic, how many of ``n`` the bank delivers, how long a quiz
     takes to start, what the acceptability checks say of each (on topic, fragment key, two true options, …), the
-    share of scenario items, rationale coverage, and the tutor's own accuracy on them (it reads the notes)."""
-    from mlstutor.quiz import QuestionBank, QuizMaster, acceptability
+    share of scenario items, rationale coverage, and the tutor's own accuracy on them (it reads the notes).
+
+    The bank is built in an empty data folder, so scenario wordings a learner's own sessions cached never count;
+    ``scenarios`` > 0 first lets the model write up to that many (what the web UI does in the background)."""
+    with tempfile.TemporaryDirectory(prefix="mlstutor-quizbench-") as tmp:
+        return _quiz_bench(settings.with_(data_dir=Path(tmp)), topics, n, progress, tutor_check, scenarios)
+
+
+def _quiz_bench(
+    settings: Settings,
+    topics: tuple[str, ...],
+    n: int,
+    progress: Callable[[int, int, str], None] | None,
+    tutor_check: bool,
+    scenarios: int,
+) -> dict:
+    from mlstutor.quiz import QuestionBank, QuizMaster, acceptability, fill_scenarios, load_phrasings
 
     t0 = time.perf_counter()
     retriever = Retriever.open(settings)
     bank = QuestionBank.of(retriever)
     bank_s = time.perf_counter() - t0
+    written = {}
+    if scenarios:
+        from mlstutor.llm import get_llm
+
+        t = time.perf_counter()
+        tried = []
+        added = fill_scenarios(
+            bank, get_llm(settings), settings.data_dir, settings.profile, scenarios, lambda d, total: tried.append(d)
+        )
+        written = {
+            "asked": len(tried),
+            "kept": added,
+            "seconds": round(time.perf_counter() - t, 1),
+            "stems": [q.stem for q in bank.items if q.scenario and q.fact_id in load_phrasings(settings.data_dir)],
+        }
     tutor = None
     if tutor_check:
         from mlstutor.tutor import Tutor
@@ -211,6 +242,8 @@ def run_quiz_bench(
         "tutor_accuracy": round(sum(r["tutor_right"] for r in rows) / delivered, 3) if tutor and delivered else None,
         "quiz_start_p50_s": round(statistics.median(start_times), 3),
         "fresh_topic_first_question_s": max(f["seconds"] for f in fresh),
+        "model_scenarios": written,
+        "sample": [q.to_dict() for q in sample_questions(settings)],  # the same bank, in the same empty data folder
         "fresh_topics": fresh,
         "bank": {
             "build_seconds": round(bank_s, 2),

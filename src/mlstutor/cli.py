@@ -346,22 +346,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
 
     if args.quiz:
-        from mlstutor.benchmarks import sample_questions
         from mlstutor.practice import feedback_lines
+        from mlstutor.quiz import Question
 
         settings = _llm_settings(args)
         result = run_quiz_bench(
-            settings, n=args.n, progress=_tqdm_counter("quiz bench"), tutor_check=not args.no_tutor
+            settings,
+            n=args.n,
+            progress=_tqdm_counter("quiz bench"),
+            tutor_check=not args.no_tutor,
+            scenarios=args.scenarios,
         )
         if args.report:
             args.report.mkdir(parents=True, exist_ok=True)
             (args.report / "quiz_bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
             lines = ["# Ten bank questions, chosen by seed 2026 (not by hand)", ""]
-            for i, q in enumerate(sample_questions(settings), start=1):
+            for i, q in enumerate(map(Question.from_dict, result["sample"]), start=1):
                 tag = "scenario" if q.scenario else q.kind
                 lines += [f"**{i}. [{tag}, {q.domain}]** {q.stem}", "", *feedback_lines(q, []), ""]
             (args.report / "sample_questions.md").write_text("\n".join(lines), encoding="utf-8")
-        _print_json(result if args.json else {k: v for k, v in result.items() if k not in ("questions",)})
+        _print_json(result if args.json else {k: v for k, v in result.items() if k not in ("questions", "sample")})
         return 0
 
     result = run_retrieval_bench(_settings(args), repeats=args.repeats)
@@ -634,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quiz", action="store_true", help="practice-question benchmark (10 topics x n) instead")
     p.add_argument("--no-tutor", action="store_true", help="with --quiz: skip the tutor's own accuracy (no model)")
+    p.add_argument(
+        "--scenarios", type=int, default=0, help="with --quiz: first let the model write up to N scenario stems"
+    )
     p.add_argument("--load", action="store_true", help="load benchmark: learners asking at once through the web UI")
     p.add_argument("--learners", type=int, default=20, help="with --load: learners asking chat questions at once")
     p.add_argument(
