@@ -1496,11 +1496,23 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
 
 
 def _claim_text(q: Question) -> str:
+    """The need a "which" item's stem asks about: the quoted claim, or what follows "would you use to", "do your
+    notes name for", "can you" ("With which AWS service can you provide own Spark scripts?")."""
     stem = q.stem
     m = re.search(r"“(.+)”", stem)
     if m:
         return m.group(1)
-    return re.sub(r"^Which .+? (would you use to|do your notes name for:)?\s*", "", stem).rstrip("?")
+    m = re.match(
+        r"(?i)^(?:with )?which .+? (?:would you use to|do your notes name for:?|can you|do your notes recommend "
+        r"when you want to)\s+(.+?)\?$",
+        stem,
+    )
+    return m.group(1) if m else re.sub(r"^Which \S+(?: \S+)*? (?=[a-z])", "", stem).rstrip("?")
+
+
+# A line that describes what a thing takes or is like, not a need a team has: "Accepts text as input (one sentence
+# per line)" became "A bank accepts text as input…" in the model's scenario.
+_PROPERTY = re.compile(r"(?i)^(accepts?|inputs?|outputs?|version|in comparison|some|often|the more|knows)\b")
 
 
 def phrase_scenario(llm, q: Question, notes: Notes, system: str, user: str) -> str | None:
@@ -1561,6 +1573,7 @@ def fill_scenarios(
         for q in bank.items
         if q.kind == "which"
         and not q.scenario
+        and not _PROPERTY.match(claim_body(_claim_text(q)))
         and q.fact_id not in have
         and not any(x.scenario for x in bank.by_fact[q.fact_id])
     ][:limit]
