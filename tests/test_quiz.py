@@ -501,6 +501,8 @@ def test_a_run_on_scenario_is_rejected(retriever) -> None:
         "A data scientist needs to transform data. They should use a function on a schedule. Which should they use?"
     )
     assert check_scenario(told, base, "", bank.notes) == "scenario: gives the answer away"
+    named = "A telecom operator streams camera video. They need to use AWS SageMaker. Which service should they use?"
+    assert check_scenario(named, base, "", bank.notes) == "scenario: gives the answer away"
     assert check_scenario("Metadata repository for all schemas. Which service fits?", base, "", bank.notes) == (
         "scenario: no one with the need"
     )

@@ -1477,6 +1477,8 @@ def check_scenario(text: str, q: Question, fact_text: str, notes: Notes) -> str 
         return "scenario: two sentences run together"
     if re.search(r"(?i)\b(should|could|can|will) use\b", t[: t.rfind(".") + 1] if "." in t else ""):
         return "scenario: gives the answer away"  # "…They should use AWS Lambda to… Which service should they use?"
+    if re.search(r"\b(?:to use|called|named)\s+(?:the\s+)?(?:AWS|Amazon|SageMaker)\b", t):
+        return "scenario: gives the answer away"  # "They need to use the SageMaker feature called AutoML."
     if not _ACTOR.search(t):
         return "scenario: no one with the need"
     if notes.names_in(t) & set(q.options.values()) or any(o.lower() in t.lower() for o in q.options.values()):
