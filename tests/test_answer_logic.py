@@ -180,6 +180,9 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
     # the notes give S3's "max object size is 5TB", not DynamoDB's item size
     _, elsewhere = tutor.evidence("What is the maximum size of a single DynamoDB item?")
     assert elsewhere.number_missing == 1.0
+    # …and that line is S3's although only the bullet above it ("- Amazon S3") names S3
+    _, under = tutor.evidence("What is the maximum size of one object stored in S3?")
+    assert under.number_missing == 0.0
 
 
 @pytest.mark.parametrize(
@@ -194,6 +197,9 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
         ("How many consumers can use enhanced fan-out?", "count", "up to 20 consumers per stream", True),
         ("How many objectives can tuning optimise at once?", "count", "it optimises one objective metric", True),
         ("What is the default value of eta in XGBoost?", "count", "eta (step size shrinking)", False),
+        # a rate per shard does not count shards; "+250" counts transformations
+        ("How many shards can one account provision?", "count", "1 MB / s or 1 000 messages / s PER SHARD", False),
+        ("How many ready-made transformations does DataBrew offer?", "count", "+250 ready-made transformation", True),
         ("Which instance type fits an EMR cluster of 80 nodes?", None, "", False),
         ("What does SMOTE do?", None, "", False),
     ],

@@ -24,8 +24,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from mlstutor.chunking import Citation
-from mlstutor.facts import Lexicon
+from mlstutor.chunking import Chunk, Citation
+from mlstutor.facts import Lexicon, indent
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
 from mlstutor.text import REMINDER, content_words, numbers
@@ -79,8 +79,11 @@ _COUNTED = re.compile(
     r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
 )
 _NOT_COUNTED = {"for", "in", "of", "does", "do", "can", "is", "are", "per", "a", "an", "the", "you", "i", "we"}
-_COUNT = re.compile(r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|single)")
-COUNT_WINDOW = 5  # words either side of the counted thing where its number must stand
+_COUNT = re.compile(r"(?:[~≈+]?\d[\d,.]*\+?|one|two|three|four|five|six|seven|eight|nine|ten|single)")  # "250+"
+# where the number that counts a thing stands: just before it ("up to 5 shards", "20 consumers") or right after
+# ("shards: 5"); "1 MB/s … PER SHARD" is a rate per shard, not a number of shards (dev: "how many shards can an
+# account provision" and "how many records can a PutRecordBatch call send" were answered from such rates)
+COUNT_BEFORE, COUNT_AFTER = 3, 2
 
 
 def asked_quantity(question: str) -> str | None:
@@ -107,7 +110,7 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
     words = [w.strip(".,;:()") for w in text.lower().split()]
     for i, word in enumerate(words):
         if any(word.startswith(s) for s in stems):
-            near = words[max(0, i - COUNT_WINDOW) : i + COUNT_WINDOW + 1]
+            near = words[max(0, i - COUNT_BEFORE) : i] + words[i + 1 : i + COUNT_AFTER + 1]
             if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given for w in near):
                 return True
     return False
@@ -136,6 +139,20 @@ def _words(question: str) -> list[tuple[str, str, bool]]:
 def _plain(text: str) -> str:
     """Lower case, with markdown marks, dashes and underscores read as spaces."""
     return re.sub(r"[\s\-_`*]+", " ", text.lower()).strip()
+
+
+def _parents(chunk: Chunk, line: int) -> str:
+    """The lines a note's line is indented under, nearest first, up to its passage's start: its bullets' parents."""
+    rows = chunk.text.split("\n")
+    at = line - chunk.line_start
+    if not 0 <= at < len(rows):
+        return ""
+    depth, out = indent(rows[at]), []
+    for raw in reversed(rows[:at]):
+        if raw.strip() and indent(raw) < depth:
+            out.append(raw.strip())
+            depth = indent(raw)
+    return " ".join(out)
 
 
 @dataclass(frozen=True)
@@ -206,9 +223,11 @@ class EvidenceFinder:
         none of the subjects the question asks about."""
         return bool(asked and under) and not (under | self.lex.names_in(text, strict=True)) & asked
 
-    def _names(self, cit: Citation) -> set[str]:
-        """Subjects a cited line or its heading path names."""
-        return self.lex.names_in(cit.heading_path, strict=True) | self.lex.names_in(cit.text, strict=True)
+    def _names(self, cit: Citation, hit: Hit | None = None) -> set[str]:
+        """Subjects a cited line, its heading path or the bullets it sits under name ("- S3" over "- Max object size
+        is 5TB" is what the line is about)."""
+        above = _parents(hit.chunk, cit.line_start) if hit is not None else ""
+        return {n for t in (cit.heading_path, cit.text, above) for n in self.lex.names_in(t, strict=True)}
 
     def mentions(self, name: str) -> bool:
         """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
@@ -320,7 +339,7 @@ class EvidenceFinder:
         # not answered by S3's "max object size is 5TB")
         kind = asked_quantity(question)
         # what the model is given is what the signals judge (the calibration was fitted on it)
-        about = [e for e in evidence[:LINES] if not named or self._names(e.citation) & named]
+        about = [e for e in evidence[:LINES] if not named or self._names(e.citation, e.hit) & named]
         signals = Signals(
             float(cos.max()),
             max(cover),
