@@ -517,6 +517,22 @@ def test_a_run_on_scenario_is_rejected(retriever) -> None:
     assert check_scenario(situated, base, "", bank.notes) != "scenario: no situation around the need"
 
 
+def test_hints_do_not_name_the_key_by_position_and_advised_against_items_are_no_key(retriever) -> None:
+    """Review 10: every "It is not B" hint sat on a question keyed A (the first wrong letter was always ruled out),
+    and "Undersampling the majority class, not recommended unless big data…" was a key of "which do your notes
+    suggest"."""
+    bank = QuestionBank.of(retriever)
+    ruled = [
+        (q.hint[10], next(x for x in q.options if x not in q.answer))
+        for q in bank.items
+        if len(q.answer) == 1 and (q.hint or "").startswith("It is not ")
+    ]
+    assert len(ruled) >= 50
+    assert sum(hint == first for hint, first in ruled) / len(ruled) < 0.6
+    lists = [q for q in bank.items if q.kind == "list"]
+    assert lists and not any("ndersampling" in q.options[a] for q in lists for a in q.answer)
+
+
 def test_model_written_scenarios_are_checked_cached_and_merged(retriever, tmp_path: Path) -> None:
     """The background job of the web UI, with a real (small) packaged model: what it keeps passed the checks, is in
     the cache file and is in the bank as a scenario item with the same key and options as the item it rewords."""

@@ -64,8 +64,10 @@ class Settings:
     openai_model: str = ""
     openai_timeout: float = 60.0
 
-    # practice: let the model wrap bank items in scenarios in the background while the UI is idle (0 = off)
-    bank_scenarios: int = 1
+    # practice: let the model wrap bank items in scenarios in the background while the UI is idle (1 = on). Off by
+    # default: an independent reviewer accepted 9 of 20 such questions (5 real situations, 3 wrong keys) against
+    # 20 of 23 program-built scenario items (review 10)
+    bank_scenarios: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -367,6 +367,10 @@ _LIST_LABEL = re.compile(
 )
 
 
+# An item the notes advise against is not one of the list's answers, though it sits in the list.
+_CAVEAT = re.compile(r"(?i)\bnot recommended\b|\bavoid\b|\bdon'?t\b|\bdo not\b|\bnever\b")
+
+
 def _head(text: str) -> str:
     """The part of a list item that names it: before a ":" or " - " gloss, without a trailing parenthesis."""
     head = re.split(r"\s*(?::|\s[-–—]\s|,\s)", clean_statement(text), maxsplit=1)[0]
@@ -416,7 +420,7 @@ def extract_lists(chunks: Sequence[Chunk]) -> list[NoteList]:
                 if not _BULLET.match(r) or ind < base or (ind == base and label_bullet):
                     break  # the list ends at the first line that is not one of its bullets
                 child_indent = ind if child_indent is None else child_indent
-                if ind == child_indent:
+                if ind == child_indent and not _CAVEAT.search(r):  # "Undersampling (not recommended unless …)"
                     head = _head(r)
                     if 2 <= len(head.split()) <= 8 and not _DEBRIS.search(head) and not VALUE.search(head):
                         items.append((m, head))

@@ -29,6 +29,7 @@ import re
 import threading
 import time
 import weakref
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -799,8 +800,13 @@ def _rationale(why: str, fact: Fact | None) -> dict:
 
 
 def _elimination_hint(options: dict[str, str], answer: list[str], rationales: dict) -> str:
-    """A hint that rules one wrong option out, with the notes' reason: it narrows without giving the key away."""
-    wrong = next(x for x in options if x not in answer)
+    """A hint that rules one wrong option out, with the notes' reason: it narrows without giving the key away. The
+    option ruled out is not the first wrong letter (a reviewer saw that "It is not B" always meant "it is A"): one
+    with a reason of its own when there is one, else any, picked by the options' text."""
+    wrongs = [x for x in options if x not in answer]
+    told = [x for x in wrongs if re.search(r"described as|list it under", rationales.get(x, {}).get("why", ""))]
+    pool = told or wrongs
+    wrong = pool[zlib.crc32("|".join(options.values()).encode()) % len(pool)]
     why = rationales.get(wrong, {}).get("why", "")
     m = re.search(r"described as “.+”", why)  # not the part that names the key
     listed = re.search(r"(?<=notes )list it under “[^”]+”(?=, not)", why)
