@@ -193,6 +193,7 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
         ("How long does Kinesis keep data by default?", "time", "retention 1d - 365d", True),
         ("How long does Kinesis keep data by default?", "time", "up to 5 consumers per stream", False),
         ("How much can managed spot training save?", "money", "saves up to 90% over on-demand", True),
+        ("How much does S3 Standard cost per GB-month?", "money", "99.9% Availability", False),
         ("How many consumers can use enhanced fan-out?", "count", "2MB/s per shard per consumer", False),
         ("How many consumers can use enhanced fan-out?", "count", "up to 20 consumers per stream", True),
         ("How many objectives can tuning optimise at once?", "count", "it optimises one objective metric", True),
@@ -218,6 +219,12 @@ def test_a_capitalised_name_the_notes_never_pair_is_unknown(tutor: Tutor) -> Non
     assert finder.unknown_names("Which Kinesis SQL function flags anomalies?") == []
     assert finder.unknown_names("How long does a bulk retrieval from S3 Glacier Deep Archive take?") == []
     assert finder.unknown_names("How large can a Kinesis Data Streams record be?") == []
+
+
+def test_a_line_that_only_links_to_a_page_is_no_evidence(tutor: Tutor) -> None:
+    """ "1. [SageMaker FAQ](https://…)" was quoted as the answer to "In what year did AWS launch SageMaker?"."""
+    evidence, _ = tutor.evidence("In what year did AWS launch Amazon SageMaker?")
+    assert evidence and not any("](http" in e.citation.text.split("\n")[0] for e in evidence)
 
 
 def test_a_formula_question_shows_a_line_that_states_one_first(tutor: Tutor) -> None:

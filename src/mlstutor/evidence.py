@@ -71,10 +71,11 @@ _ASKED_KIND = (
 )
 _STATED_KIND = {
     "time": r"\d\s*(ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|d|days?|weeks?|months?|years?)\b",
-    "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?|%)",  # "how much can spot training save?" "up to 90%"
+    "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?)\b",
     "percent": r"\d\s*%|\bpercent",
     "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
 }
+_SAVING = re.compile(r"\b(save|saves|saving|savings|discount|cheaper|reduce|reduction)\b", re.I)
 _COUNTED = re.compile(
     r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
 )
@@ -100,6 +101,8 @@ def asked_quantity(question: str) -> str | None:
 
 def states_quantity(kind: str, question: str, text: str) -> bool:
     """Does ``text`` state a quantity of the ``kind`` the question asks for (one not already in the question)?"""
+    if kind == "money" and _SAVING.search(question) and re.search(_STATED_KIND["percent"], text):
+        return True  # "how much can spot training save?" "up to 90%"; a price is not "99.9% availability"
     if kind in _STATED_KIND:
         return bool(re.search(_STATED_KIND[kind], text, re.I))
     given = numbers(question)
@@ -139,6 +142,11 @@ def _words(question: str) -> list[tuple[str, str, bool]]:
 def _plain(text: str) -> str:
     """Lower case, with markdown marks, dashes and underscores read as spaces."""
     return re.sub(r"[\s\-_`*]+", " ", text.lower()).strip()
+
+
+# "1. [SageMaker FAQ](https://…)" points to a page and states nothing: never evidence (it was quoted as the answer
+# to "In what year did AWS launch SageMaker?" and "What is the passing score of the exam?")
+LINK_ONLY = re.compile(r"^\W*(?:\d+\.\s*)?\[[^\]]*\]\([^)]*\)\W*$")
 
 
 def _parents(chunk: Chunk, line: int) -> str:
@@ -271,7 +279,7 @@ class EvidenceFinder:
         stmts = hit.chunk.statements
         if len(stmts) != end - start:  # a passage without statements has one whole-text unit: no line to cite
             return []
-        return [(start + i, no, text) for i, (no, text) in enumerate(stmts)]
+        return [(start + i, no, text) for i, (no, text) in enumerate(stmts) if not LINK_ONLY.match(text)]
 
     def find(
         self,
