@@ -172,11 +172,12 @@ def _quiz_bench(
         added = fill_scenarios(
             bank, get_llm(settings), settings.data_dir, settings.profile, scenarios, lambda d, total: tried.append(d)
         )
+        cached = load_phrasings(settings.data_dir)
         written = {
             "asked": len(tried),
             "kept": added,
             "seconds": round(time.perf_counter() - t, 1),
-            "stems": [q.stem for q in bank.items if q.scenario and q.fact_id in load_phrasings(settings.data_dir)],
+            "stems": [q.stem for q in bank.items if q.scenario and cached.get(q.fact_id) == q.stem],
         }
     tutor = None
     if tutor_check:
