@@ -200,6 +200,8 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
         ("What is the default value of eta in XGBoost?", "count", "eta (step size shrinking)", False),
         # a rate per shard does not count shards; "+250" counts transformations
         ("How many shards can one account provision?", "count", "1 MB / s or 1 000 messages / s PER SHARD", False),
+        ("How many shards can one account provision?", "count", "1MB/s or 1000 messages/s PER SHARD", False),
+        ("In what year did AWS launch SageMaker?", "year", "Train and evaluate model", False),
         ("How many ready-made transformations does DataBrew offer?", "count", "+250 ready-made transformation", True),
         ("Which instance type fits an EMR cluster of 80 nodes?", None, "", False),
         ("What does SMOTE do?", None, "", False),

@@ -53,13 +53,14 @@ BLOCK_CHARS, BLOCK_LINES = 240, 3
 # state no number: on the dev sets most unanswerable limit and price questions look like this.
 ASKS_QUANTITY = re.compile(
     r"\b(how (many|much|large|big|long|fast|often|far)|maximum|minimum|max|min|limit|size|default value|price|cost"
-    r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest))\b",
+    r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest)|(in )?(what|which) year)\b",
     re.I,
 )
 # What kind of quantity a question asks for, and how a line states one: "how large" wants "1 MB", "how long"
 # "365 days", "how many consumers" a number next to "consumers". A line with some other number ("2MB/s" for "how
 # many consumers can register…") does not answer it. First match wins; a question without one wants any number.
 _ASKED_KIND = (
+    ("year", r"\b(what|which) year\b"),  # "In what year did AWS launch SageMaker?" wants "2017", not a line about it
     ("time", r"\b(how long|timeout|duration|retention|runtime|how often)\b"),
     (
         "money",
@@ -73,8 +74,10 @@ _STATED_KIND = {
     "time": r"\d\s*(ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|d|days?|weeks?|months?|years?)\b",
     "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?)\b",
     "percent": r"\d\s*%|\bpercent",
+    "year": r"\b(19|20)\d\d\b",
     "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
 }
+_PER = {"per", "each", "every", "/", "a"}
 _SAVING = re.compile(r"\b(save|saves|saving|savings|discount|cheaper|reduce|reduction)\b", re.I)
 _COUNTED = re.compile(
     r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
@@ -113,7 +116,10 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
     words = [w.strip(".,;:()") for w in text.lower().split()]
     for i, word in enumerate(words):
         if any(word.startswith(s) for s in stems):
-            near = words[max(0, i - COUNT_BEFORE) : i] + words[i + 1 : i + COUNT_AFTER + 1]
+            before = words[max(0, i - COUNT_BEFORE) : i]
+            # "1000 messages/s PER SHARD": what stands between the number and the thing makes it a rate
+            last_rate = max((k for k, w in enumerate(before) if w in _PER or w.endswith("/s")), default=-1)
+            near = before[last_rate + 1 :] + words[i + 1 : i + COUNT_AFTER + 1]
             if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given for w in near):
                 return True
     return False
