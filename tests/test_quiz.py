@@ -533,6 +533,16 @@ def test_hints_do_not_name_the_key_by_position_and_advised_against_items_are_no_
     assert lists and not any("ndersampling" in q.options[a] for q in lists for a in q.answer)
 
 
+def test_a_wrong_option_says_what_the_notes_say_of_it(retriever) -> None:
+    """Reviews 9 and 10: "your notes say this of X, not of Y" never told the learner what Y is. A distractor with a
+    defining line of its own is described by it; a limit AWS has changed (profile's `dated`) is never quoted."""
+    bank = QuestionBank.of(retriever)
+    wrong = [r["why"] for q in bank.items for k, r in q.rationales.items() if k not in q.answer]
+    told = [w for w in wrong if " is described as “" in w]
+    assert len(told) / len(wrong) > 0.33  # 0.14 before defining lines counted
+    assert not any("store video for up to 7 days" in w.lower() for w in wrong)
+
+
 def test_model_written_scenarios_are_checked_cached_and_merged(retriever, tmp_path: Path) -> None:
     """The background job of the web UI, with a real (small) packaged model: what it keeps passed the checks, is in
     the cache file and is in the bank as a scenario item with the same key and options as the item it rewords."""

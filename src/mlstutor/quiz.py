@@ -773,7 +773,10 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
     mine = [
         f
         for f in notes.of.get(name, [])
-        if f.origin != "heading" and not notes.unteachable(f) and _reads_as_claim(f.claim, notes)
+        if f.origin != "heading"
+        and not notes.unteachable(f)
+        and _reads_as_claim(f.claim, notes)
+        and not any(d in f.text.lower() for d in notes.dated)  # a limit AWS has changed is not taught, even here
     ]
     asked = content_words(fact.claim) - notes.generic - set(notes.lex.spellings)
     # the line closest to what was asked; else the line that says what the subject *is* (its lead line)
@@ -788,9 +791,13 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
         ),
         default=None,
     )
-    # a sibling defined in the same section (a glossary: learning rate, batch size, epochs) teaches by its own
-    # line even when it shares no word with what was asked
-    if other is None or not (content_words(other.text) & asked or other.section == fact.section):
+    # a sibling defined in the same section (a glossary: learning rate, batch size, epochs), or a line that says
+    # what the distractor is (its own lead, under its own heading), teaches by its own words even when it shares
+    # none with what was asked (reviews 9 and 10: "your notes say this of X, not of Y" never says what Y does)
+    defining = other is not None and (
+        other.origin == "lead" or norm(other.section.rsplit(" > ", 1)[-1]) in notes.lex.spellings
+    )
+    if other is None or not (content_words(other.text) & asked or other.section == fact.section or defining):
         return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
     return _rationale(f"Wrong: your notes say this of {fact.subject}. {name} is described as “{other.text}”.", other)
 
