@@ -276,8 +276,11 @@ class Notes:
         without a lead of its own: quoted without that heading, it no longer says what it describes."""
         if fact.origin != "heading" or fact.kind == "term":
             return False
-        leaf = norm(fact.section.rsplit(" > ", 1)[-1])
-        return leaf not in self.lex.spellings
+        return not self.under_a_name(fact)
+
+    def under_a_name(self, fact: Fact) -> bool:
+        """The line's innermost heading is a subject's name ("SageMaker - XGBoost"), not a part or a topic."""
+        return norm(_leaf(fact.section)) in self.lex.spellings
 
     def shared(self, fact: Fact) -> str | None:
         """Another subject of the same kind of which the notes say the same: then "which one…" has two answers
@@ -784,7 +787,7 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
         mine,
         key=lambda f: (
             len(content_words(f.text) & asked),
-            norm(f.section.rsplit(" > ", 1)[-1]) in notes.lex.spellings,  # under its own heading: a defining line
+            notes.under_a_name(f),  # under its own heading: a defining line
             f.origin == "lead",
             f.citation.source == fact.citation.source,
             -len(f.text),
@@ -794,9 +797,7 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
     # a sibling defined in the same section (a glossary: learning rate, batch size, epochs), or a line that says
     # what the distractor is (its own lead, under its own heading), teaches by its own words even when it shares
     # none with what was asked (reviews 9 and 10: "your notes say this of X, not of Y" never says what Y does)
-    defining = other is not None and (
-        other.origin == "lead" or norm(other.section.rsplit(" > ", 1)[-1]) in notes.lex.spellings
-    )
+    defining = other is not None and (other.origin == "lead" or notes.under_a_name(other))
     if other is None or not (content_words(other.text) & asked or other.section == fact.section or defining):
         return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
     return _rationale(f"Wrong: your notes say this of {fact.subject}. {name} is described as “{other.text}”.", other)
