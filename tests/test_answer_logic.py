@@ -223,6 +223,16 @@ def test_a_capitalised_name_the_notes_never_pair_is_unknown(tutor: Tutor) -> Non
     assert finder.unknown_names("How large can a Kinesis Data Streams record be?") == []
 
 
+def test_an_evidence_line_carries_the_bold_term_it_sits_under(tutor: Tutor) -> None:
+    """ "* When you want to avoid false negatives" sits under "**Sensitivity** (Recall / TPR): …", not under its
+    heading "Precision vs Recall": without the term the model explained it as precision, in the web UI."""
+    q = "Which metric should I use to avoid false negatives?"
+    evidence, _ = tutor.evidence(q)
+    line = next(e for e in evidence if "avoid false negatives" in e.citation.text.split("\n")[0])
+    assert line.citation.heading_path.endswith("Precision vs Recall > Sensitivity")
+    assert "(Sensitivity) When you want to avoid false negatives" in tutor.build_messages(q, evidence)[1]["content"]
+
+
 def test_a_line_that_only_links_to_a_page_is_no_evidence(tutor: Tutor) -> None:
     """ "1. [SageMaker FAQ](https://…)" was quoted as the answer to "In what year did AWS launch SageMaker?"."""
     evidence, _ = tutor.evidence("In what year did AWS launch Amazon SageMaker?")

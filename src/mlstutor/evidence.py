@@ -18,14 +18,14 @@ import json
 import math
 import re
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from mlstutor.chunking import Chunk, Citation
-from mlstutor.facts import Lexicon, indent
+from mlstutor.facts import Lexicon, extract_facts, indent
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
 from mlstutor.text import REMINDER, content_words, numbers
@@ -232,6 +232,23 @@ class EvidenceFinder:
         self._text = _plain("\n".join(c.text for c in retriever.index.chunks))
         self.lex = Lexicon.load(retriever.settings.profile)
 
+    @functools.cached_property
+    def _leads(self) -> dict[tuple[str, int], str]:
+        """(file, line) → the bold term a line sits under, read by the fact extractor: "* When you want to avoid
+        false negatives" under "**Sensitivity** (Recall / TPR): …" is about sensitivity, which neither the line
+        nor its heading ("Precision vs Recall") says — the model had explained it as precision."""
+        out = {}
+        for f in extract_facts(self.retriever.chunks, self.retriever.settings.profile):
+            if f.origin != "heading" and f.citation.heading_path.startswith(f"{f.section} > "):
+                out[(f.citation.source, f.citation.line_start)] = f.citation.heading_path[len(f.section) + 3 :]
+        return out
+
+    def _with_lead(self, cit: Citation, line: int) -> Citation:
+        lead = self._leads.get((cit.source, line))
+        if not lead or cit.text.lower().startswith(lead.lower()) or cit.heading_path.endswith(lead):
+            return cit
+        return replace(cit, heading_path=f"{cit.heading_path} > {lead}")
+
     def _elsewhere(self, asked: set[str], under: set[str], text: str) -> bool:
         """The line sits under another subject's heading (``under``: the subjects its heading names) and names
         none of the subjects the question asks about."""
@@ -345,7 +362,7 @@ class EvidenceFinder:
                     break
                 last = nxt_no
                 block.append(nxt)
-            cit = h.chunk.citation(no, last, "\n".join(block))
+            cit = self._with_lead(h.chunk.citation(no, last, "\n".join(block)), no)
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
         seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])
