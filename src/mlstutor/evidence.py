@@ -24,8 +24,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from mlstutor.chunking import Chunk, Citation
-from mlstutor.facts import Lexicon, extract_facts, indent
+from mlstutor.chunking import Citation
+from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
 from mlstutor.text import REMINDER, content_words, numbers
@@ -155,20 +155,6 @@ def _plain(text: str) -> str:
 LINK_ONLY = re.compile(r"^\W*(?:\d+\.\s*)?\[[^\]]*\]\([^)]*\)\W*$")
 
 
-def _parents(chunk: Chunk, line: int) -> str:
-    """The lines a note's line is indented under, nearest first, up to its passage's start: its bullets' parents."""
-    rows = chunk.text.split("\n")
-    at = line - chunk.line_start
-    if not 0 <= at < len(rows):
-        return ""
-    depth, out = indent(rows[at]), []
-    for raw in reversed(rows[:at]):
-        if raw.strip() and indent(raw) < depth:
-            out.append(raw.strip())
-            depth = indent(raw)
-    return " ".join(out)
-
-
 @dataclass(frozen=True)
 class Evidence:
     """A few lines of the notes offered as the answer (``focus`` is the best one), its score, and the passage it
@@ -254,11 +240,10 @@ class EvidenceFinder:
         none of the subjects the question asks about."""
         return bool(asked and under) and not (under | self.lex.names_in(text, strict=True)) & asked
 
-    def _names(self, cit: Citation, hit: Hit | None = None) -> set[str]:
-        """Subjects a cited line, its heading path or the bullets it sits under name ("- S3" over "- Max object size
-        is 5TB" is what the line is about)."""
-        above = _parents(hit.chunk, cit.line_start) if hit is not None else ""
-        return {n for t in (cit.heading_path, cit.text, above) for n in self.lex.names_in(t, strict=True)}
+    def _names(self, cit: Citation) -> set[str]:
+        """Subjects a cited line or its heading path names; the path ends in the term the line sits under (see
+        :meth:`_with_lead`: "- Amazon S3" over "Max object size is 5TB" is what the line is about)."""
+        return self.lex.names_in(cit.heading_path, strict=True) | self.lex.names_in(cit.text, strict=True)
 
     def mentions(self, name: str) -> bool:
         """Is ``name`` a word (or words: "DataBrew" ~ "Data Brew") of the notes?"""
@@ -370,7 +355,7 @@ class EvidenceFinder:
         # not answered by S3's "max object size is 5TB")
         kind = asked_quantity(question)
         # what the model is given is what the signals judge (the calibration was fitted on it)
-        about = [e for e in evidence[:LINES] if not named or self._names(e.citation, e.hit) & named]
+        about = [e for e in evidence[:LINES] if not named or self._names(e.citation) & named]
         signals = Signals(
             float(cos.max()),
             max(cover),

@@ -202,8 +202,7 @@ def _fact_id(*parts: str) -> str:
     return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:12]
 
 
-def indent(raw: str) -> int:
-    """How far a note's line is indented (tabs as four spaces): bullets nest by it."""
+def _indent(raw: str) -> int:
     return len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
 
 
@@ -256,7 +255,7 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
                 domain = lex.domain_of(section, chunk.text[:300])
             stack = []
             continue
-        ind = indent(raw)
+        ind = _indent(raw)
         bulleted = bool(re.match(r"\s*([*+-]|\d+\.)\s", raw))
         # a paragraph after a blank line ends the bullet lists it is not indented under ("* **Epochs**: …", blank,
         # "Hyperparameter tuning strategies" is not about epochs)
@@ -400,23 +399,23 @@ def extract_lists(chunks: Sequence[Chunk]) -> list[NoteList]:
                     (
                         clean_statement(lines[k]).rstrip(":")
                         for k in reversed(numbers[:i])
-                        if lines[k].strip() and indent(lines[k]) < indent(raw) and _BULLET.match(lines[k])
+                        if lines[k].strip() and _indent(lines[k]) < _indent(raw) and _BULLET.match(lines[k])
                     ),
                     "",
                 )
-                if indent(raw)
+                if _indent(raw)
                 else ""
             )
             if len(label.split()) <= 2 and parent and len(parent) <= 40:  # "Solutions:" under "- Unbalanced data"
                 label = f"{parent} › {label}"
-            base, label_bullet = indent(raw), bool(_BULLET.match(raw))
+            base, label_bullet = _indent(raw), bool(_BULLET.match(raw))
             items: list[tuple[int, str]] = []
             child_indent = None
             for m in numbers[i + 1 :]:
                 r = lines[m]
                 if not r.strip():
                     continue
-                ind = indent(r)
+                ind = _indent(r)
                 if not _BULLET.match(r) or ind < base or (ind == base and label_bullet):
                     break  # the list ends at the first line that is not one of its bullets
                 child_indent = ind if child_indent is None else child_indent
