@@ -346,7 +346,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
 
     if args.quiz:
-        from mlstutor.practice import feedback_lines
+        from mlstutor.practice import feedback_markdown
         from mlstutor.quiz import Question
 
         settings = _llm_settings(args)
@@ -363,7 +363,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             lines = ["# Ten bank questions, chosen by seed 2026 (not by hand)", ""]
             for i, q in enumerate(map(Question.from_dict, result["sample"]), start=1):
                 tag = "scenario" if q.scenario else q.kind
-                lines += [f"**{i}. [{tag}, {q.domain}]** {q.stem}", "", *feedback_lines(q, []), ""]
+                lines += [f"**{i}. [{tag}, {q.domain}]** {q.stem}", "", feedback_markdown(q, []), ""]
             (args.report / "sample_questions.md").write_text("\n".join(lines), encoding="utf-8")
         _print_json(result if args.json else {k: v for k, v in result.items() if k not in ("questions", "sample")})
         return 0

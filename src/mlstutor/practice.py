@@ -50,6 +50,12 @@ def feedback_lines(q: Question, chosen: Sequence[str]) -> list[str]:
     return out
 
 
+def feedback_markdown(q: Question, chosen: Sequence[str]) -> str:
+    """The options with their marks and reasons as markdown, one paragraph each (joined by single newlines they
+    ran together into one paragraph in the exam report and the README's sample questions)."""
+    return "\n\n".join(feedback_lines(q, chosen))
+
+
 @dataclass
 class Feedback:
     correct: bool
@@ -59,7 +65,7 @@ class Feedback:
     @property
     def markdown(self) -> str:
         head = "**Correct!**" if self.correct else f"**Not quite: the answer is {', '.join(self.question.answer)}.**"
-        return head + "\n\n" + "\n\n".join(feedback_lines(self.question, self.chosen))
+        return head + "\n\n" + feedback_markdown(self.question, self.chosen)
 
 
 @dataclass
@@ -159,7 +165,7 @@ def report_markdown(report: dict) -> str:
         lines += ["", f"#### Missed ({len(report['missed'])}) — now in your review queue", ""]
         for m in report["missed"]:
             q = m["question"]
-            lines += [f"**{m['number']}. {q.stem}**", "", *feedback_lines(q, m["chosen"]), ""]
+            lines += [f"**{m['number']}. {q.stem}**", "", feedback_markdown(q, m["chosen"]), ""]
     return "\n".join(lines)
 
 
