@@ -403,10 +403,10 @@ def test_mock_exam_follows_the_blueprint(retriever, tmp_path: Path) -> None:
     assert report["right"] == 1 and report["questions"] == 65 and "estimate" in report["note"]
     assert sum(r["questions"] for r in report["domains"]) == 65
     md = report_markdown(report)
-    assert "| domain |" in md and "Missed (64)" in md and "✅" in md
+    assert "| domain |" in md and "Missed (1)" in md and "Not answered (63)" in md and "✅" in md
     # each option is a paragraph of its own (joined by single newlines they had run together on one line)
     marked = [p for p in md.split("\n\n") if "✅" in p or "❌" in p]
-    assert len(marked) == sum(len(m["question"].options) for m in report["missed"])
+    assert len(marked) == sum(len(m["question"].options) for m in report["missed"] + report["unanswered"])
     assert all(p.startswith(("✅", "❌")) and p.count("✅") + p.count("❌") == 1 for p in marked)
     assert progress.total() == (2, 1)  # only answered questions are recorded; the miss is due for review
     expired = PracticeSession(qs, "mock exam", exam=True, minutes=1, started=0.0)

@@ -135,11 +135,13 @@ class PracticeSession:
     def report(self) -> dict:
         qs = self.questions
         chosen = [self.chosen.get(i, []) for i in range(len(qs))]
+        # a question left blank is not a miss: only answered ones join the review queue, and the report says which
         missed = [
             {"number": i + 1, "question": q, "chosen": c}
             for i, (q, c) in enumerate(zip(qs, chosen))
-            if sorted(c) != sorted(q.answer)
+            if c and sorted(c) != sorted(q.answer)
         ]
+        blank = [{"number": i + 1, "question": q, "chosen": []} for i, (q, c) in enumerate(zip(qs, chosen)) if not c]
         return {
             "questions": len(qs),
             "answered": self.answered,
@@ -147,6 +149,7 @@ class PracticeSession:
             "score": round(self.right / len(qs), 3) if qs else 0.0,
             "domains": domain_report(qs, chosen),
             "missed": missed,
+            "unanswered": blank,
             "note": ESTIMATE_NOTE if self.exam else "",
         }
 
@@ -161,11 +164,12 @@ def report_markdown(report: dict) -> str:
         "|---|---:|---:|---:|",
     ]
     lines += [f"| {r['domain']} | {r['questions']} | {r['right']} | {r['score']:.0%} |" for r in report["domains"]]
-    if report["missed"]:
-        lines += ["", f"#### Missed ({len(report['missed'])}) — now in your review queue", ""]
-        for m in report["missed"]:
-            q = m["question"]
-            lines += [f"**{m['number']}. {q.stem}**", "", feedback_markdown(q, m["chosen"]), ""]
+    for key, title in (("missed", "Missed ({}) — now in your review queue"), ("unanswered", "Not answered ({})")):
+        if report.get(key):
+            lines += ["", f"#### {title.format(len(report[key]))}", ""]
+            for m in report[key]:
+                q = m["question"]
+                lines += [f"**{m['number']}. {q.stem}**", "", feedback_markdown(q, m["chosen"]), ""]
     return "\n".join(lines)
 
 
