@@ -418,6 +418,9 @@ def test_mock_exam_follows_the_blueprint(retriever, tmp_path: Path) -> None:
 def test_flashcards_fsrs_and_retention(retriever, tmp_path: Path) -> None:
     cards = flashcards(QuestionBank.of(retriever), "Kinesis Data Streams")
     assert len(cards) >= 3 and all(c.front and c.back and c.citation["line_start"] for c in cards)
+    # a card has one answer: the notes say "can be used for regression and classification" of XGBoost and of KNN
+    fronts = [c.front.lower() for c in flashcards(QuestionBank.of(retriever))]
+    assert len(fronts) > 100 and not any("regression and classification" in f for f in fronts)
     p = Progress.for_data_dir(tmp_path)
     now = datetime.now(UTC)
     again = p.review_flashcard(cards[0].id, asdict(cards[0]), 1, now)

@@ -213,6 +213,8 @@ def flashcards(bank: QuestionBank, topic: str = "") -> list[Flashcard]:
         body = claim_body(f.claim)
         if notes.unteachable(f) or notes.about_a_part(f) or re.search(r"(?i)\bit\b", body) or len(body) < 15:
             continue
+        if not notes.specific(f.claim, f.kind) or notes.shared(f):
+            continue  # "Which algorithm: 'Can be used for regression and classification'?" has several answers
         seen.add(f.id)
         front = f"Which {notes.noun(f.kind)}: “{body[:1].upper() + body[1:]}”?"
         if front.lower() in fronts:
