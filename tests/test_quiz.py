@@ -3,6 +3,7 @@ examples), the bank on the real notes, practice and exam sessions, flashcards wi
 
 import json
 import random
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, replace
@@ -548,6 +549,22 @@ def test_a_wrong_option_says_what_the_notes_say_of_it(retriever) -> None:
     told = [w for w in wrong if " is described as “" in w]
     assert len(told) / len(wrong) > 0.33  # 0.14 before defining lines counted
     assert not any("store video for up to 7 days" in w.lower() for w in wrong)
+
+
+def test_statements_about_a_subject_stand_beside_its_closest_kin(retriever) -> None:
+    """Review 10: "Which statement about Binning is true?" offered transfer learning's, boosting's and bagging's
+    lines (eliminated at a glance) while Normalization, in Binning's own section, has a line that fits."""
+    bank = QuestionBank.of(retriever)
+    notes = bank.notes
+    items = [q for q in bank.items if q.kind in ("about", "two")]
+    assert len(items) >= 20
+    for q in items:
+        ranked = dict((s, r) for r, s in notes.kin_ranked(q.subject, notes.kind_of(q.subject)))
+        wrong = [q.rationales[k]["why"] for k in q.options if k not in q.answer]
+        owners = [re.search(r"say this of (.+?), not of", w).group(1) for w in wrong]
+        assert all(o in ranked for o in owners)
+        if q.subject == "Binning":
+            assert "Normalization" in owners
 
 
 def test_model_written_scenarios_are_checked_cached_and_merged(retriever, tmp_path: Path) -> None:

@@ -296,6 +296,11 @@ class Notes:
 
     def kin(self, subject: str, kind: str) -> list[str]:
         """Subjects of the same kind, the closest first: same section parent, then same domain, then the rest."""
+        return [s for _, s in self.kin_ranked(subject, kind)]
+
+    def kin_ranked(self, subject: str, kind: str) -> list[tuple[int, str]]:
+        """:meth:`kin` with each subject's closeness (0 same section parent, 1 same domain, 2 elsewhere, 3 only
+        named by the profile)."""
         mine = self.of.get(subject, [])
         parents = {f.section.rsplit(" > ", 1)[0] for f in mine}
         domains = {f.domain for f in mine}
@@ -311,7 +316,7 @@ class Notes:
             out.append((rank, -len(fs), s))
         if kind in self.fill_kin:  # a short family in the notes (three hyperparameters): the profile's names fill in
             out += [(3, 0, s) for s, k in self.lex.kinds.items() if k == kind and not self.of.get(s) and s != subject]
-        return [s for _, _, s in sorted(out)]
+        return [(rank, s) for rank, _, s in sorted(out)]
 
     def terms(self, topic: str) -> tuple[str, ...]:
         """What a passage must name to be on ``topic``: the topic, its subject's spellings, the profile's synonyms."""
@@ -1015,14 +1020,17 @@ def two_items(
         and not {_stem(w) for w in content_words(f.claim)} & name  # "Streams are divided…" about Kinesis Data Streams
     ]
     own = content_words(notes.text.get(subject, ""))
+    closeness = {o: rank for rank, o in notes.kin_ranked(subject, fs[0].kind)[:10]}
     others = [
         (o, f)
-        for o in notes.kin(subject, fs[0].kind)[:10]
+        for o in closeness
         for f in notes.of.get(o, ())
         if usable(f) and _reads_as_claim(f.claim, notes) and notes.says(subject, f.claim) < 0.3
     ]
-    # plausible first: statements that talk about what the subject's own notes talk about
-    others.sort(key=lambda of: -len(content_words(of[1].claim) & own))
+    # plausible first: the closest kin (Binning's statements beside Normalization's and SMOTE's, not beside transfer
+    # learning's), and among them statements that talk about what the subject's own notes talk about
+    others.sort(key=lambda of: (closeness[of[0]], -len(content_words(of[1].claim) & own)))
+    used_before: dict[str, int] = defaultdict(int)  # each item its own distractors, within the closest first
     k = keys_per_item
     if len(mine) < k or len({o for o, _ in others}) < 3:
         return []
@@ -1033,13 +1041,14 @@ def two_items(
         if k == 2 and support(keys[0].claim, keys[1].claim) > 0.6:
             continue
         picked, used = [], set()
-        start = (i // k) * 2 % max(1, len(others))  # each item its own distractors, still the plausible ones first
-        for o, f in others[start:] + others[:start]:
+        for o, f in sorted(others, key=lambda of: (closeness[of[0]], used_before[of[1].id])):
             if o not in used:
                 used.add(o)
                 picked.append((o, f))
             if len(picked) == 3:
                 break
+        for _, f in picked:
+            used_before[f.id] += 1
         options, answer = _letters([_option(k.claim) for k in keys], [_option(f.claim) for _, f in picked], rng)
         rationales = {}
         for letter, text in options.items():
