@@ -141,6 +141,7 @@ class Notes:
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
         self.situations = {k.lower(): str(v) for k, v in rules.get("situations", {}).items()}
         self.actors = [str(w) for w in rules.get("actors", {}).get("who", ())]
+        self.scenes = {k: [str(x) for x in v] for k, v in rules.get("scenes", {}).items()}
         self.fill_kin = frozenset(rules.get("fill_kin", ()))
         self.confused = {frozenset((a, b)) for a, bs in rules.get("confused", {}).items() for b in bs}
         self.facts = list(facts)
@@ -608,7 +609,6 @@ _BASE_VERB = re.compile(
     r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b(?!\s+of\b)",  # "Catalog of datasets" is a noun
     re.I,
 )
-_NEED_VERB = re.compile(rf"{_BASE_VERB.pattern}|^(grant|force|allow|enable|ensure|protect|restrict|block)\b", re.I)
 _PURPOSE = re.compile(r"(?i)^(for|to)\s+(.+)$")  # what a named thing is for, its name masked
 _USE_CASE = re.compile(r"^(use cases?|used for|good for)(\s+include)?\s*[:\-–]\s*", re.I)
 _USER_ACTION = re.compile(r"(?i)^(provide|bring|choose|pick|select|specify|define|set|write|upload)\b")
@@ -677,19 +677,6 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
 def _lower_first(text: str) -> str:
     """A note's line inside a sentence: "Customer sentiment analysis" → "customer …", but "SQL queries" stays."""
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
-
-
-def _term_scenario(fact: Fact, notes: Notes) -> str:
-    """A glossary line that is something a team does ("Bucket Policies: grant cross account access") as a need met
-    with the section's subject: "A team using Amazon S3 needs to grant cross account access." Empty otherwise."""
-    body = claim_body(fact.claim)
-    if not _NEED_VERB.match(body) or body.count(",") >= 2 or len(body) > 110 or fact.value:
-        return ""
-    where = next(filter(None, map(notes.lex.lookup, reversed(fact.section.split(" > ")))), None)
-    if not where or where == fact.subject:
-        return ""
-    low = body[:1].lower() + body[1:]
-    return f"A team using {where} needs to {low}. Which of these should they use?"
 
 
 def _use_case_scenario(need: str, noun: str) -> str:
@@ -883,7 +870,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         r"\byour\b", "their", scenario
     )  # "analyse your initial training data": the team's, in a scenario
     if fact.kind == "term":
-        recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", _term_scenario(fact, notes)
+        recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", ""
     options, answer = _letters([fact.subject], wrong, rng)
     rationales = {}
     for letter, name in options.items():
@@ -893,9 +880,33 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
             rationales[letter] = _contrast(notes, name, fact, noun)
     base = _item(fact, recall, options, answer, "which", rationales, _elimination_hint(options, answer, rationales))
     out = [base if fact.kind != "term" else replace(base, kind="term")]
+    scenario = _situated(scenario, notes, fact.subject, fact.id, fact.claim)
     if scenario:
         out.append(replace(base, stem=scenario, scenario=True, difficulty="medium"))
     return out
+
+
+# the actor a need template opens with, and who "they" are once a scene has said who has the need
+_TEMPLATE_ACTOR = re.compile(
+    r"^A (?:machine learning|data science) team |^A data scientist (?:training a model |is tuning an? \S+ model and )"
+)
+
+
+def _situated(stem: str, notes: Notes, key: str, seed: str, claim: str = "") -> str:
+    """The need stem opened by the profile's scene for the key ("A hotel chain collects thousands of guest
+    reviews every week. The team is planning customer sentiment analysis. Which AWS service fits?"), or "" when
+    there is none or the line is a property, not a need ("needs an AWS service that uses columnar formats")."""
+    scenes = notes.scenes.get(key)
+    actor = _TEMPLATE_ACTOR.match(stem)
+    if not scenes or not actor:
+        return ""
+    if " that " in stem.split(".")[0] and not re.match(r"(?i)can\s+(?!not\b|only\b)", claim_body(claim)):
+        return ""
+    scene = scenes[zlib.crc32(seed.encode()) % len(scenes)]
+    rest = stem[actor.end() :]
+    if "tuning" in actor[0]:
+        rest = rest.replace(" its ", " the model's ", 1)
+    return f"{scene} {'The team' if 'team' in actor[0] else 'The data scientist'} {rest}"
 
 
 def _leaf(section: str) -> str:
@@ -1225,8 +1236,9 @@ def gloss_items(notes: Notes) -> list[Question]:
             if notes.kind_of(subject) == "algorithm":  # the exam asks which hyperparameter a practitioner sets
                 model = f"{_article(subject)} {subject} model"
                 need = f"A data scientist is tuning {model} and wants to control its {gloss}."
-                stem = f"{need} Which hyperparameter should they adjust?"
-                out.append(replace(q, stem=stem, scenario=True, difficulty="medium"))
+                stem = _situated(f"{need} Which hyperparameter should they adjust?", notes, name, q.fact_id)
+                if stem:
+                    out.append(replace(q, stem=stem, scenario=True, difficulty="medium"))
     return out
 
 
