@@ -1388,9 +1388,23 @@ _WANT = {
 }
 
 
-def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, topic: str = "") -> list[Question]:
+def _key_lines(q: Question) -> set[tuple[str, int]]:
+    return {(c.get("source", ""), c.get("line_start", 0)) for c in q.citations}
+
+
+def pick(
+    pool: Sequence[Question],
+    n: int,
+    difficulty: str,
+    rng: random.Random,
+    topic: str = "",
+    taken: Sequence[Question] = (),
+) -> list[Question]:
     """Choose ``n`` items from ``pool``: at most one per fact, subjects and sections taking turns, item types in
-    the difficulty's proportions (a type runs dry → the others fill in)."""
+    the difficulty's proportions (a type runs dry → the others fill in). ``taken``: items already chosen (a mock
+    exam's other domains). A line of the notes is asked once, also by a "choose two" item whose second key it is
+    (a mock exam had the FindMatches scenario and "Which two statements about Glue FindMatches…" on one line)."""
+    lines = set().union(*map(_key_lines, taken))
     buckets: dict[str, list[Question]] = defaultdict(list)
     for q in rng.sample(list(pool), len(pool)):
         buckets["scenario" if q.scenario else q.kind].append(q)
@@ -1412,13 +1426,16 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
                 for i, q in enumerate(items):
                     if q.fact_id in used_facts or (capped and per_template[_template(q)] >= cap):
                         continue
-                    if any(_same_fact(q, p) or q.stem == p.stem for p in out):
+                    if _key_lines(q) & lines:
+                        continue
+                    if any(_same_fact(q, p) or q.stem == p.stem for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
                     # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination
                     if sum(set(p.options.values()) == set(q.options.values()) for p in out) >= 2:
                         continue
                     items.pop(i)
                     used_facts.add(q.fact_id)
+                    lines |= _key_lines(q)
                     seen_subject[q.subject] += 1
                     per_template[_template(q)] += 1
                     out.append(replace(q, topic=topic or q.subject, difficulty=difficulty))
@@ -1430,8 +1447,11 @@ def pick(pool: Sequence[Question], n: int, difficulty: str, rng: random.Random, 
 
 
 def _same_fact(a: Question, b: Question) -> bool:
-    """Two items that test one fact: same key, and the line one cites says most of what the other's says."""
-    if a.subject != b.subject or sorted(a.options[x] for x in a.answer) != sorted(b.options[x] for x in b.answer):
+    """Two items that test one fact: same key, and the line one cites says most of what the other's says (two
+    lists of ways that both hold "Get more data" ask it once)."""
+    if (a.subject != b.subject and not a.kind == b.kind == "list") or sorted(
+        a.options[x] for x in a.answer
+    ) != sorted(b.options[x] for x in b.answer):
         return False
     ta, tb = (" ".join(c.get("text", "") for c in q.citations) for q in (a, b))
     return max(support(ta, tb), support(tb, ta)) >= 0.6
@@ -1731,13 +1751,13 @@ def mock_exam(bank: QuestionBank, n: int | None = None, rng: random.Random | Non
     weights = {d: w for d, (w, _) in bank.lex.domains.items()}
     plan = blueprint(weights, n)
     out: list[Question] = []
-    for d, k in plan.items():
+    for d, k in plan.items():  # one fact, one line of the notes, once per exam: across domains too
         pool = [q for q in bank.items if q.domain == d]
-        out += [replace(q, topic=d) for q in pick(pool, k, "hard", rng, d)]
+        out += [replace(q, topic=d) for q in pick(pool, k, "hard", rng, d, out)]
     if len(out) < n:
         have = {q.fact_id for q in out}
         rest = [q for q in bank.items if q.fact_id not in have]
-        out += [replace(q, topic=q.domain) for q in pick(rest, n - len(out), "hard", rng)]
+        out += [replace(q, topic=q.domain) for q in pick(rest, n - len(out), "hard", rng, taken=out)]
     rng.shuffle(out)
     return out[:n]
 
