@@ -1449,9 +1449,9 @@ def pick(
 def _same_fact(a: Question, b: Question) -> bool:
     """Two items that test one fact: same key, and the line one cites says most of what the other's says (two
     lists of ways that both hold "Get more data" ask it once)."""
-    if (a.subject != b.subject and not a.kind == b.kind == "list") or sorted(
-        a.options[x] for x in a.answer
-    ) != sorted(b.options[x] for x in b.answer):
+    if a.subject != b.subject and not a.kind == b.kind == "list":
+        return False
+    if sorted(a.options[x] for x in a.answer) != sorted(b.options[x] for x in b.answer):
         return False
     ta, tb = (" ".join(c.get("text", "") for c in q.citations) for q in (a, b))
     return max(support(ta, tb), support(tb, ta)) >= 0.6
