@@ -63,6 +63,16 @@ def test_model_output_cut_mid_json_still_gives_an_answer(tutor: Tutor) -> None:
     assert not a.abstained and contains_key(a.shown_text, ["1MB", "1 MB"])
 
 
+def test_a_sentence_cut_by_the_token_limit_is_not_shown(tutor: Tutor) -> None:
+    """Seen in the web UI: "When should I use SMOTE?" ended "… It is recommended to use SMOTE when dealing with"."""
+    _say('{"lines": [1], "answer": "A Kinesis record can be up to 1MB. It is recommended to keep records small when')
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert not a.abstained and a.text.startswith("A Kinesis record can be up to 1MB [") and "when" not in a.text
+    assert "It is recommended to keep records small when" not in a.unsupported  # never said, so not checked
+    _say('{"lines": [1], "answer": "A Kinesis record can be up to 1MB. It is small when"}')  # finished: checked whole
+    assert "It is small when" in tutor.ask("How large can a Kinesis record be?").unsupported
+
+
 def test_echo_only_answer_falls_back_to_the_evidence_line(tutor: Tutor) -> None:
     _say('{"lines": [1], "answer": "Kinesis record."}')
     a = tutor.ask("How large can a Kinesis record be?")

@@ -119,6 +119,13 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 
 
+def finished_sentences(text: str) -> str:
+    """The text up to its last finished sentence: an answer cut by the token limit ("It is recommended to use
+    SMOTE when dealing with") does not end in a half sentence."""
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", text)]
+    return text[: ends[-1]] if ends else ""
+
+
 def numbers(text: str) -> set[str]:
     """Numbers written in a text, thousands separators dropped: ``1,000`` and ``1000`` are the same."""
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
@@ -184,6 +191,11 @@ class JsonStringField:
             out.append(ch)
             i += 1
         return "".join(out)
+
+    def closed(self) -> bool:
+        """Has the field's closing quote arrived (the model finished it rather than hitting the token limit)?"""
+        m = self._open.search(self.raw)
+        return bool(m) and re.search(r'(?<!\\)"', self.raw[m.end() :]) is not None
 
 
 # A study reminder ("Know about confusion matrices … and their formulas") names a topic and states nothing about it:

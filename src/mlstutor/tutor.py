@@ -31,7 +31,16 @@ from mlstutor.llm import LLM, Message, complete_json, get_llm
 from mlstutor.mcq import MultipleChoice, parse_mcq
 from mlstutor.profile import load_profile, prompt
 from mlstutor.retrieval import Hit, Retriever, validate_query
-from mlstutor.text import ELIDED, JsonStringField, content_words, numbers, sentences, strip_instructions, support
+from mlstutor.text import (
+    ELIDED,
+    JsonStringField,
+    content_words,
+    finished_sentences,
+    numbers,
+    sentences,
+    strip_instructions,
+    support,
+)
 
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evidence lines must hold
@@ -288,7 +297,8 @@ class Tutor:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
         picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(given)]
-        text, citations, dropped, support_share = check_sentences(field_.value(), given, question)
+        written = field_.value() if field_.closed() else finished_sentences(field_.value())
+        text, citations, dropped, support_share = check_sentences(written, given, question)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)
