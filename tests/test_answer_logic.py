@@ -73,6 +73,16 @@ def test_a_sentence_cut_by_the_token_limit_is_not_shown(tutor: Tutor) -> None:
     assert "It is small when" in tutor.ask("How large can a Kinesis record be?").unsupported
 
 
+def test_an_answer_to_which_metric_names_the_metric(tutor: Tutor) -> None:
+    """Seen in the web UI: "It measures the percentage of people with a disease…" answered "Which metric should I
+    use to avoid false negatives?" without naming it; the line sits under the bold term Sensitivity."""
+    _say('{"lines": [1], "answer": "It measures the percentage of people with a disease that are identified."}')
+    a = tutor.ask("Which metric should I use to avoid false negatives?")
+    assert not a.abstained and a.text.startswith("Sensitivity (Recall): it measures the percentage"), a.text
+    _say('{"lines": [1], "answer": "Sensitivity measures the percentage of people with a disease identified."}')
+    assert tutor.ask("Which metric should I use to avoid false negatives?").text.startswith("Sensitivity measures")
+
+
 def test_echo_only_answer_falls_back_to_the_evidence_line(tutor: Tutor) -> None:
     _say('{"lines": [1], "answer": "Kinesis record."}')
     a = tutor.ask("How large can a Kinesis record be?")

@@ -27,6 +27,7 @@ from mlstutor.chunking import Citation
 from mlstutor.config import Settings
 from mlstutor.errors import ModelError
 from mlstutor.evidence import LINES, PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
+from mlstutor.facts import Lexicon, norm
 from mlstutor.llm import LLM, Message, complete_json, get_llm
 from mlstutor.mcq import MultipleChoice, parse_mcq
 from mlstutor.profile import load_profile, prompt
@@ -131,6 +132,39 @@ def check_sentences(
         kept.append(f"{body} [{best + 1}]{sent[len(body) :]}")
     share = len(kept) / (len(kept) + len(dropped)) if kept or dropped else 0.5  # nothing said: no evidence either way
     return " ".join(kept), [evidence[i].citation for i in sorted(cited)], dropped, share
+
+
+# "Which metric should I use to …?", "What AWS service …?": the answer is a name ("which algorithms does Amazon
+# Forecast offer?" asks for a list of what Forecast has, not for the subject of a line)
+_ASKS_NAME = re.compile(
+    r"(?i)^\s*(?:which|what)\s+(?:[\w-]+\s+){0,3}?(service|feature|algorithm|metric|technique|hyperparameter)\b"
+)
+
+
+def name_the_subject(text: str, question: str, evidence: list[Evidence], lex: Lexicon) -> str:
+    """An answer to "which metric / service / … ?" names it. The program knows the subject of the line the answer
+    cites (the bold term or heading it sits under); when the model's sentence leaves it out ("It measures the
+    percentage of people with a disease that are identified…", seen in the web UI for "Which metric should I use to
+    avoid false negatives?"), the name leads the answer: "Sensitivity (Recall): it measures …"."""
+    asked = _ASKS_NAME.match(question)
+    first = _MARKER.search(text)
+    if not asked or not first or not 1 <= int(first[1]) <= len(evidence):
+        return text
+    leaf = evidence[int(first[1]) - 1].citation.heading_path.split(" > ")[-1]
+    subject = lex.lookup(leaf)
+    if subject is None or lex.kinds.get(subject) != asked[1].lower():
+        return text
+    low = text.lower()
+    if any(
+        re.search(rf"(?<![a-z0-9]){re.escape(s)}(?![a-z0-9])", low) for s in [*lex.spellings_of(subject), norm(leaf)]
+    ):
+        return text
+    name = subject if " - " in leaf else re.sub(r"\s*\(.*", "", leaf).strip()
+    if norm(name) != norm(subject):
+        name = f"{name} ({subject})"
+    if re.match(r"(?:It|This|They)\s", text):
+        return f"{name}: {text[:1].lower()}{text[1:]}"
+    return f"{name}: {text}"
 
 
 def mcq_user_prompt(mc: MultipleChoice, evidence: list[Evidence], profile: str) -> str:
@@ -320,6 +354,7 @@ class Tutor:
         else:
             if not text:
                 text, citations = quote_answer(evidence, picked)
+            text = name_the_subject(text, question, evidence, self.finder.lex)
             answer = Answer(
                 question, evidence, text, citations, False, timings, p, signals, picked, vote, support_share, dropped
             )
