@@ -964,26 +964,42 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
 
     key = fmt(number)
     said = notes.text.get(fact.subject, "")
-    pool = []
+    pool: list[str] = []
     if any(d in fact.text.lower() for d in notes.dated):
         return None  # a limit AWS has changed since: the notes' value is no longer the right answer
     if re.search(r"[<>≤≥]\s*\$?$", fact.text[: m.start()]):
         return None  # "m4.large if < 50 nodes": the blank would be half of a condition
-    for factor in (2, 0.5, 4, 0.25, 3, 1.5):
-        x = number * factor
-        if x <= 0 or (unit == "%" and x > 100) or (number.is_integer() and not x.is_integer()):
-            continue
-        cand = fmt(x)
-        if (
-            cand != key
-            and cand not in pool
-            and not re.search(rf"(?<![\d.]){re.escape(_format_number(x))}\s?{re.escape(unit)}", said, re.I)
-        ):
-            pool.append(cand)
-    if len(pool) < 3:
+
+    def neighbours(factors: tuple[float, ...]) -> list[str]:
+        out = []
+        for factor in factors:
+            x = number * factor
+            if x <= 0 or (unit == "%" and x > 100) or (number.is_integer() and not x.is_integer()):
+                continue
+            cand = fmt(x)
+            if (
+                cand != key
+                and cand not in pool + out
+                and not re.search(rf"(?<![\d.]){re.escape(_format_number(x))}\s?{re.escape(unit)}", said, re.I)
+            ):
+                out.append(cand)
+        return out
+
+    if unit == "%":  # "99.99% available" is asked among other nines, "up to 90%" among other round shares
+        nines = (99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 99.9999)
+        round_ = tuple(number + d for d in (-10, -20, -30, -40, 5, 10, 20) if number + d > 0)
+        steps = nines if number >= 99 else round_
+        near = sorted(steps, key=lambda x: abs(x - number))
+        lower = neighbours(tuple(x / number for x in near if x < number))
+        upper = neighbours(tuple(x / number for x in near if x > number))
+    else:
+        lower, upper = neighbours((0.5, 1 / 3, 0.25, 0.2, 0.1)), neighbours((2, 4, 3, 1.5, 5, 10))
+    if len(lower) + len(upper) < 3:
         return None
-    wrong = pool[:5]
-    wrong = rng.sample(wrong, 3)
+    # the key sits anywhere among its neighbours (5 GB offered with 10, 15 and 20 GB was always the smallest)
+    below = min(rng.randint(0, 3), len(lower))
+    below = max(below, 3 - len(upper))
+    wrong = rng.sample(lower[:3], below) + rng.sample(upper[:4], 3 - below)
     options, answer = _letters([key], wrong, rng)
     rationales = {
         letter: _rationale(f"Right: “{fact.text}”." if v == key else f"Wrong: your notes give {key}, not {v}.", fact)
@@ -1192,7 +1208,7 @@ def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
             out.append(item)
             situation = notes.situation(nl.label)
             if situation:  # the same item as the exam asks it: the problem at work, not the list's name
-                stem = f"{situation} Which of these do your notes suggest?"
+                stem = f"{situation} Which of these should the team try?"  # as the exam asks it
                 out.append(replace(item, stem=stem, scenario=True, difficulty="medium"))
     return out
 
