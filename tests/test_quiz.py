@@ -318,9 +318,11 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
     for subject, xs in bank.notes.scenes.items():
         spellings = [w.lower() for w in bank.notes.lex.spellings_of(subject)] + [subject.lower()]
         assert not any(re.search(rf"\b{re.escape(w)}\b", x.lower()) for w in spellings for x in xs), subject
-    # a glossary line a team does stays a plain question: "A team using Amazon S3 needs to grant …" is no scene
-    cross = [q for q in bank.items if "grant cross account access" in q.stem]
-    assert cross and not any(q.scenario for q in cross)
+    # a glossary line a team does is a scenario only with its scene: "A team using Amazon S3 needs to grant …" was
+    # none; a partner company that must read the team's files from its own account is
+    cross = [q for q in bank.items if q.scenario and "grant cross account access" in q.stem]
+    assert cross and all(q.stem.startswith("A partner company") for q in cross)
+    assert all(q.options[q.answer[0]] == "Bucket Policies" and q.kind == "term" for q in cross)
 
 
 def test_validate_catches_form_errors() -> None:

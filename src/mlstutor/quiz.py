@@ -870,7 +870,11 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
         r"\byour\b", "their", scenario
     )  # "analyse your initial training data": the team's, in a scenario
     if fact.kind == "term":
-        recall, scenario = f"Which term do your notes define as “{claim_body(claim)}”?", ""
+        body = claim_body(claim)
+        need = _BASE_VERB.match(body) or re.match(r"(?i)(grant|force|allow|enable|ensure|restrict|block)\b", body)
+        scenario = f"A machine learning team needs to {_lower_first(body)}. Which of these should they use?"
+        scenario = scenario if need else ""
+        recall = f"Which term do your notes define as “{body}”?"  # a scenario only with the profile's scene (below)
     options, answer = _letters([fact.subject], wrong, rng)
     rationales = {}
     for letter, name in options.items():
