@@ -318,6 +318,11 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
     for subject, xs in bank.notes.scenes.items():
         spellings = [w.lower() for w in bank.notes.lex.spellings_of(subject)] + [subject.lower()]
         assert not any(re.search(rf"\b{re.escape(w)}\b", x.lower()) for w in spellings for x in xs), subject
+    # of a subject's scenes, the one that talks about the need opens it (review 11: Glue's "undocumented schema"
+    # retailer had opened "automate job runs based on events")
+    glue = {q.stem.split(". The team")[1]: q.stem for q in scenarios if q.subject == "AWS Glue"}
+    assert "nightly jobs" in glue[" needs to automate job runs based on events"]
+    assert "no documented schema" in glue[" needs to obtain a schema to be used by Athena"]
     # a glossary line a team does is a scenario only with its scene: "A team using Amazon S3 needs to grant …" was
     # none; a partner company that must read the team's files from its own account is
     cross = [q for q in bank.items if q.scenario and "grant cross account access" in q.stem]

@@ -906,8 +906,13 @@ def _situated(stem: str, notes: Notes, key: str, seed: str, claim: str = "") -> 
         return ""
     if " that " in stem.split(".")[0] and not re.match(r"(?i)can\s+(?!not\b|only\b)", claim_body(claim)):
         return ""
-    scene = scenes[zlib.crc32(seed.encode()) % len(scenes)]
+    # the scene that talks about what the need talks about ("job runs based on events" → the nightly-job scene, not
+    # the undocumented-schema one: review 11), else one by the fact's id
     rest = stem[actor.end() :]
+    need = {_stem(w) for w in content_words(rest.split(". Which")[0]) - notes.generic}
+    shared = [len({_stem(w) for w in content_words(x)} & need) for x in scenes]
+    tied = [x for x, n in zip(scenes, shared, strict=True) if n == max(shared)]
+    scene = tied[zlib.crc32(seed.encode()) % len(tied)]
     if "tuning" in actor[0]:
         rest = rest.replace(" its ", " the model's ", 1)
     return f"{scene} {'The team' if 'team' in actor[0] else 'The data scientist'} {rest}"
