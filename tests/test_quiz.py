@@ -361,6 +361,11 @@ def test_quiz_mix_by_difficulty_and_no_repeats(retriever) -> None:
     first = qm.generate("Kinesis Data Firehose", n=5, difficulty="medium").questions
     second = qm.generate("Kinesis Data Firehose", n=5, difficulty="medium").questions
     assert not {q.id for q in first} & {q.id for q in second}  # the session does not repeat itself
+    # one scene with one key is one question (review 12: two hotel-review scenarios, both Comprehend, in one quiz)
+    for t in ("Amazon Comprehend", "Amazon QuickSight", "AWS Glue"):
+        qs = QuizMaster(retriever, seed=5).generate(t, n=5).questions
+        scenes = [(q.stem.split(". ")[0], q.options[q.answer[0]]) for q in qs if q.scenario]
+        assert len(scenes) == len(set(scenes)), t
     # … nor a fact it asked under another topic, in another form (review 11: "Modeling" repeated the topic quizzes)
     qm = QuizMaster(retriever, seed=4)
     topics = ("precision and recall", "feature engineering", "Amazon Comprehend")
