@@ -69,8 +69,10 @@ def test_a_sentence_cut_by_the_token_limit_is_not_shown(tutor: Tutor) -> None:
     a = tutor.ask("How large can a Kinesis record be?")
     assert not a.abstained and a.text.startswith("A Kinesis record can be up to 1MB [") and "when" not in a.text
     assert "It is recommended to keep records small when" not in a.unsupported  # never said, so not checked
-    _say('{"lines": [1], "answer": "A Kinesis record can be up to 1MB. It is small when"}')  # finished: checked whole
-    assert "It is small when" in tutor.ask("How large can a Kinesis record be?").unsupported
+    _say('{"lines": [1], "answer": "A Kinesis record can be up to 1MB. It is small when"}')  # closed mid-phrase too
+    assert tutor.ask("How large can a Kinesis record be?").text.startswith("A Kinesis record can be up to 1MB [")
+    _say('{"lines": [1], "answer": "A Kinesis record can be up to 1MB. It is small"}')  # closed, whole: checked whole
+    assert "It is small" in tutor.ask("How large can a Kinesis record be?").unsupported
 
 
 def test_an_answer_to_which_metric_names_the_metric(tutor: Tutor) -> None:

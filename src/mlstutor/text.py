@@ -119,11 +119,18 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 
 
-def finished_sentences(text: str) -> str:
-    """The text up to its last finished sentence: an answer cut by the token limit ("It is recommended to use
-    SMOTE when dealing with") does not end in a half sentence."""
+_DANGLING = re.compile(r"(?i)\b(with|the|and|of|to|a|an|for|in|by|or|that|which|as|on|when|is|are|such as)\W*$")
+
+
+def finished_sentences(text: str, closed: bool = False) -> str:
+    """The text without a half sentence at its end: an answer cut by the token limit, or one the model closed
+    mid-phrase ("… It is recommended to use SMOTE when dealing with", seen in the web UI) ends at its last finished
+    sentence. A closed answer whose last sentence has no full stop but is whole ("TP / (TP + FN)") is kept."""
     ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", text)]
-    return text[: ends[-1]] if ends else ""
+    head = text[: ends[-1]] if ends else ""
+    if closed and not _DANGLING.search(text[len(head) :]):
+        return text
+    return head
 
 
 def numbers(text: str) -> set[str]:

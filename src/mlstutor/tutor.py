@@ -331,7 +331,7 @@ class Tutor:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
         picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(given)]
-        written = field_.value() if field_.closed() else finished_sentences(field_.value())
+        written = finished_sentences(field_.value(), field_.closed())
         text, citations, dropped, support_share = check_sentences(written, given, question)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
