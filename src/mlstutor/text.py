@@ -119,7 +119,8 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 
 
-_DANGLING = re.compile(r"(?i)\b(with|the|and|of|to|a|an|for|in|by|or|that|which|as|on|when|is|are|such as)\W*$")
+# words no sentence ends on ("runs on", "what it is for" can: those are not here)
+_DANGLING = re.compile(r"(?i)\b(with|the|and|of|to|a|an|by|or|that|which|when|is|are|such as)\W*$")
 
 
 def finished_sentences(text: str, closed: bool = False) -> str:
