@@ -637,7 +637,7 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         if purpose[1].lower() == "to":
             return (
                 f"Which {noun} would you use to {need}?",
-                f"A machine learning team needs to {need}. Which {noun} should they use?",
+                f"The team needs to {need}. Which {noun} should they use?",
             )
         activity = re.search(r"(ion|ing|sis|ment)$", re.split(r",|;| and ", need)[0].strip(" ."))
         return f"Which {noun} do your notes name for {need}?", _use_case_scenario(need, noun) if activity else ""
@@ -650,27 +650,27 @@ def _stems(claim: str, noun: str) -> tuple[str, str]:
         what = what if what.startswith("how ") else f"the {what}"
         return (
             f"Which hyperparameter sets {what}?",
-            f"A data scientist training a model wants to change {what}. Which hyperparameter should they adjust?",
+            f"The data scientist wants to change {what}. Which hyperparameter should they adjust?",
         )
     if _WHEN_WANT.match(body):  # a need the learner meets at work: the exam's "which metric should they use?"
         need = _WHEN_WANT.sub("", body)
         return (
             f"Which {noun} do your notes recommend when you want to {need}?",
-            f"A machine learning team wants to {need}. Which {noun} should they focus on?",
+            f"The team wants to {need}. Which {noun} should they focus on?",
         )
     if _NOUN_SUBJECT.match(body):  # "streams are divided into shards": a line about a part, not a verb phrase
         return f"Your notes describe one {noun} this way: “{body}”. Which one is it?", ""
     if _BASE_VERB.match(body) and not re.match(r"(?i)^(is|are|has|can)\b", body):
         return (
             f"Which {noun} would you use to {low}?",
-            f"A data science team needs to {low}. Which {noun} should they use?",
+            f"The team needs to {low}. Which {noun} should they use?",
         )
     if _USER_ACTION.match(body):  # "Provide own Spark scripts": what the learner does, not what the service does
         return f"With which {noun} can you {low}?", ""
     if _VERB.match(claim):
         article = _article(noun)
         low = _third_person(low)
-        return f"Which {noun} {low}?", f"A machine learning team needs {article} {noun} that {low}. Which one fits?"
+        return f"Which {noun} {low}?", f"The team needs {article} {noun} that {low}. Which one fits?"
     return f"Your notes describe one {noun} as “{body}”. Which one is it?", ""
 
 
@@ -687,8 +687,8 @@ def _use_case_scenario(need: str, noun: str) -> str:
         return ""
     low = _lower_first(first)
     if _BASE_VERB.match(first):
-        return f"A machine learning team needs to {low}. Which {noun} should they use?"
-    return f"A machine learning team is planning {low}. Which {noun} fits?"
+        return f"The team needs to {low}. Which {noun} should they use?"
+    return f"The team is planning {low}. Which {noun} fits?"
 
 
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes"}
@@ -872,7 +872,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     if fact.kind == "term":
         body = claim_body(claim)
         need = _BASE_VERB.match(body) or re.match(r"(?i)(grant|force|allow|enable|ensure|restrict|block)\b", body)
-        scenario = f"A machine learning team needs to {_lower_first(body)}. Which of these should they use?"
+        scenario = f"The team needs to {_lower_first(body)}. Which of these should they use?"
         scenario = scenario if need else ""
         recall = f"Which term do your notes define as “{body}”?"  # a scenario only with the profile's scene (below)
     options, answer = _letters([fact.subject], wrong, rng)
@@ -890,10 +890,8 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     return out
 
 
-# the actor a need template opens with, and who "they" are once a scene has said who has the need
-_TEMPLATE_ACTOR = re.compile(
-    r"^A (?:machine learning|data science) team |^A data scientist (?:training a model |is tuning an? \S+ model and )"
-)
+# who has the need in a template's stem, once a scene has said who they are
+_TEMPLATE_ACTORS = ("The team ", "The data scientist ")
 
 
 def _situated(stem: str, notes: Notes, key: str, seed: str, claim: str = "") -> str:
@@ -901,21 +899,17 @@ def _situated(stem: str, notes: Notes, key: str, seed: str, claim: str = "") -> 
     reviews every week. The team is planning customer sentiment analysis. Which AWS service fits?"), or "" when
     there is none or the line is a property, not a need ("needs an AWS service that uses columnar formats")."""
     scenes = notes.scenes.get(key)
-    actor = _TEMPLATE_ACTOR.match(stem)
-    if not scenes or not actor:
+    if not scenes or not stem:
         return ""
     if " that " in stem.split(".")[0] and not re.match(r"(?i)can\s+(?!not\b|only\b)", claim_body(claim)):
         return ""
     # the scene that talks about what the need talks about ("job runs based on events" → the nightly-job scene, not
     # the undocumented-schema one: review 11), else one by the fact's id
-    rest = stem[actor.end() :]
+    rest = next((stem.removeprefix(a) for a in _TEMPLATE_ACTORS if stem.startswith(a)), stem)
     need = {_stem(w) for w in content_words(rest.split(". Which")[0]) - notes.generic}
     shared = [len({_stem(w) for w in content_words(x)} & need) for x in scenes]
     tied = [x for x, n in zip(scenes, shared, strict=True) if n == max(shared)]
-    scene = tied[zlib.crc32(seed.encode()) % len(tied)]
-    if "tuning" in actor[0]:
-        rest = rest.replace(" its ", " the model's ", 1)
-    return f"{scene} {'The team' if 'team' in actor[0] else 'The data scientist'} {rest}"
+    return f"{tied[zlib.crc32(seed.encode()) % len(tied)]} {stem}"
 
 
 def _leaf(section: str) -> str:
@@ -1259,8 +1253,7 @@ def gloss_items(notes: Notes) -> list[Question]:
             )
             out.append(q)
             if notes.kind_of(subject) == "algorithm":  # the exam asks which hyperparameter a practitioner sets
-                model = f"{_article(subject)} {subject} model"
-                need = f"A data scientist is tuning {model} and wants to control its {gloss}."
+                need = f"The data scientist wants to control the model's {gloss}."
                 stem = _situated(f"{need} Which hyperparameter should they adjust?", notes, name, q.fact_id)
                 if stem:
                     out.append(replace(q, stem=stem, scenario=True, difficulty="medium"))
