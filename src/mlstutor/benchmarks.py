@@ -116,6 +116,11 @@ def run_retrieval_bench(settings: Settings, repeats: int = 3) -> dict:
     }
 
 
+def _share(rows: list[dict], part: str, whole: str) -> float | None:
+    total = sum(r[whole] or 0 for r in rows)
+    return round(sum(r[part] or 0 for r in rows) / total, 3) if total else None
+
+
 QUIZ_TOPICS = (  # the ten topics the practice issue was judged on
     "Kinesis Data Firehose",
     "AWS Glue",
@@ -196,6 +201,7 @@ def _quiz_bench(
             qs = []
         start_times.append(time.perf_counter() - t)
         problems = [acceptability(q, topic, bank.notes) for q in qs]
+        named = None if topic.lower() in bank.lex.synonyms else bank.lex.lookup(topic)
         right = 0
         if tutor is not None:
             for q in qs:
@@ -210,6 +216,9 @@ def _quiz_bench(
                 "two_true": sum(any(x.startswith("two true") for x in p) for p in problems),
                 "scenario": sum(q.scenario for q in qs),
                 "types": dict(Counter(q.kind for q in qs)),
+                # "which service …?" items whose key is the quiz's own subject: all of them and the topic tells
+                "key_is_topic": sum(q.kind in ("which", "term") and q.subject == named for q in qs) if named else None,
+                "name_items": sum(q.kind in ("which", "term") for q in qs) if named else None,
                 "tutor_right": right,
                 "start_seconds": round(start_times[-1], 3),
             }
@@ -238,6 +247,7 @@ def _quiz_bench(
         "on_topic_rate": round(1 - sum(r["off_topic"] for r in rows) / delivered, 3) if delivered else None,
         "fragment_keys": sum(r["fragment_key"] for r in rows),
         "two_true_options": sum(r["two_true"] for r in rows),
+        "key_is_topic_share": _share(rows, "key_is_topic", "name_items"),
         "scenario_share": round(sum(r["scenario"] for r in rows) / delivered, 3) if delivered else None,
         "rationale_coverage": round(rationale_ok / delivered, 3) if delivered else None,
         "tutor_accuracy": round(sum(r["tutor_right"] for r in rows) / delivered, 3) if tutor and delivered else None,

@@ -144,6 +144,7 @@ class Notes:
         self.scenes = {k: [str(x) for x in v] for k, v in rules.get("scenes", {}).items()}
         self.fill_kin = frozenset(rules.get("fill_kin", ()))
         self.confused = {frozenset((a, b)) for a, bs in rules.get("confused", {}).items() for b in bs}
+        self.alternatives = {k: tuple(v) for k, v in rules.get("alternatives", {}).items()}
         self.facts = list(facts)
         self.lex = lex
         of: dict[str, list[Fact]] = defaultdict(list)
@@ -763,8 +764,10 @@ def _proper_term(name: str) -> bool:
     )
 
 
-def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
-    """Why a distractor is wrong, in the notes' words: what they say of *it*, closest to what was asked."""
+def _contrast(notes: Notes, name: str, fact: Fact, noun: str, turn: str = "") -> dict:
+    """Why a distractor is wrong, in the notes' words: what they say of *it*, closest to what was asked. ``turn``:
+    among its defining lines equally close, one picked by this string (the items of a quiz on ``name`` each show
+    another)."""
     mine = [
         f
         for f in notes.of.get(name, [])
@@ -774,18 +777,16 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str) -> dict:
         and not any(d in f.text.lower() for d in notes.dated)  # a limit AWS has changed is not taught, even here
     ]
     asked = content_words(fact.claim) - notes.generic - set(notes.lex.spellings)
+
     # the line closest to what was asked; else the line that says what the subject *is* (its lead line)
-    other = max(
-        mine,
-        key=lambda f: (
-            len(content_words(f.text) & asked),
-            notes.under_a_name(f),  # under its own heading: a defining line
-            f.origin == "lead",
-            f.citation.source == fact.citation.source,
-            -len(f.text),
-        ),
-        default=None,
-    )
+    def closeness(f: Fact) -> tuple:
+        near = len(content_words(f.text) & asked)
+        if turn:
+            return near, notes.under_a_name(f) or f.origin == "lead", zlib.crc32((turn + f.id).encode())
+        same_note = f.citation.source == fact.citation.source
+        return near, notes.under_a_name(f), f.origin == "lead", same_note, -len(f.text)  # own heading: defining
+
+    other = max(mine, key=closeness, default=None)
     # a sibling defined in the same section (a glossary: learning rate, batch size, epochs), or a line that says
     # what the distractor is (its own lead, under its own heading), teaches by its own words even when it shares
     # none with what was asked (reviews 9 and 10: "your notes say this of X, not of Y" never says what Y does)
@@ -1391,15 +1392,48 @@ class QuestionBank:
         before = [q for q in self.items if q.id in skip]
         pool = [q for q in self.on_topic(topic) if q.id not in skip]
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
-        if named:  # asked for a quiz on X, "which service …?" with X as the key answers itself: those go last
-            other = [q for q in pool if not (q.kind in ("which", "term") and q.subject == named)]
-            got = pick(other, n, difficulty, rng, topic, before)
-            if len(got) < n:
-                used = {q.fact_id for q in got}
-                rest = [q for q in pool if q not in other and q.fact_id not in used]
-                got += pick(rest, n - len(got), difficulty, rng, topic, [*before, *got])
-            return got
-        return pick(pool, n, difficulty, rng, topic, before)
+        if not named:
+            return pick(pool, n, difficulty, rng, topic, before)
+        # a quiz on X: "which service …?" with X as the key answers itself (a review: four of five Firehose items
+        # were "→ Firehose"). Items that do not name a subject first; then as many with a close sibling as the key
+        # and X among the options as with X as the key, in random order
+        own = [q for q in pool if q.kind in ("which", "term") and q.subject == named]
+        got = pick([q for q in pool if q not in own], n, difficulty, rng, topic, before)
+        near = [q for q in self.contrasts(named) if q.id not in skip]
+        got += pick(near, (n - len(got)) // 2, difficulty, rng, topic, [*before, *got])
+        for rest in (own, near):
+            got += pick(rest, n - len(got), difficulty, rng, topic, [*before, *got])
+        rng.shuffle(got)
+        # an item whose reasons quote the line another item asks comes after it, not before (no give-away)
+        asked = set().union(*map(_key_lines, got))
+        return sorted(got, key=lambda q: bool(_wrong_lines(q) & asked))
+
+    def contrasts(self, subject: str) -> list[Question]:
+        """Items whose key is a close sibling of ``subject`` (same section or domain) with ``subject`` among the
+        options, its option explained by a line of its own: where Firehose ends, in a quiz on Firehose. That line
+        joins the item's citations, so it is on topic and is not asked again in the session."""
+        subject = self.lex.lookup(subject) or subject
+        out: dict[str, list[Question]] = defaultdict(list)
+        facts = {f.id: f for f in self.notes.facts}
+        for q in self.items:
+            mine = next((x for x, o in q.options.items() if o == subject), None)
+            if q.kind != "which" or q.subject == subject or not mine or q.fact_id not in facts:
+                continue
+            why = _contrast(self.notes, subject, facts[q.fact_id], "", turn=q.id)
+            if "described as" in why["why"]:
+                out[q.subject].append(
+                    replace(q, citations=[*q.citations, why["citation"]], rationales={**q.rationales, mine: why})
+                )
+        family = set(subject.lower().split()) - {"aws", "amazon", "sagemaker", "data"}
+        kin = [s for rank, s in self.notes.kin_ranked(subject, self.notes.kind_of(subject)) if rank == 0]
+        for near in (
+            self.notes.alternatives.get(subject, ()),
+            [s for s in kin if family & set(s.lower().split())],
+            kin,
+        ):
+            if any(s in out for s in near):
+                return [q for s in near for q in out.get(s, [])]
+        return []
 
 
 _WANT = {
@@ -1409,8 +1443,19 @@ _WANT = {
 }
 
 
+def _line(c: dict | None) -> tuple[str, int]:
+    return (c.get("source", ""), c.get("line_start", 0)) if c else ("", 0)
+
+
 def _key_lines(q: Question) -> set[tuple[str, int]]:
-    return {(c.get("source", ""), c.get("line_start", 0)) for c in q.citations}
+    """The lines an item asks: its citations, less a line cited only to say why a wrong option is wrong (a
+    contrast item in a quiz on Firehose cites Firehose's own line; that line may still be asked)."""
+    return {_line(c) for c in q.citations} - _wrong_lines(q)
+
+
+def _wrong_lines(q: Question) -> set[tuple[str, int]]:
+    right = {_line(r.get("citation")) for x, r in q.rationales.items() if x in q.answer}
+    return {_line(r.get("citation")) for x, r in q.rationales.items() if x not in q.answer} - right
 
 
 def pick(
@@ -1720,7 +1765,7 @@ class QuizMaster:
         bank = self.bank
         questions = bank.draw(topic, n, difficulty, self._rng, self.asked)
         if not questions and self.asked:  # every question on the topic was asked: start the round again
-            self.asked -= {q.id for q in bank.on_topic(topic)}
+            self.asked -= {q.id for q in bank.on_topic(topic)} | {q.id for q in bank.contrasts(topic)}
             questions = bank.draw(topic, n, difficulty, self._rng, self.asked) or bank.draw(
                 topic, n, difficulty, self._rng
             )
