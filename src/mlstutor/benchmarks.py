@@ -116,6 +116,10 @@ def run_retrieval_bench(settings: Settings, repeats: int = 3) -> dict:
     }
 
 
+def _is_name(q) -> bool:
+    return q.kind in ("which", "term")
+
+
 def _share(rows: list[dict], part: str, whole: str) -> float | None:
     total = sum(r[whole] or 0 for r in rows)
     return round(sum(r[part] or 0 for r in rows) / total, 3) if total else None
@@ -217,8 +221,8 @@ def _quiz_bench(
                 "scenario": sum(q.scenario for q in qs),
                 "types": dict(Counter(q.kind for q in qs)),
                 # "which service …?" items whose key is the quiz's own subject: all of them and the topic tells
-                "key_is_topic": sum(q.kind in ("which", "term") and q.subject == named for q in qs) if named else None,
-                "name_items": sum(q.kind in ("which", "term") for q in qs) if named else None,
+                "key_is_topic": sum(_is_name(q) and q.subject == named for q in qs) if named else None,
+                "name_items": sum(map(_is_name, qs)) if named else None,
                 "tutor_right": right,
                 "start_seconds": round(start_times[-1], 3),
             }

@@ -24,11 +24,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from mlstutor.chunking import Citation
+from mlstutor.chunking import Chunk, Citation
 from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
-from mlstutor.text import REMINDER, content_words, numbers
+from mlstutor.text import REMINDER, content_words, numbers, strip_markdown
 
 PASSAGES = 6  # passages whose lines compete to be evidence
 LINES = 3  # evidence items given to the model (every prompt token costs ~25 ms on two cores)
@@ -200,6 +200,29 @@ class Signals:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}
 
 
+def parent_item(chunk: Chunk, line: int, limit: int = 90) -> str | None:
+    """The list item a nested line sits under, when it is short enough to name a subject: "Used mainly in fraud
+    detection" is said of "Recall = Sensitivity = Completeness = TP / (TP + FN)", the item above it, which neither
+    the line nor its heading says (the tutor had answered a fraud question from imbalanced-data lines)."""
+    rows = chunk.text.split("\n")
+    i = line - chunk.line_start
+    if not 0 < i < len(rows) or not _ITEM.match(rows[i]):
+        return None
+    depth = len(rows[i]) - len(rows[i].lstrip())
+    for above in reversed(rows[1:i]):  # the first row lost its indent when the passage was cut: never a parent
+        if not above.strip():
+            continue
+        d = len(above) - len(above.lstrip())
+        if d < depth:
+            m = _ITEM.match(above)
+            text = strip_markdown(above[m.end() :] if m else above).strip().rstrip(":")
+            return text if m and 0 < len(text) <= limit else None
+    return None
+
+
+_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
+
+
 class EvidenceFinder:
     """Chooses evidence lines from a retriever's index. Get the shared one with :meth:`of`."""
 
@@ -229,8 +252,8 @@ class EvidenceFinder:
                 out[(f.citation.source, f.citation.line_start)] = f.citation.heading_path[len(f.section) + 3 :]
         return out
 
-    def _with_lead(self, cit: Citation, line: int) -> Citation:
-        lead = self._leads.get((cit.source, line))
+    def _with_lead(self, cit: Citation, line: int, chunk: Chunk | None = None) -> Citation:
+        lead = self._leads.get((cit.source, line)) or (chunk and parent_item(chunk, line))
         if not lead or cit.text.lower().startswith(lead.lower()) or cit.heading_path.endswith(lead):
             return cit
         return replace(cit, heading_path=f"{cit.heading_path} > {lead}")
@@ -347,7 +370,7 @@ class EvidenceFinder:
                     break
                 last = nxt_no
                 block.append(nxt)
-            cit = self._with_lead(h.chunk.citation(no, last, "\n".join(block)), no)
+            cit = self._with_lead(h.chunk.citation(no, last, "\n".join(block)), no, h.chunk)
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
         seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])

@@ -139,6 +139,15 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+_QUANTITY = re.compile(r"(\d+(?:[.,]\d+)?)\s*([A-Za-z%]{1,9}\b|%)?")
+
+
+def quantities(text: str) -> set[str]:
+    """Numbers with their units, as one form: "1 MB", "1MB" and "1 megabytes" are all ``1mb``; a bare number
+    stays a number."""
+    return {n.replace(",", "") + _UNITS.get(u.lower(), u.lower()) for n, u in _QUANTITY.findall(strip_markdown(text))}
+
+
 def strip_markdown(text: str) -> str:
     """Text without the markdown that notes sprinkle inside facts (```1MB```, ``**bold**``)."""
     return re.sub(r"\s+", " ", text.replace("`", "").replace("**", "").replace("__", "")).strip()

@@ -16,6 +16,7 @@ A pasted multiple-choice question (stem + A–E options) is answered as one: evi
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator
@@ -38,8 +39,10 @@ from mlstutor.text import (
     content_words,
     finished_sentences,
     numbers,
+    quantities,
     sentences,
     strip_instructions,
+    strip_markdown,
     support,
 )
 
@@ -167,6 +170,35 @@ def name_the_subject(text: str, question: str, evidence: list[Evidence], lex: Le
     return f"{name}: {text}"
 
 
+def same_in_siblings(text: str, question: str, evidence: list[Evidence], lex: Lexicon) -> tuple[str, list[Citation]]:
+    """A value the answer takes from one member of a family that the notes give for another member too, when the
+    question names neither: both are cited. "How large can a Kinesis record be?" was answered from the Firehose
+    section alone while the learner (and the README) meant Data Streams; now the answer adds "Your notes give the
+    same for Kinesis Data Streams: “records up to 1MB in size” [2]"."""
+    first = _MARKER.search(text)
+    if not first or not 1 <= int(first[1]) <= len(evidence):
+        return text, []
+    values = {q for q in quantities(text[: first.start()]) if not q.isdigit()}  # "1mb", not a bare "1"
+
+    def subject(e: Evidence) -> str | None:
+        return next(filter(None, map(lex.lookup, reversed(e.citation.heading_path.split(" > ")))), None)
+
+    mine = subject(evidence[int(first[1]) - 1])
+    named = lex.names_in(question)
+    if not values or mine is None or mine in named:
+        return text, []
+    for i, e in enumerate(evidence):
+        other = subject(e)
+        if other in (None, mine) or other in named or lex.kinds.get(other) != lex.kinds.get(mine):
+            continue
+        line = next((x for x in e.citation.text.splitlines() if values & quantities(x)), None)
+        if line and f"[{i + 1}]" not in text:
+            said = strip_markdown(line).strip(" -*•")
+            end = "" if text.endswith((".", "!", "?")) else "."
+            return f"{text}{end} Your notes give the same for {other}: “{said}” [{i + 1}].", [e.citation]
+    return text, []
+
+
 def mcq_user_prompt(mc: MultipleChoice, evidence: list[Evidence], profile: str) -> str:
     """The pick prompt for a multiple-choice question, with the first line of each evidence item (none: closed
     book). One list, not one line per letter: lined up with the letters, the small model picks the option whose
@@ -249,11 +281,18 @@ class Tutor:
         hits = self.retrieve(question, history, k, mode)
         return self.finder.find(self._query(question, history), hits)
 
-    @staticmethod
-    def _query(question: str, history: list[tuple[str, str]] | None) -> str:
+    def _query(self, question: str, history: list[tuple[str, str]] | None) -> str:
         """A follow-up ("and its buffer size?", "what about Firehose?") is read together with the previous
-        question; a short question with a subject of its own ("When should I use SMOTE?") is not."""
-        return f"{history[-1][0]} {question}" if history and is_follow_up(question) else question
+        question; a short question with a subject of its own ("When should I use SMOTE?") is not. Exam wording
+        gets the notes' term added (the profile's ``query_expansions``: "never misses" → "false negatives")."""
+        query = f"{history[-1][0]} {question}" if history and is_follow_up(question) else question
+        more = [words for pattern, words in self._expansions if pattern.search(query)]
+        return " ".join([query, *more])
+
+    @functools.cached_property
+    def _expansions(self) -> list[tuple[re.Pattern[str], str]]:
+        table = load_profile(self.settings.profile).get("query_expansions", {})
+        return [(re.compile(k, re.I), str(v)) for k, v in table.items()]
 
     def build_messages(self, question: str, evidence: list[Evidence]) -> list[Message]:
         """The constant system prompt (cached by llama.cpp) and the numbered evidence lines."""
@@ -355,6 +394,8 @@ class Tutor:
             if not text:
                 text, citations = quote_answer(evidence, picked)
             text = name_the_subject(text, question, evidence, self.finder.lex)
+            text, more = same_in_siblings(text, question, evidence, self.finder.lex)
+            citations = [*citations, *more]
             answer = Answer(
                 question, evidence, text, citations, False, timings, p, signals, picked, vote, support_share, dropped
             )
