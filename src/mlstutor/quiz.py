@@ -112,10 +112,12 @@ class Quiz:
     topic: str
     questions: list[Question]
     stats: QuizStats
+    again: bool = False  # every question on the topic had been asked in this session: the round starts again
 
     def to_dict(self) -> dict:
         return {
             "topic": self.topic,
+            "again": self.again,
             "questions": [q.to_dict() for q in self.questions],
             "stats": {
                 "generated": self.stats.generated,
@@ -152,6 +154,7 @@ class Notes:
             of[f.subject].append(f)
         self.of = dict(of)  # a plain dict: looking up a name the notes never describe must not add it
         self.text = {s: " ".join(f.text for f in fs) for s, fs in self.of.items()}
+        self.at = {(f.citation.source, f.citation.line_start): f.subject for f in self.facts}  # line → its subject
         spread: dict[str, set[str]] = defaultdict(set)
         for f in self.facts:
             for w in content_words(f.text):
@@ -301,9 +304,10 @@ class Notes:
         return [s for _, s in self.kin_ranked(subject, kind)]
 
     def kin_ranked(self, subject: str, kind: str) -> list[tuple[int, str]]:
-        """:meth:`kin` with each subject's closeness (0 same section parent, 1 same domain, 2 elsewhere, 3 only
-        named by the profile)."""
+        """:meth:`kin` with each subject's closeness (-1 what the exam weighs it against, in the profile's order;
+        0 same section parent, 1 same domain, 2 elsewhere, 3 only named by the profile)."""
         mine = self.of.get(subject, [])
+        rivals = self.alternatives.get(subject, ())
         parents = {f.section.rsplit(" > ", 1)[0] for f in mine}
         domains = {f.domain for f in mine}
         out = []
@@ -315,7 +319,8 @@ class Notes:
                 if any(f.section.rsplit(" > ", 1)[0] in parents for f in fs)
                 else (1 if any(f.domain in domains for f in fs) else 2)
             )
-            out.append((rank, -len(fs), s))
+            # the decisive alternative among the options (review 12: "near-real time" with no Data Streams option)
+            out.append((-1, rivals.index(s), s) if s in rivals else (rank, -len(fs), s))
         if kind in self.fill_kin:  # a short family in the notes (three hyperparameters): the profile's names fill in
             out += [(3, 0, s) for s, k in self.lex.kinds.items() if k == kind and not self.of.get(s) and s != subject]
         return [(rank, s) for rank, _, s in sorted(out)]
@@ -771,7 +776,7 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str, turn: str = "") ->
     mine = [
         f
         for f in notes.of.get(name, [])
-        if f.origin != "heading"
+        if (f.origin != "heading" or notes.under_a_name(f))  # under its own name's heading: surely about it
         and not notes.unteachable(f)
         and _reads_as_claim(f.claim, notes)
         and not any(d in f.text.lower() for d in notes.dated)  # a limit AWS has changed is not taught, even here
@@ -861,7 +866,12 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     else:
         kin = notes.kin(fact.subject, fact.kind)
     named = notes.names_in(fact.text)
-    kin = [s for s in kin if s not in named and notes.says(s, claim) < 0.3 and s.lower() not in claim.lower()]
+    rivals = notes.alternatives.get(fact.subject, ())  # the closest: what the notes say of them is checked harder
+    kin = [
+        s
+        for s in kin
+        if s not in named and notes.says(s, claim) < (0.15 if s in rivals else 0.3) and s.lower() not in claim.lower()
+    ]
     if len(kin) < 3:
         return []
     wrong = rng.sample(kin[:4], 3)  # the closest siblings (same family, then same domain): no filler options
@@ -1393,48 +1403,69 @@ class QuestionBank:
         pool = [q for q in self.on_topic(topic) if q.id not in skip]
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
         if not named:
-            return pick(pool, n, difficulty, rng, topic, before)
-        # a quiz on X: "which service …?" with X as the key answers itself (a review: four of five Firehose items
-        # were "→ Firehose"). Items that do not name a subject first; then as many with a close sibling as the key
-        # and X among the options as with X as the key, in random order
+            return feedback_order(pick(pool, n, difficulty, rng, topic, before, self.notes, before), self.notes)
+        # a quiz on X: "which service …?" with X as the key answers itself (review 12: four of five Firehose items
+        # were "→ Firehose"). Items that do not name a subject first, then X's own; up to a third of the quiz keyed
+        # on a close alternative with X among the options (review 13 read more as "a quiz on other services")
         own = [q for q in pool if q.kind in ("which", "term") and q.subject == named]
-        got = pick([q for q in pool if q not in own], n, difficulty, rng, topic, before)
         near = [q for q in self.contrasts(named) if q.id not in skip]
-        got += pick(near, (n - len(got)) // 2, difficulty, rng, topic, [*before, *got])
-        for rest in (own, near):
-            got += pick(rest, n - len(got), difficulty, rng, topic, [*before, *got])
+
+        def more(items: list[Question], k: int) -> list[Question]:
+            return pick(items, max(0, k), difficulty, rng, topic, [*before, *got], self.notes, before)
+
+        got: list[Question] = []
+        got += more([q for q in pool if q not in own], n)
+        got += more(own, n - len(got) - (n - len(got)) // 3)
+        got += more(near, min(n - len(got), -(-n // 3) - sum(q.subject != named for q in got)))
+        got += more(own, n - len(got))
         rng.shuffle(got)
-        # an item whose reasons quote the line another item asks comes after it, not before (no give-away)
-        asked = set().union(*map(_key_lines, got))
-        return sorted(got, key=lambda q: bool(_wrong_lines(q) & asked))
+        return feedback_order(got, self.notes)
 
     def contrasts(self, subject: str) -> list[Question]:
         """Items whose key is a close sibling of ``subject`` (same section or domain) with ``subject`` among the
         options, its option explained by a line of its own: where Firehose ends, in a quiz on Firehose. That line
-        joins the item's citations, so it is on topic and is not asked again in the session."""
+        joins the item's citations, so it is on topic (and, once shown, not asked by the learner's later quizzes)."""
         subject = self.lex.lookup(subject) or subject
         out: dict[str, list[Question]] = defaultdict(list)
         facts = {f.id: f for f in self.notes.facts}
+        # what the subject is for: the lines its own "which service …?" items ask (review 13: a line such as "pay
+        # for amount of data going through Firehose" does not say why Firehose is the wrong choice)
+        uses = [facts[i] for i in dict.fromkeys(q.fact_id for q in self.items if q.subject == subject) if i in facts]
+        uses = [f for f in uses if any(q.kind == "which" for q in self.by_fact[f.id])]
         for q in self.items:
             mine = next((x for x, o in q.options.items() if o == subject), None)
             if q.kind != "which" or q.subject == subject or not mine or q.fact_id not in facts:
                 continue
-            why = _contrast(self.notes, subject, facts[q.fact_id], "", turn=q.id)
+            if not (q.scenario or _ASKS_NEED.search(q.stem)):
+                continue  # a property ("needs an EC2 instance for replication") is no choice a learner weighs
+            asked = content_words(facts[q.fact_id].claim) - self.notes.generic
+            if self.notes.says(subject, facts[q.fact_id].claim) >= 0.15:
+                continue  # the subject's notes come close to the need: a second right answer (review 14: Athena)
+            use = max(uses, key=lambda f, q=q, asked=asked: _closeness(f, asked, q.id), default=None)
+            if use is not None and _closeness(use, asked, q.id)[0]:
+                continue  # its best line shares the need's words ("BI, reporting" beside "dashboards, reports")
+            if use is not None:
+                said = f"Wrong: your notes say this of {q.subject}. {subject} is described as “{use.text}”."
+                why = _rationale(said, use)
+            else:
+                why = _contrast(self.notes, subject, facts[q.fact_id], "", turn=q.id)
             if "described as" in why["why"]:
+                rationales = {**q.rationales, mine: why}
+                hint = _elimination_hint(q.options, q.answer, rationales)
                 out[q.subject].append(
-                    replace(q, citations=[*q.citations, why["citation"]], rationales={**q.rationales, mine: why})
+                    replace(q, citations=[*q.citations, why["citation"]], rationales=rationales, hint=hint)
                 )
         family = set(subject.lower().split()) - {"aws", "amazon", "sagemaker", "data"}
         kin = [s for rank, s in self.notes.kin_ranked(subject, self.notes.kind_of(subject)) if rank == 0]
-        for near in (
-            self.notes.alternatives.get(subject, ()),
-            [s for s in kin if family & set(s.lower().split())],
-            kin,
-        ):
+        listed = self.notes.alternatives.get(subject)  # the profile's word is final (review 13: DeepAR → K-Means)
+        for near in [listed] if listed else ([s for s in kin if family & set(s.lower().split())], kin):
             if any(s in out for s in near):
                 return [q for s in near for q in out.get(s, [])]
         return []
 
+
+# a stem that asks for the service/algorithm/metric to *use* for a need (the exam's question), not for a property
+_ASKS_NEED = re.compile(r"(?i)\bwould you use\b|\bname for\b|\brecommend\b|\bshould (?:they|you|it) use\b")
 
 _WANT = {
     "easy": {"which": 3, "about": 2, "value": 2, "term": 2, "list": 1, "two": 0, "scenario": 1},
@@ -1465,12 +1496,20 @@ def pick(
     rng: random.Random,
     topic: str = "",
     taken: Sequence[Question] = (),
+    notes: Notes | None = None,
+    earlier: Sequence[Question] = (),
 ) -> list[Question]:
     """Choose ``n`` items from ``pool``: at most one per fact, subjects and sections taking turns, item types in
     the difficulty's proportions (a type runs dry → the others fill in). ``taken``: items already chosen (a mock
     exam's other domains). A line of the notes is asked once, also by a "choose two" item whose second key it is
     (a mock exam had the FindMatches scenario and "Which two statements about Glue FindMatches…" on one line)."""
     lines = set().union(*map(_key_lines, taken))
+    # ``earlier``: the learner's earlier quizzes, whose feedback they have read: what it told is not asked again —
+    # the line quoted for a wrong option (or in a hint), nor the same thing said of that subject in other words
+    # (reviews 12 and 13: "run any Apache Flink application" shown as Kinesis Data Analytics' gave away "uses Flink
+    # (Java, Scala, SQL) …"). Within one quiz the order sees to it (:func:`feedback_order`).
+    shown = set().union(*map(_wrong_lines, earlier))
+    told = [t for p in earlier for t in _told(p, notes)] if notes else []
     buckets: dict[str, list[Question]] = defaultdict(list)
     for q in rng.sample(list(pool), len(pool)):
         buckets["scenario" if q.scenario else q.kind].append(q)
@@ -1492,12 +1531,14 @@ def pick(
                 for i, q in enumerate(items):
                     if q.fact_id in used_facts or (capped and per_template[_template(q)] >= cap):
                         continue
-                    if _key_lines(q) & lines:
+                    if _key_lines(q) & (lines | shown) or (told and _given_away(q, told, notes)):
                         continue
                     if any(_same_fact(q, p) or _same_scene(q, p) for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
-                    # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination
-                    if sum(set(p.options.values()) == set(q.options.values()) for p in out) >= 2:
+                    # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination;
+                    # the same options with the same key twice read as one question (review 14: two Neo items)
+                    same = [p for p in out if set(p.options.values()) == set(q.options.values())]
+                    if len(same) >= 2 or any(p.subject == q.subject and p.kind == q.kind for p in same):
                         continue
                     items.pop(i)
                     used_facts.add(q.fact_id)
@@ -1510,6 +1551,44 @@ def pick(
             if not progressed:
                 break
     return out
+
+
+def _closeness(f: Fact, asked: set[str], salt: str) -> tuple[int, int]:
+    """How many of the asked words a line holds; ties by the salt."""
+    return len(content_words(f.text) & asked), zlib.crc32((salt + f.id).encode())
+
+
+def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
+    """A quiz in an order where a question's feedback (its reasons and hint) does not tell a later question's key:
+    the question whose reasons quote another's line or fact comes after it (where two tell each other, the one that
+    tells fewer comes first)."""
+
+    def tells(p: Question, q: Question) -> bool:
+        return p is not q and (bool(_key_lines(q) & _wrong_lines(p)) or _given_away(q, _told(p, notes), notes))
+
+    return sorted(qs, key=lambda p: sum(tells(p, q) for q in qs))
+
+
+def _told(q: Question, notes: Notes) -> list[tuple[str, str]]:
+    """(subject, line) for each line a question's reasons quote to explain a wrong option."""
+    out = []
+    for x, r in q.rationales.items():
+        c = r.get("citation")
+        subject = notes.at.get(_line(c)) if c and x not in q.answer else None
+        if subject:
+            out.append((subject, c.get("text", "")))
+    return out
+
+
+def _given_away(q: Question, told: list[tuple[str, str]], notes: Notes) -> bool:
+    """Was the key of ``q`` told by earlier feedback: a line about the same subject that says most of what the
+    key's line says, or shares a word that only this subject's lines use ("Flink", "Hadoop")?"""
+    if q.kind not in ("which", "term"):
+        return False
+    text = " ".join(c.get("text", "") for c in q.citations[:1])
+    kind = notes.kind_of(q.subject)
+    rare = {w for w in content_words(text) - notes.generic if notes.kind_spread[kind].get(w, 0) <= 1}
+    return any(s == q.subject and (support(text, t) >= 0.5 or rare & content_words(t)) for s, t in told)
 
 
 def _same_scene(a: Question, b: Question) -> bool:
@@ -1764,7 +1843,8 @@ class QuizMaster:
         t0 = time.perf_counter()
         bank = self.bank
         questions = bank.draw(topic, n, difficulty, self._rng, self.asked)
-        if not questions and self.asked:  # every question on the topic was asked: start the round again
+        again = not questions and bool(self.asked)
+        if again:  # every question on the topic was asked: start the round again
             self.asked -= {q.id for q in bank.on_topic(topic)} | {q.id for q in bank.contrasts(topic)}
             questions = bank.draw(topic, n, difficulty, self._rng, self.asked) or bank.draw(
                 topic, n, difficulty, self._rng
@@ -1775,7 +1855,7 @@ class QuizMaster:
         if progress:
             progress(len(questions), n)
         stats = QuizStats(generated=len(questions), seconds=time.perf_counter() - t0)
-        return Quiz(topic, questions, stats)
+        return Quiz(topic, questions, stats, again)
 
     def _nothing_on(self, topic: str) -> str:
         """Say where the notes do touch the topic (the sections retrieval finds), so the learner can read or ask

@@ -67,6 +67,8 @@ def build(svc: Services) -> tuple:
         scen = sum(q.scenario for q in quiz.questions)
         note = f"{len(quiz.questions)} questions on **{topic}** from your notes' question bank"
         note += f" ({scen} scenarios)." if scen else "."
+        if quiz.again:
+            note += f" You have had every question on {topic} in this session: these come round again."
         return session, *question_view(session, ""), "", "", note, sorted(qm.asked)
 
     def review(request: gr.Request) -> tuple:
