@@ -1566,7 +1566,26 @@ def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
     def tells(p: Question, q: Question) -> bool:
         return p is not q and (bool(_key_lines(q) & _wrong_lines(p)) or _given_away(q, _told(p, notes), notes))
 
-    return sorted(qs, key=lambda p: sum(tells(p, q) for q in qs))
+    out = sorted(qs, key=lambda p: sum(tells(p, q) for q in qs))
+    # two that tell each other (learning rate's reasons quote epochs' line and the other way round): the first one's
+    # reason for the second's key says whose line it is, without quoting it (review 16)
+    for i, p in enumerate(out):
+        later = [q for q in out[i + 1 :] if tells(p, q)]
+        names = {q.subject for q in later}
+        mine = p.rationales.get(p.answer[0], {}).get("citation")
+        plain = {
+            x: _rationale_at(f"Wrong: your notes say this of {p.subject}, not of {o}.", mine)
+            for x, o in p.options.items()
+            if x not in p.answer and o in names and p.kind in ("which", "term")
+        }
+        if plain:
+            rationales = {**p.rationales, **plain}
+            out[i] = replace(p, rationales=rationales, hint=_elimination_hint(p.options, p.answer, rationales))
+    return out
+
+
+def _rationale_at(why: str, citation: dict | None) -> dict:
+    return {"why": why, "citation": citation}
 
 
 def _told(q: Question, notes: Notes) -> list[tuple[str, str]]:
