@@ -1560,13 +1560,17 @@ def _closeness(f: Fact, asked: set[str], salt: str) -> tuple[int, int]:
 
 def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
     """A quiz in an order where a question's feedback (its reasons and hint) does not tell a later question's key:
-    the question whose reasons quote another's line or fact comes after it (where two tell each other, the one that
-    tells fewer comes first)."""
+    the question whose reasons quote another's line or fact comes after it, otherwise the drawn order stays (where
+    two tell each other, the one drawn first comes first)."""
 
     def tells(p: Question, q: Question) -> bool:
         return p is not q and (bool(_key_lines(q) & _wrong_lines(p)) or _given_away(q, _told(p, notes), notes))
 
-    out = sorted(qs, key=lambda p: sum(tells(p, q) for q in qs))
+    rest, out = list(qs), []
+    while rest:  # the first (in the drawn order) that tells none of the questions still to come
+        p = next((p for p in rest if not any(tells(p, q) for q in rest)), rest[0])
+        rest.remove(p)
+        out.append(p)
     # two that tell each other (learning rate's reasons quote epochs' line and the other way round): the first one's
     # reason for the second's key says whose line it is, without quoting it (review 16)
     for i, p in enumerate(out):
