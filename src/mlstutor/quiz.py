@@ -802,7 +802,11 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str, turn: str = "") ->
 
 
 def _rationale(why: str, fact: Fact | None) -> dict:
-    return {"why": why, "citation": fact.citation.to_dict() if fact else None}
+    return _rationale_at(why, fact.citation.to_dict() if fact else None)
+
+
+def _rationale_at(why: str, citation: dict | None) -> dict:
+    return {"why": why, "citation": citation}
 
 
 def _elimination_hint(options: dict[str, str], answer: list[str], rationales: dict) -> str:
@@ -1586,10 +1590,6 @@ def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
             rationales = {**p.rationales, **plain}
             out[i] = replace(p, rationales=rationales, hint=_elimination_hint(p.options, p.answer, rationales))
     return out
-
-
-def _rationale_at(why: str, citation: dict | None) -> dict:
-    return {"why": why, "citation": citation}
 
 
 def _told(q: Question, notes: Notes) -> list[tuple[str, str]]:
