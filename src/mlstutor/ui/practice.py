@@ -69,6 +69,11 @@ def build(svc: Services) -> tuple:
         note += f" ({scen} scenarios)." if scen else "."
         if quiz.again:
             note += f" You have had every question on {topic} in this session: these come round again."
+        elif len(quiz.questions) < int(n):
+            note += (
+                f" You asked for {int(n)}: these are all the new ones your notes give on it in this session (none"
+                " repeats a fact you were asked or shown before)."
+            )
         return session, *question_view(session, ""), "", "", note, sorted(qm.asked)
 
     def review(request: gr.Request) -> tuple:
