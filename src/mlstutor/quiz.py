@@ -1542,8 +1542,9 @@ def pick(
                     # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination;
                     # the same options with the same key twice read as one question (review 14: two Neo items)
                     same = [p for p in out if set(p.options.values()) == set(q.options.values())]
-                    if len(same) >= 2 or any(p.subject == q.subject and p.kind == q.kind for p in same):
-                        continue
+                    again = [p for p in earlier if set(p.options.values()) == set(q.options.values())]
+                    if len(same) >= 2 or any(p.subject == q.subject and p.kind == q.kind for p in same + again):
+                        continue  # … also after an earlier quiz of the session (review 16: Q43 was Q24 again)
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     lines |= _key_lines(q)
