@@ -1436,8 +1436,21 @@ class QuestionBank:
         # for amount of data going through Firehose" does not say why Firehose is the wrong choice)
         uses = [facts[i] for i in dict.fromkeys(q.fact_id for q in self.items if q.subject == subject) if i in facts]
         uses = [f for f in uses if any(q.kind == "which" for q in self.by_fact[f.id])]
+        listed = self.notes.alternatives.get(subject)  # the profile's word is final (review 13: DeepAR → K-Means)
+        spelt = [re.escape(x) for x in self.lex.spellings_of(subject)]
         for q in self.items:
             mine = next((x for x, o in q.options.items() if o == subject), None)
+            if mine is None and listed and q.subject in listed and q.kind == "which" and q.fact_id in facts:
+                # a rival's need item without the subject among its options: the subject takes the place of the
+                # wrong option farthest from the key (the bench: 10 of 13 keys in subject quizzes were the subject)
+                wrong = [x for x in q.options if x not in q.answer]
+                order = [s for s in self.notes.kin(q.subject, self.notes.kind_of(q.subject))]
+                mine = max(wrong, key=lambda x: order.index(q.options[x]) if q.options[x] in order else len(order))
+                if re.search(rf"(?i)\b(?:{'|'.join(spelt)})\b", q.stem):
+                    continue  # the stem names the subject
+                q = replace(q, options={**q.options, mine: subject})
+                if two_true(q, self.notes) or guessable(q):
+                    continue  # a second right answer, or the key given away by the words
             if q.kind != "which" or q.subject == subject or not mine or q.fact_id not in facts:
                 continue
             if not (q.scenario or _ASKS_NEED.search(q.stem)):
@@ -1461,7 +1474,6 @@ class QuestionBank:
                 )
         family = set(subject.lower().split()) - {"aws", "amazon", "sagemaker", "data"}
         kin = [s for rank, s in self.notes.kin_ranked(subject, self.notes.kind_of(subject)) if rank == 0]
-        listed = self.notes.alternatives.get(subject)  # the profile's word is final (review 13: DeepAR → K-Means)
         for near in [listed] if listed else ([s for s in kin if family & set(s.lower().split())], kin):
             if any(s in out for s in near):
                 return [q for s in near for q in out.get(s, [])]
