@@ -1619,9 +1619,13 @@ def _told(q: Question, notes: Notes) -> list[tuple[str, str]]:
 def _given_away(q: Question, told: list[tuple[str, str]], notes: Notes) -> bool:
     """Was the key of ``q`` told by earlier feedback: a line about the same subject that says most of what the
     key's line says, or shares a word that only this subject's lines use ("Flink", "Hadoop")?"""
-    if q.kind not in ("which", "term"):
+    if q.kind == "list":
         return False
-    text = " ".join(c.get("text", "") for c in q.citations[:1])
+    # the lines its keys stand on ("Which statement about DeepAR is true?" too: review 17, after a hint had quoted
+    # "DeepAR is described as “Can forecast one-dimensional time series”")
+    text = " ".join(
+        r["citation"].get("text", "") for x, r in q.rationales.items() if x in q.answer and r.get("citation")
+    )
     kind = notes.kind_of(q.subject)
     rare = {w for w in content_words(text) - notes.generic if notes.kind_spread[kind].get(w, 0) <= 1}
     return any(s == q.subject and (support(text, t) >= 0.5 or rare & content_words(t)) for s, t in told)
