@@ -1456,8 +1456,9 @@ class QuestionBank:
             if not (q.scenario or _ASKS_NEED.search(q.stem)):
                 continue  # a property ("needs an EC2 instance for replication") is no choice a learner weighs
             asked = content_words(facts[q.fact_id].claim) - self.notes.generic
-            if self.notes.says(subject, facts[q.fact_id].claim) >= 0.15:
-                continue  # the subject's notes come close to the need: a second right answer (review 14: Athena)
+            claim = facts[q.fact_id].claim  # … and the first use of a list, which a scenario asks alone
+            if max(self.notes.says(subject, c) for c in (claim, claim_body(claim).split(",")[0])) >= 0.15:
+                continue  # the subject's notes come close to the need: a second right answer (reviews 14, 17)
             use = max(uses, key=lambda f, q=q, asked=asked: _closeness(f, asked, q.id), default=None)
             if use is not None and _closeness(use, asked, q.id)[0]:
                 continue  # its best line shares the need's words ("BI, reporting" beside "dashboards, reports")
