@@ -155,6 +155,7 @@ class Notes:
         self.of = dict(of)  # a plain dict: looking up a name the notes never describe must not add it
         self.text = {s: " ".join(f.text for f in fs) for s, fs in self.of.items()}
         self.at = {(f.citation.source, f.citation.line_start): f.subject for f in self.facts}  # line → its subject
+        self.by_id = {f.id: f for f in self.facts}
         spread: dict[str, set[str]] = defaultdict(set)
         for f in self.facts:
             for w in content_words(f.text):
@@ -1431,7 +1432,7 @@ class QuestionBank:
         joins the item's citations, so it is on topic (and, once shown, not asked by the learner's later quizzes)."""
         subject = self.lex.lookup(subject) or subject
         out: dict[str, list[Question]] = defaultdict(list)
-        facts = {f.id: f for f in self.notes.facts}
+        facts = self.notes.by_id
         # what the subject is for: the lines its own "which service …?" items ask (review 13: a line such as "pay
         # for amount of data going through Firehose" does not say why Firehose is the wrong choice)
         uses = [facts[i] for i in dict.fromkeys(q.fact_id for q in self.items if q.subject == subject) if i in facts]
@@ -1444,7 +1445,7 @@ class QuestionBank:
                 # a rival's need item without the subject among its options: the subject takes the place of the
                 # wrong option farthest from the key (the bench: 10 of 13 keys in subject quizzes were the subject)
                 wrong = [x for x in q.options if x not in q.answer]
-                order = [s for s in self.notes.kin(q.subject, self.notes.kind_of(q.subject))]
+                order = self.notes.kin(q.subject, self.notes.kind_of(q.subject))
                 mine = max(wrong, key=lambda x: order.index(q.options[x]) if q.options[x] in order else len(order))
                 if re.search(rf"(?i)\b(?:{'|'.join(spelt)})\b", q.stem):
                     continue  # the stem names the subject
@@ -1455,8 +1456,9 @@ class QuestionBank:
                 continue
             if not (q.scenario or _ASKS_NEED.search(q.stem)):
                 continue  # a property ("needs an EC2 instance for replication") is no choice a learner weighs
-            asked = content_words(facts[q.fact_id].claim) - self.notes.generic
-            claim = facts[q.fact_id].claim  # … and the first use of a list, which a scenario asks alone
+            claim = facts[q.fact_id].claim
+            asked = content_words(claim) - self.notes.generic
+            # the claim, and the first use of a list (which a scenario asks alone)
             if max(self.notes.says(subject, c) for c in (claim, claim_body(claim).split(",")[0])) >= 0.15:
                 continue  # the subject's notes come close to the need: a second right answer (reviews 14, 17)
             use = max(uses, key=lambda f, q=q, asked=asked: _closeness(f, asked, q.id), default=None)

@@ -32,7 +32,7 @@ from mlstutor.facts import Lexicon, norm
 from mlstutor.llm import LLM, Message, complete_json, get_llm
 from mlstutor.mcq import MultipleChoice, parse_mcq
 from mlstutor.profile import load_profile, prompt
-from mlstutor.retrieval import Hit, Retriever, validate_query
+from mlstutor.retrieval import Retriever, validate_query
 from mlstutor.text import (
     ELIDED,
     JsonStringField,
@@ -267,19 +267,14 @@ class Tutor:
     def not_covered(self) -> str:
         return str(self.profile["not_covered"])
 
-    def retrieve(
-        self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
-    ) -> list[Hit]:
-        """Passages for a question; a short follow-up is searched together with the previous question."""
-        query = self._query(question, history)
-        return self.retriever.search(query[: self.settings.max_query_chars], k=k, mode=mode)
-
     def evidence(
         self, question: str, history: list[tuple[str, str]] | None = None, k: int = PASSAGES, mode: str | None = None
     ) -> tuple[list[Evidence], Signals]:
-        """The evidence lines for a question and the answerability signals: no model involved."""
-        hits = self.retrieve(question, history, k, mode)
-        return self.finder.find(self._query(question, history), hits)
+        """The evidence lines for a question and the answerability signals: no model involved. A short follow-up is
+        searched together with the previous question."""
+        query = self._query(question, history)
+        hits = self.retriever.search(query[: self.settings.max_query_chars], k=k, mode=mode)
+        return self.finder.find(query, hits)
 
     def _query(self, question: str, history: list[tuple[str, str]] | None) -> str:
         """A follow-up ("and its buffer size?", "what about Firehose?") is read together with the previous
