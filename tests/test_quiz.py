@@ -18,6 +18,7 @@ from mlstutor.facts import Fact, Lexicon, chunk_facts, extract_facts, mask
 from mlstutor.practice import PracticeSession, flashcards, parse_choice, report_markdown, to_anki_cards
 from mlstutor.progress import Progress
 from mlstutor.quiz import (
+    _FORM_STEMS,
     Notes,
     Question,
     QuestionBank,
@@ -611,10 +612,36 @@ def test_statements_about_a_subject_stand_beside_its_closest_kin(retriever) -> N
     for q in items:
         ranked = dict((s, r) for r, s in notes.kin_ranked(q.subject, notes.kind_of(q.subject)))
         wrong = [q.rationales[k]["why"] for k in q.options if k not in q.answer]
-        owners = [re.search(r"say this of (.+?), not of", w).group(1) for w in wrong]
+        owners = [re.search(r"say this of (.+?)(?:, not of|: “)|give (.+?) for: “", w).group(1, 2) for w in wrong]
+        owners = [a or b for a, b in owners]
         assert all(o in ranked for o in owners)
         if q.subject == "Binning":
             assert "Normalization" in owners
+
+
+def test_a_quiz_on_a_service_asks_what_it_is_for_among_its_rivals(retriever) -> None:
+    """Review 17: in a quiz on X, X was the key of 16 of 20 "which service …?" items. "Which of these needs does X
+    meet?" asks X's line among its rivals' lines, none of which X's notes say, each wrong option naming its owner."""
+    bank = QuestionBank.of(retriever)
+    notes = bank.notes
+    needs = [q for q in bank.items if q.stem in {s.format(subject=q.subject) for s in _FORM_STEMS.values()}]
+    assert {q.subject for q in needs} >= {"Kinesis Data Firehose", "AWS Glue", "Amazon Athena", "Amazon CloudWatch"}
+    for q in needs:
+        (key,) = q.answer
+        assert not any(q.subject in o for o in q.options.values())
+        assert any(f.citation.to_dict() == q.rationales[key]["citation"] for f in notes.of[q.subject])
+        for x in set(q.options) - {key}:
+            owner = re.search(r"(?:of|give) (.+?)(?: for)?: “", q.rationales[x]["why"]).group(1)
+            cited = q.rationales[x]["citation"]
+            assert owner != q.subject and any(f.citation.to_dict() == cited for f in notes.of[owner])
+            assert notes.says(q.subject, q.options[x]) < 0.5
+    firehose = next(q for q in needs if q.subject == "Kinesis Data Firehose" and "needs" in q.stem)
+    assert "Create real-time machine learning applications" in firehose.options.values() or any(
+        "Flink" in o for o in firehose.options.values()
+    )  # the exam's alternatives, not far services
+    # in one quiz, one such item per subject: the same rivals twice would be eliminated by the second
+    qs = QuizMaster(retriever, seed=2).generate("Kinesis Data Firehose", n=8).questions
+    assert sum(q.stem.startswith("Which of these needs") for q in qs) <= 1
 
 
 def test_a_value_is_asked_among_neighbours_on_both_sides(retriever) -> None:

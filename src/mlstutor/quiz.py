@@ -208,6 +208,13 @@ class Notes:
             have = self._words[subject] = {_stem(w) for w in content_words(text)}
         return sum(1 for w in words if w in have) / len(words) if words else 0.0
 
+    def says_in_a_line(self, subject: str, claim: str) -> float:
+        """:meth:`says` of the one line of ``subject`` that says most of ``claim``: the whole notes on a service hold
+        "run" and "jobs" somewhere without saying it runs Docker jobs."""
+        words = {_stem(w) for w in content_words(claim) - self.generic} or {_stem(w) for w in content_words(claim)}
+        lines = ({_stem(w) for w in content_words(f.text)} for f in self.of.get(subject, ()))
+        return max((len(words & have) / len(words) for have in lines), default=0.0) if words else 0.0
+
     def specific(self, claim: str, kind: str | None = None) -> bool:
         """Does the claim hold a word, not one of the profile's generic needs, that only few subjects (of the same
         kind, when given) use? "fully managed, serverless" and "supports compression and encryption" do not;
@@ -1303,14 +1310,10 @@ class QuestionBank:
         self.notes = Notes(extract_facts(chunks, profile), self.lex, profile)
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
-        for q in self._draft():
-            self.stats.drafted += 1
-            problems = acceptability(q, "", self.notes)
-            if problems:
-                key = problems[0].split(":")[0]
-                self.stats.rejected[key] = self.stats.rejected.get(key, 0) + 1
-                continue
-            self.items.append(q)
+        self._keep(self._draft())
+        self._shown: dict[str, int] = defaultdict(int)
+        uses = self.uses()  # read from the kept "which" items: what each subject is for, is and does
+        self._keep(q for subject in uses for q in self.need_items(subject, uses))
         self.stats.kept = len(self.items)
         self.by_fact: dict[str, list[Question]] = defaultdict(list)
         for q in self.items:
@@ -1318,6 +1321,17 @@ class QuestionBank:
         if phrasings:
             self.merge_phrasings(phrasings)
         self.stats.seconds = time.perf_counter() - t0
+
+    def _keep(self, drafts: Iterable[Question]) -> None:
+        """Add the drafts a learner would accept; count the others by their first reason."""
+        for q in drafts:
+            self.stats.drafted += 1
+            problems = acceptability(q, "", self.notes)
+            if problems:
+                key = problems[0].split(":")[0]
+                self.stats.rejected[key] = self.stats.rejected.get(key, 0) + 1
+            else:
+                self.items.append(q)
 
     @classmethod
     def of(cls, retriever, profile: str | None = None) -> QuestionBank:
@@ -1482,6 +1496,117 @@ class QuestionBank:
                 return [q for s in near for q in out.get(s, [])]
         return []
 
+    def uses(self) -> dict[str, list[tuple[Fact, str]]]:
+        """Subject → the lines its "which service …?" items ask, each with its form: "use" (what it is *for*:
+        "would you use to …", a scenario), "describe" (what it *is*) or "does" (what it does or has)."""
+        out: dict[str, dict[str, str]] = defaultdict(dict)
+        for q in self.items:
+            if q.kind != "which" or q.fact_id not in self.notes.by_id:
+                continue
+            form = "describe" if " describe " in q.stem else "does"
+            form = "use" if q.scenario or _ASKS_NEED.search(q.stem) else form
+            had = out[q.subject].get(q.fact_id)
+            out[q.subject][q.fact_id] = min(form, had or form, key=_FORMS.index)
+        return {s: [(self.notes.by_id[i], form) for i, form in fs.items()] for s, fs in out.items()}
+
+    def need_items(self, subject: str, uses: dict[str, list[tuple[Fact, str]]], limit: int = 3) -> list[Question]:
+        """ "Which of these needs does X meet?": one of X's lines, three of its rivals' in the same form (Firehose
+        "load streaming data into destinations" beside Data Streams' "create real-time ML applications"). In a quiz
+        on X, "which service …?" answers itself (review 17: the header's service was the key of 16 of 20 such
+        items); this asks the same lines the other way round, each wrong option's reason naming its owner."""
+        notes = self.notes
+        kind = notes.kind_of(subject)
+
+        def fits(f: Fact) -> bool:  # naming S3 is fine; naming the subject or the line's owner gives it away
+            text = _use_option(f)
+            named = notes.names_in(f.claim) & {subject, f.subject}
+            return len(text) <= 90 and len(content_words(text)) >= 2 and not named
+
+        def asked(f: Fact) -> set[str]:
+            """The line's telling words: the profile's generic needs count ("streaming ETL" beside Glue's ETL), words
+            said of many subjects ("supports", "analyse") do not."""
+            words = content_words(_use_option(f)) - _STEM_WORDS
+            return {_stem(w) for w in words if notes.spread.get(w, 0) <= 4}
+
+        own = [f for f, _ in uses.get(subject, [])]
+        mine = sorted(
+            [(f, form) for f, form in uses.get(subject, []) if fits(f) and f.subject == subject],
+            key=lambda fm: _FORMS.index(fm[1]),
+        )
+        rivals = [s for _, s in notes.kin_ranked(subject, kind)[:10]]
+        others = [
+            (o, f, form)
+            for o in rivals
+            for f, form in uses.get(o, [])
+            if fits(f)
+            # not said of X: half its words in X's notes, or a third in one of X's lines (Firehose's "transform
+            # data before delivering" beside Glue's "prepare and transform data"), nor a word shared with X's uses
+            and not any(
+                notes.says(subject, c) >= 0.5 or notes.says_in_a_line(subject, c) >= 0.34
+                for c in (f.claim, claim_body(f.claim).split(",")[0])
+            )
+            and not any(asked(f) & asked(m) for m in own)
+        ]
+        used = self._shown  # each line a wrong option as seldom as can be, over the whole bank (review 17: "SQL
+        out = []  # or Flink to write computation" in every quiz read as a pool to eliminate)
+        for key, form in mine:
+            picked: list[tuple[str, Fact]] = []
+            for o, f, _ in sorted(
+                (x for x in others if x[2] == form), key=lambda x: (used[x[1].id], rivals.index(x[0]))
+            ):
+                if o not in {p for p, _ in picked}:
+                    picked.append((o, f))
+                if len(picked) == 3:
+                    break
+            if len(picked) < 3:
+                continue
+            for _, f in picked:
+                used[f.id] += 1
+            rng = random.Random("need:" + key.id)
+            texts = {_use_option(f): (o, f) for o, f in [(subject, key), *picked]}
+            options, answer = _letters([_use_option(key)], list(texts)[1:], rng)
+            rationales = {}
+            for letter, text in options.items():
+                o, f = texts[text]
+                if o == subject:
+                    rationales[letter] = _rationale(f"Right: your notes on {subject} say “{f.text}”.", f)
+                else:
+                    said = "that is what your notes give {o} for" if form == "use" else "your notes say this of {o}"
+                    rationales[letter] = _rationale(f"Wrong: {said.format(o=o)}: “{f.text}”.", f)
+            out.append(
+                Question(
+                    _FORM_STEMS[form].format(subject=subject),
+                    options,
+                    answer,
+                    f"{subject}: {key.text}",
+                    [key.citation.to_dict()],
+                    "",
+                    "medium",
+                    "about",
+                    rationales,
+                    _elimination_hint(options, answer, rationales),
+                    key.domain,
+                    subject,
+                    False,
+                    key.id,
+                )
+            )
+            if len(out) >= limit:
+                break
+        return out
+
+
+def _use_option(f: Fact) -> str:
+    """A subject's line as an option: "Use case: Streaming ETL, …" → "Streaming ETL, …"."""
+    return _option(_USE_CASE.sub("", claim_body(f.claim)))
+
+
+_FORMS = ("use", "does", "describe")  # the forms of a subject's line, most worth asking first
+_FORM_STEMS = {
+    "use": "Which of these needs does {subject} meet, according to your notes?",
+    "does": "Which of these is true of {subject}, according to your notes?",
+    "describe": "Which of these describes {subject}, according to your notes?",
+}
 
 # a stem that asks for the service/algorithm/metric to *use* for a need (the exam's question), not for a property
 _ASKS_NEED = re.compile(r"(?i)\bwould you use\b|\bname for\b|\brecommend\b|\bshould (?:they|you|it) use\b")
@@ -1529,6 +1654,7 @@ def pick(
     # (Java, Scala, SQL) …"). Within one quiz the order sees to it (:func:`feedback_order`).
     shown = set().union(*map(_wrong_lines, earlier))
     told = [t for p in earlier for t in _told(p, notes)] if notes else []
+    offered: set[tuple[str, int]] = set()  # the statements the quiz's "which statement …?" items offer
     buckets: dict[str, list[Question]] = defaultdict(list)
     for q in rng.sample(list(pool), len(pool)):
         buckets["scenario" if q.scenario else q.kind].append(q)
@@ -1552,6 +1678,8 @@ def pick(
                         continue
                     if _key_lines(q) & (lines | shown) or (told and _given_away(q, told, notes)):
                         continue
+                    if q.kind in ("about", "two") and _wrong_lines(q) & (lines | offered):
+                        continue  # a statement another item of the quiz keys or offers is eliminated (review 18)
                     if any(_same_fact(q, p) or _same_scene(q, p) for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
                     # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination;
@@ -1563,6 +1691,7 @@ def pick(
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     lines |= _key_lines(q)
+                    offered |= _wrong_lines(q) if q.kind in ("about", "two") else set()
                     seen_subject[q.subject] += 1
                     per_template[_template(q)] += 1
                     out.append(replace(q, topic=topic or q.subject, difficulty=difficulty))
