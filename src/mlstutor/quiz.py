@@ -1498,13 +1498,14 @@ class QuestionBank:
 
     def uses(self) -> dict[str, list[tuple[Fact, str]]]:
         """Subject → the lines its "which service …?" items ask, each with its form: "use" (what it is *for*:
-        "would you use to …", a scenario), "describe" (what it *is*) or "does" (what it does or has)."""
+        "would you use to …", a scenario) or "does" (what it does or has)."""
         out: dict[str, dict[str, str]] = defaultdict(dict)
         for q in self.items:
             if q.kind != "which" or q.fact_id not in self.notes.by_id:
                 continue
-            form = "describe" if " describe " in q.stem else "does"
-            form = "use" if q.scenario or _ASKS_NEED.search(q.stem) else form
+            if " describe " in q.stem:
+                continue  # a quoted description ("IAM permission for access to …") reads as a fragment as an option
+            form = "use" if q.scenario or _ASKS_NEED.search(q.stem) else "does"
             had = out[q.subject].get(q.fact_id)
             out[q.subject][q.fact_id] = min(form, had or form, key=_FORMS.index)
         return {s: [(self.notes.by_id[i], form) for i, form in fs.items()] for s, fs in out.items()}
@@ -1520,7 +1521,8 @@ class QuestionBank:
         def fits(f: Fact) -> bool:  # naming S3 is fine; naming the subject or the line's owner gives it away
             text = _use_option(f)
             named = notes.names_in(f.claim) & {subject, f.subject}
-            return len(text) <= 90 and len(content_words(text)) >= 2 and not named
+            whole = len(content_words(text)) >= 3 and not re.match(r"(?i)is\b", text)  # "Is triggered, that …"
+            return len(text) <= 90 and whole and not named
 
         def asked(f: Fact) -> set[str]:
             """The line's telling words: the profile's generic needs count ("streaming ETL" beside Glue's ETL), words
@@ -1534,6 +1536,7 @@ class QuestionBank:
             key=lambda fm: _FORMS.index(fm[1]),
         )
         rivals = [s for _, s in notes.kin_ranked(subject, kind)[:10]]
+        listed = notes.alternatives.get(subject, ())
         others = [
             (o, f, form)
             for o in rivals
@@ -1552,14 +1555,16 @@ class QuestionBank:
         for key, form in mine:
             picked: list[tuple[str, Fact]] = []
             for o, f, _ in sorted(
-                (x for x in others if x[2] == form), key=lambda x: (used[x[1].id], rivals.index(x[0]))
+                (x for x in others if x[2] == form),
+                key=lambda x: (x[0] not in listed, used[x[1].id], rivals.index(x[0])),
             ):
                 if o not in {p for p, _ in picked}:
                     picked.append((o, f))
                 if len(picked) == 3:
                     break
-            if len(picked) < 3:
-                continue
+            if len(picked) < 3 or (listed and sum(o in listed for o, _ in picked) < 2):
+                continue  # the real rivals, not far services: "text analysis" beside Glue's and Athena's lines is
+                # the only language option (review 18)
             for _, f in picked:
                 used[f.id] += 1
             rng = random.Random("need:" + key.id)
@@ -1601,11 +1606,10 @@ def _use_option(f: Fact) -> str:
     return _option(_USE_CASE.sub("", claim_body(f.claim)))
 
 
-_FORMS = ("use", "does", "describe")  # the forms of a subject's line, most worth asking first
+_FORMS = ("use", "does")  # the forms of a subject's line, most worth asking first
 _FORM_STEMS = {
     "use": "Which of these needs does {subject} meet, according to your notes?",
     "does": "Which of these is true of {subject}, according to your notes?",
-    "describe": "Which of these describes {subject}, according to your notes?",
 }
 
 # a stem that asks for the service/algorithm/metric to *use* for a need (the exam's question), not for a property
@@ -1654,7 +1658,8 @@ def pick(
     # (Java, Scala, SQL) …"). Within one quiz the order sees to it (:func:`feedback_order`).
     shown = set().union(*map(_wrong_lines, earlier))
     told = [t for p in earlier for t in _told(p, notes)] if notes else []
-    offered: set[tuple[str, int]] = set()  # the statements the quiz's "which statement …?" items offer
+    # the statements "which statement …?" items offer: a learner eliminates one another item keys, and the reverse
+    offered = set().union(set(), *(_wrong_lines(q) for q in taken if q.kind in ("about", "two")))
     buckets: dict[str, list[Question]] = defaultdict(list)
     for q in rng.sample(list(pool), len(pool)):
         buckets["scenario" if q.scenario else q.kind].append(q)
@@ -1678,7 +1683,9 @@ def pick(
                         continue
                     if _key_lines(q) & (lines | shown) or (told and _given_away(q, told, notes)):
                         continue
-                    if q.kind in ("about", "two") and _wrong_lines(q) & (lines | offered):
+                    if _key_lines(q) & offered or (
+                        q.kind in ("about", "two") and _wrong_lines(q) & (lines | offered)
+                    ):
                         continue  # a statement another item of the quiz keys or offers is eliminated (review 18)
                     if any(_same_fact(q, p) or _same_scene(q, p) for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
