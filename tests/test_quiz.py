@@ -644,6 +644,20 @@ def test_a_quiz_on_a_service_asks_what_it_is_for_among_its_rivals(retriever) -> 
     assert sum(q.stem.startswith("Which of these needs") for q in qs) <= 1
 
 
+def test_the_decisive_alternative_is_always_an_option(retriever) -> None:
+    """Review 19: "avoid false negatives → Recall" without Precision, bagging without boosting: the key was the only
+    member of its pair. The profile's first alternative is always offered, and a known slip of the notes (their
+    precision line says "avoid false negatives") does not make it a second right answer."""
+    bank = QuestionBank.of(retriever)
+    for subject, rival in (("Recall", "Precision"), ("Bagging", "Boosting"), ("Precision", "Recall")):
+        items = [q for q in bank.items if q.kind == "which" and q.subject == subject]
+        assert items and all(rival in q.options.values() for q in items), subject
+    assert bank.notes.says("Precision", "When you want to avoid false negatives") < 0.15
+    assert not any(
+        "some data points will repeat" in q.options[a].lower() for q in bank.items for a in q.answer
+    )  # bagging's sampling with replacement, filed under Boosting in the notes
+
+
 def test_a_value_is_asked_among_neighbours_on_both_sides(retriever) -> None:
     """Review 11: "5 GB" offered with 10, 15 and 20 GB was always the smallest option — guessable by form. And
     "99.99% available" is asked among other nines, never beside 24.9975 %."""

@@ -153,7 +153,12 @@ class Notes:
         for f in self.facts:
             of[f.subject].append(f)
         self.of = dict(of)  # a plain dict: looking up a name the notes never describe must not add it
-        self.text = {s: " ".join(f.text for f in fs) for s, fs in self.of.items()}
+        # what the notes say of X, without their known slips about X (the line that has precision "avoid false
+        # negatives" made Precision a second right answer beside Recall, so it was never offered: review 19)
+        self.text = {
+            s: " ".join(f.text for f in fs if not any(p in f.text.lower() for p in self.contradicts.get(s, ())))
+            for s, fs in self.of.items()
+        }
         self.at = {(f.citation.source, f.citation.line_start): f.subject for f in self.facts}  # line → its subject
         self.by_id = {f.id: f for f in self.facts}
         spread: dict[str, set[str]] = defaultdict(set)
@@ -886,7 +891,10 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     ]
     if len(kin) < 3:
         return []
-    wrong = rng.sample(kin[:4], 3)  # the closest siblings (same family, then same domain): no filler options
+    # the closest siblings (same family, then same domain): no filler options; the profile's first alternative
+    # always among them (review 19: "Recall" for false negatives without Precision beside it)
+    first = [s for s in kin[:4] if s in rivals][:1]
+    wrong = first + rng.sample([s for s in kin[:4] if s not in first], 3 - len(first))
     noun = notes.noun(fact.kind)
     recall, scenario = _stems(claim, noun)
     scenario = re.sub(
@@ -1435,7 +1443,9 @@ class QuestionBank:
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
         got += more(own, n - len(got) - (n - len(got)) // 3)
-        got += more(near, min(n - len(got), -(-n // 3) - sum(q.subject != named for q in got)))
+        # never more of them than of the rest: a quiz on DeepAR whose one question is keyed on Random Cut Forest is
+        # not a DeepAR quiz (review 19)
+        got += more(near, min(n - len(got), -(-n // 3) - sum(q.subject != named for q in got), len(got)))
         got += more(own, n - len(got))
         rng.shuffle(got)
         return feedback_order(got, self.notes)
