@@ -359,7 +359,9 @@ def test_bank_on_the_real_notes_is_verified_and_on_topic(retriever) -> None:
         subject = bank.lex.lookup(topic)
         for q in qs:
             assert not off_topic(q, topic, bank.notes), (topic, q.stem)
-            if q.subject != subject:  # a sibling's item with the topic as a wrong option, why cited from its notes
+            if q.subject != subject and q.kind == "term":  # a part of it, defined under its heading (S3's classes)
+                assert bank.notes.names_topic(q.citations[0]["heading_path"], bank.notes.terms(topic)), q.stem
+            elif q.subject != subject:  # a sibling's item with the topic as a wrong option, why cited from its notes
                 mine = next(x for x, o in q.options.items() if o == subject)
                 assert mine not in q.answer and subject in q.rationales[mine]["why"]
                 cited = q.rationales[mine]["citation"]
@@ -656,6 +658,16 @@ def test_the_decisive_alternative_is_always_an_option(retriever) -> None:
     assert not any(
         "some data points will repeat" in q.options[a].lower() for q in bank.items for a in q.answer
     )  # bagging's sampling with replacement, filed under Boosting in the notes
+
+
+def test_a_quiz_on_a_service_asks_about_its_parts(retriever) -> None:
+    """Reviews 18, 19: a quiz on S3 gave one question, a quiz on a service asked "which service …?" with the header
+    as the key. The parts its notes define under its heading (storage classes, lifecycle rules, shards, capacity
+    modes) are its questions too, and they do not name the service as the answer."""
+    for topic, part in (("Amazon S3", "Infrequent Access (IA)"), ("Kinesis Data Streams", "Shards")):
+        assert part in {q.subject for q in QuestionBank.of(retriever).on_topic(topic)}
+        qs = QuizMaster(retriever, seed=1).generate(topic, n=5).questions
+        assert len(qs) == 5 and sum(topic not in [q.options[a] for a in q.answer] for q in qs) >= 3, topic
 
 
 def test_a_value_is_asked_among_neighbours_on_both_sides(retriever) -> None:

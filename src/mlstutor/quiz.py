@@ -360,9 +360,11 @@ class Notes:
         if topic in self.lex.domains:
             return fact.domain == topic
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
-        if named and named in self.of:
-            return fact.subject == named
         terms = terms or self.terms(topic)
+        if named and named in self.of:
+            # X's own lines, and the parts of X its notes define under X's heading (S3's storage classes, lifecycle
+            # rules, encryption): what a quiz on a service asks beyond "which service …?" (reviews 18, 19)
+            return fact.subject == named or (fact.kind == "term" and self.names_topic(fact.section, terms))
         parts = re.split(r"\s+(?:and|or|&|vs\.?)\s+|,\s*", topic.strip())
         names_subjects = any(self.lex.lookup(p) for p in parts)
         named_by_topic = {s for t in terms if (s := self.lex.lookup(t))} if names_subjects else set()
