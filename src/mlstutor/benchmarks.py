@@ -220,8 +220,9 @@ def _quiz_bench(
                 "two_true": sum(any(x.startswith("two true") for x in p) for p in problems),
                 "scenario": sum(q.scenario for q in qs),
                 "types": dict(Counter(q.kind for q in qs)),
-                # "which service …?" items whose key is the quiz's own subject: all of them and the topic tells
-                "key_is_topic": sum(_is_name(q) and q.subject == named for q in qs) if named else None,
+                # items whose key is the quiz's own subject ("which service …? → Firehose" in a Firehose quiz: the
+                # topic tells), of the items whose key is a name (XGBoost's "eta" is a name, not the subject)
+                "key_is_topic": sum(any(q.options[a] == named for a in q.answer) for q in qs) if named else None,
                 "name_items": sum(map(_is_name, qs)) if named else None,
                 "tutor_right": right,
                 "start_seconds": round(start_times[-1], 3),
