@@ -670,6 +670,24 @@ def test_a_quiz_on_a_service_asks_about_its_parts(retriever) -> None:
         assert len(qs) == 5 and sum(topic not in [q.options[a] for a in q.answer] for q in qs) >= 3, topic
 
 
+def test_a_quiz_does_not_answer_itself(retriever) -> None:
+    """Reviews 18-20: the quiz's name gave "which service …?" keys away (13-18 a session), a glossary's first item
+    told the next one's key ("lambda is “L2 regularization”"), and one list was asked three times in a session."""
+    qm = QuizMaster(retriever, seed=3)
+    for topic in ("Amazon Athena", "AWS Glue", "SageMaker Neo", "XGBoost"):
+        qs = qm.generate(topic, n=5).questions
+        assert qs and sum(topic in (q.options[a] for a in q.answer) for q in qs) <= 2, topic
+        sets = [frozenset(q.options.values()) for q in qs if q.kind == "term"]
+        assert len(sets) == len(set(sets)), topic
+    qs = [
+        q
+        for t in ("imbalanced data", "feature engineering", "Exploratory Data Analysis")
+        for q in qm.generate(t, n=5).questions
+    ]
+    lists = [q for q in qs if q.kind == "list"]
+    assert len({q.subject for q in lists}) == len(lists)
+
+
 def test_a_value_is_asked_among_neighbours_on_both_sides(retriever) -> None:
     """Review 11: "5 GB" offered with 10, 15 and 20 GB was always the smallest option — guessable by form. And
     "99.99% available" is asked among other nines, never beside 24.9975 %."""

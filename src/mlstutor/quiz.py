@@ -1442,13 +1442,18 @@ class QuestionBank:
         def more(items: list[Question], k: int) -> list[Question]:
             return pick(items, max(0, k), difficulty, rng, topic, [*before, *got], self.notes, before)
 
+        # items keyed on X itself: at most two in five, the quiz shorter rather than answered by its header
+        # (reviews 18-20 rejected 13-18 such items a session); X's glossary ("eta", "lambda") is not keyed on X
+        keyed = [q for q in own if named in (q.options[a] for a in q.answer)]
+        cap = -(-2 * n // 5)
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
-        got += more(own, n - len(got) - (n - len(got)) // 3)
+        got += more([q for q in own if q not in keyed], n - len(got))
+        got += more(keyed, min(cap, n - len(got) - (n - len(got)) // 3))
         # never more of them than of the rest: a quiz on DeepAR whose one question is keyed on Random Cut Forest is
         # not a DeepAR quiz (review 19)
         got += more(near, min(n - len(got), -(-n // 3) - sum(q.subject != named for q in got), len(got)))
-        got += more(own, n - len(got))
+        got += more(keyed, min(n - len(got), cap - sum(named in (q.options[a] for a in q.answer) for q in got)))
         rng.shuffle(got)
         return feedback_order(got, self.notes)
 
@@ -1707,6 +1712,10 @@ def pick(
                     again = [p for p in earlier if set(p.options.values()) == set(q.options.values())]
                     if len(same) >= 2 or any(p.subject == q.subject and p.kind == q.kind for p in same + again):
                         continue  # … also after an earlier quiz of the session (review 16: Q43 was Q24 again)
+                    if q.kind == "term" and same:
+                        continue  # glossary siblings: "lambda is “L2 regularization”" told the next key (review 20)
+                    if q.kind == "list" and any(_lists_told(p, q) for p in [*taken, *out, *earlier]):
+                        continue  # the list was asked, or its key shown under a list's name (review 20: Q12-Q18)
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     lines |= _key_lines(q)
@@ -1719,6 +1728,14 @@ def pick(
             if not progressed:
                 break
     return out
+
+
+def _lists_told(p: Question, q: Question) -> bool:
+    """An earlier list item ``p`` asked ``q``'s list, or showed ``q``'s key as an option (its reason says where the
+    notes list it)."""
+    return p.kind == "list" and (
+        p.subject == q.subject or bool(set(p.options.values()) & {q.options[a] for a in q.answer})
+    )
 
 
 def _closeness(f: Fact, asked: set[str], salt: str) -> tuple[int, int]:
