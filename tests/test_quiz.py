@@ -688,6 +688,16 @@ def test_a_quiz_does_not_answer_itself(retriever) -> None:
     assert len({q.subject for q in lists}) == len(lists)
 
 
+def test_a_contrast_item_once_asked_is_not_asked_again_as_its_rival_s(retriever) -> None:
+    """Review 21: the anomaly-detection scenario (key Random Cut Forest) of a DeepAR quiz, with DeepAR put among its
+    options, came again under "Modeling" with its own options."""
+    qm = QuizMaster(retriever, seed=1)
+    first = qm.generate("DeepAR", 5).questions
+    later = qm.generate("Modeling", 10).questions
+    assert any(q.subject != "DeepAR" for q in first)  # the contrast this test is about
+    assert not {q.fact_id for q in first} & {q.fact_id for q in later}
+
+
 def test_a_value_is_asked_among_neighbours_on_both_sides(retriever) -> None:
     """Review 11: "5 GB" offered with 10, 15 and 20 GB was always the smallest option — guessable by form. And
     "99.99% available" is asked among other nines, never beside 24.9975 %."""

@@ -1322,6 +1322,7 @@ class QuestionBank:
         self.items: list[Question] = []
         self._keep(self._draft())
         self._shown: dict[str, int] = defaultdict(int)
+        self._derived: dict[str, Question] = {}  # id → contrast items made for quizzes (see :meth:`contrasts`)
         uses = self.uses()  # read from the kept "which" items: what each subject is for, is and does
         self._keep(q for subject in uses for q in self.need_items(subject, uses))
         self.stats.kept = len(self.items)
@@ -1428,7 +1429,9 @@ class QuestionBank:
         skip = set(exclude)
         # what this learner was asked before, in any form: the same fact under another topic is no new question
         # (an independent review of ten topic quizzes found 9 of its 14 rejects were such repeats)
-        before = [q for q in self.items if q.id in skip]
+        # (a contrast item is a rival's item with this subject put in: asked, its rival's own item is asked too —
+        # review 21: the anomaly-detection scenario of a DeepAR quiz came again under "Modeling")
+        before = [q for q in [*self.items, *self._derived.values()] if q.id in skip]
         pool = [q for q in self.on_topic(topic) if q.id not in skip]
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
         if not named:
@@ -1506,6 +1509,7 @@ class QuestionBank:
                 out[q.subject].append(
                     replace(q, citations=[*q.citations, why["citation"]], rationales=rationales, hint=hint)
                 )
+        self._derived.update((q.id, q) for qs in out.values() for q in qs)
         family = set(subject.lower().split()) - {"aws", "amazon", "sagemaker", "data"}
         kin = [s for rank, s in self.notes.kin_ranked(subject, self.notes.kind_of(subject)) if rank == 0]
         for near in [listed] if listed else ([s for s in kin if family & set(s.lower().split())], kin):
