@@ -698,6 +698,19 @@ def test_a_contrast_item_once_asked_is_not_asked_again_as_its_rival_s(retriever)
     assert not {q.fact_id for q in first} & {q.fact_id for q in later}
 
 
+def test_a_term_is_never_offered_beside_a_kind_of_itself(retriever) -> None:
+    """Review 21: "Direct PUT" (listed inside the Producers bullet) was a wrong option for "push records into
+    Firehose → Producers", and Lifecycle Rules for a line of Expiration Actions, which sit inside its bullet."""
+    bank = QuestionBank.of(retriever)
+    notes = bank.notes
+    assert notes.nested("Producers", "Direct PUT") and notes.nested("Expiration Actions", "Lifecycle Rules")
+    assert not notes.nested("Transition Actions", "Expiration Actions")  # siblings
+    assert not notes.nested("Shards", "Provisioned mode")
+    for q in bank.items:
+        if q.kind == "term":
+            assert not any(notes.nested(o, q.subject) for o in q.options.values() if o != q.subject), q.stem
+
+
 def test_a_value_is_asked_among_neighbours_on_both_sides(retriever) -> None:
     """Review 11: "5 GB" offered with 10, 15 and 20 GB was always the smallest option — guessable by form. And
     "99.99% available" is asked among other nines, never beside 24.9975 %."""

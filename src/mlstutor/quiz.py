@@ -149,6 +149,7 @@ class Notes:
         self.alternatives = {k: tuple(v) for k, v in rules.get("alternatives", {}).items()}
         self.facts = list(facts)
         self.lex = lex
+        self.indent: dict[tuple[str, int], int] = {}  # (note, line) → how far the line is indented (see nested)
         of: dict[str, list[Fact]] = defaultdict(list)
         for f in self.facts:
             of[f.subject].append(f)
@@ -181,6 +182,24 @@ class Notes:
             for w in re.findall(r"[a-z]+", spelling):
                 self.vocab[w] += 2
         self.acronyms = {s.upper() for s in lex.spellings if s.isalnum()}
+
+    def nested(self, a: str, b: str) -> bool:
+        """Is one of two terms listed inside the other's bullet ("Expiration Actions" under "Lifecycle Rules",
+        "Direct PUT" under "Producers")? Then the one is a kind of the other, and a wrong option that is also
+        right. Read from the notes' indentation (:attr:`indent`, when the bank was given the passages)."""
+
+        def inside(outer: str, inner: str) -> bool:
+            for src in {f.citation.source for f in self.of.get(outer, ())}:
+                top = min(f.citation.line_start for f in self.of[outer] if f.citation.source == src)
+                lines = [g.citation.line_start for g in self.of.get(inner, ()) if g.citation.source == src]
+                depth = self.indent.get((src, top))
+                if depth is None or not lines or min(lines) <= top:
+                    continue
+                if all(self.indent.get((src, n), depth) > depth for n in range(top + 1, min(lines) + 1)):
+                    return True
+            return False
+
+        return inside(a, b) or inside(b, a)
 
     def situation(self, label: str) -> str | None:
         """The profile's exam situation for the problem a list is about ("Unbalanced data › Solutions" → a
@@ -881,6 +900,7 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
             and fact.section in notes.sections[s]
             and _proper_term(s)
             and not notes.typo(s)
+            and not notes.nested(s, fact.subject)  # Direct PUT is a kind of producer (review 21)
         ]
     else:
         kin = notes.kin(fact.subject, fact.kind)
@@ -1318,6 +1338,12 @@ class QuestionBank:
         self.lex = Lexicon.load(profile)
         self._chunks = chunks
         self.notes = Notes(extract_facts(chunks, profile), self.lex, profile)
+        self.notes.indent = {
+            (c.source, c.line_start + i): len(ln) - len(ln.lstrip()) if ln.strip() else 99
+            for c in chunks
+            for i, ln in enumerate(c.text.split("\n"))
+            if i  # a passage's first line may have lost its indentation: unknown, so never read as nested
+        }
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
         self._keep(self._draft())
