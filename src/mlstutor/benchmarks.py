@@ -166,7 +166,7 @@ def _quiz_bench(
     tutor_check: bool,
     scenarios: int,
 ) -> dict:
-    from mlstutor.quiz import QuestionBank, QuizMaster, acceptability, fill_scenarios, load_phrasings
+    from mlstutor.quiz import QuestionBank, QuizMaster, acceptability, fill_scenarios, keyed_on, load_phrasings
 
     t0 = time.perf_counter()
     retriever = Retriever.open(settings)
@@ -222,7 +222,7 @@ def _quiz_bench(
                 "types": dict(Counter(q.kind for q in qs)),
                 # items whose key is the quiz's own subject ("which service …? → Firehose" in a Firehose quiz: the
                 # topic tells), of the items whose key is a name (XGBoost's "eta" is a name, not the subject)
-                "key_is_topic": sum(any(q.options[a] == named for a in q.answer) for q in qs) if named else None,
+                "key_is_topic": sum(keyed_on(q, named) for q in qs) if named else None,
                 "name_items": sum(map(_is_name, qs)) if named else None,
                 "tutor_right": right,
                 "start_seconds": round(start_times[-1], 3),

@@ -135,7 +135,13 @@ class Notes:
     """Facts of the notes grouped by subject, with what the checks ask: what do the notes say of X, who is X's
     kin, is a topic named by a passage."""
 
-    def __init__(self, facts: Sequence[Fact], lex: Lexicon, profile: str = DEFAULT_PROFILE) -> None:
+    def __init__(
+        self,
+        facts: Sequence[Fact],
+        lex: Lexicon,
+        profile: str = DEFAULT_PROFILE,
+        indent: dict[tuple[str, int], int] | None = None,
+    ) -> None:
         rules = load_profile(profile).get("quiz", {})
         self.generic = frozenset(rules.get("generic", ())) | _STEM_WORDS
         self.implies = {k.lower(): tuple(v) for k, v in rules.get("implies", {}).items()}
@@ -149,7 +155,7 @@ class Notes:
         self.alternatives = {k: tuple(v) for k, v in rules.get("alternatives", {}).items()}
         self.facts = list(facts)
         self.lex = lex
-        self.indent: dict[tuple[str, int], int] = {}  # (note, line) → how far the line is indented (see nested)
+        self.indent = indent or {}  # (note, line) → how far the line is indented (see :meth:`nested`)
         of: dict[str, list[Fact]] = defaultdict(list)
         for f in self.facts:
             of[f.subject].append(f)
@@ -1337,17 +1343,17 @@ class QuestionBank:
         t0 = time.perf_counter()
         self.lex = Lexicon.load(profile)
         self._chunks = chunks
-        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile)
-        self.notes.indent = {
+        indent = {
             (c.source, c.line_start + i): len(ln) - len(ln.lstrip()) if ln.strip() else 99
             for c in chunks
             for i, ln in enumerate(c.text.split("\n"))
             if i  # a passage's first line may have lost its indentation: unknown, so never read as nested
         }
+        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile, indent)
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
         self._keep(self._draft())
-        self._shown: dict[str, int] = defaultdict(int)
+        self._as_wrong: dict[str, int] = defaultdict(int)  # fact id → need items offering it as a wrong option
         self._derived: dict[str, Question] = {}  # id → contrast items made for quizzes (see :meth:`contrasts`)
         uses = self.uses()  # read from the kept "which" items: what each subject is for, is and does
         self._keep(q for subject in uses for q in self.need_items(subject, uses))
@@ -1473,7 +1479,7 @@ class QuestionBank:
 
         # items keyed on X itself: at most two in five, the quiz shorter rather than answered by its header
         # (reviews 18-20 rejected 13-18 such items a session); X's glossary ("eta", "lambda") is not keyed on X
-        keyed = [q for q in own if named in (q.options[a] for a in q.answer)]
+        keyed = [q for q in own if keyed_on(q, named)]
         cap = -(-2 * n // 5)
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
@@ -1482,7 +1488,7 @@ class QuestionBank:
         # never more of them than of the rest: a quiz on DeepAR whose one question is keyed on Random Cut Forest is
         # not a DeepAR quiz (review 19)
         got += more(near, min(n - len(got), -(-n // 3) - sum(q.subject != named for q in got), len(got)))
-        got += more(keyed, min(n - len(got), cap - sum(named in (q.options[a] for a in q.answer) for q in got)))
+        got += more(keyed, min(n - len(got), cap - sum(keyed_on(q, named) for q in got)))
         rng.shuffle(got)
         return feedback_order(got, self.notes)
 
@@ -1597,8 +1603,10 @@ class QuestionBank:
             )
             and not any(asked(f) & asked(m) for m in own)
         ]
-        used = self._shown  # each line a wrong option as seldom as can be, over the whole bank (review 17: "SQL
-        out = []  # or Flink to write computation" in every quiz read as a pool to eliminate)
+        # each line a wrong option as seldom as can be, over the whole bank (review 17: "SQL or Flink to write
+        # computation" in every quiz read as a pool to eliminate)
+        used = self._as_wrong
+        out = []
         for key, form in mine:
             picked: list[tuple[str, Fact]] = []
             for o, f, _ in sorted(
@@ -1623,8 +1631,8 @@ class QuestionBank:
                 if o == subject:
                     rationales[letter] = _rationale(f"Right: your notes on {subject} say “{f.text}”.", f)
                 else:
-                    said = "that is what your notes give {o} for" if form == "use" else "your notes say this of {o}"
-                    rationales[letter] = _rationale(f"Wrong: {said.format(o=o)}: “{f.text}”.", f)
+                    said = f"that is what your notes give {o} for" if form == "use" else f"your notes say this of {o}"
+                    rationales[letter] = _rationale(f"Wrong: {said}: “{f.text}”.", f)
             out.append(
                 Question(
                     _FORM_STEMS[form].format(subject=subject),
@@ -1758,6 +1766,11 @@ def pick(
             if not progressed:
                 break
     return out
+
+
+def keyed_on(q: Question, name: str) -> bool:
+    """Is ``name`` (a quiz's subject) the answer? In a quiz on it, its name gives such an item away."""
+    return name in (q.options[a] for a in q.answer)
 
 
 def _lists_told(p: Question, q: Question) -> bool:
