@@ -28,7 +28,13 @@ from mlstutor.chunking import Chunk, Citation
 from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
-from mlstutor.text import REMINDER, content_words, numbers, strip_markdown
+from mlstutor.text import (  # the quantity helpers live with the text helpers: retrieval ranks by them too
+    REMINDER,
+    asked_quantity,
+    content_words,
+    states_quantity,
+    strip_markdown,
+)
 
 PASSAGES = 6  # passages whose lines compete to be evidence
 LINES = 3  # evidence items given to the model (every prompt token costs ~25 ms on two cores)
@@ -49,82 +55,6 @@ W_ELSEWHERE = 0.4  # dev evidence hit@3 0.847 -> 0.850, flat for 0.2-1.0; held-o
 # A note's line is often a headline whose fact sits on the next bullet ("Specificity (TNR)" / "TN / (TN + FP)"):
 # an evidence item is the best line plus the statements right after it in its passage, up to this many characters.
 BLOCK_CHARS, BLOCK_LINES = 240, 3
-# A question that asks for a quantity ("how many…", "maximum…", "what does it cost") is unanswered by lines that
-# state no number: on the dev sets most unanswerable limit and price questions look like this.
-ASKS_QUANTITY = re.compile(
-    r"\b(how (many|much|large|big|long|fast|often|far)|maximum|minimum|max|min|limit|size|default value|price|cost"
-    r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest)|(in )?(what|which) year)\b",
-    re.I,
-)
-# What kind of quantity a question asks for, and how a line states one: "how large" wants "1 MB", "how long"
-# "365 days", "how many consumers" a number next to "consumers". A line with some other number ("2MB/s" for "how
-# many consumers can register…") does not answer it. First match wins; a question without one wants any number.
-_ASKED_KIND = (
-    ("year", r"\b(what|which) year\b"),  # "In what year did AWS launch SageMaker?" wants "2017", not a line about it
-    ("time", r"\b(how long|timeout|duration|retention|runtime|how often)\b"),
-    (
-        "money",
-        r"\b(price|priced|pricing|per (hour|month|gb)|billed)\b|\bhow much\b.*\b(cost|costs|save|saves|reduce)\b",
-    ),
-    ("percent", r"percent|%|durab|availab"),
-    ("size", r"\b(size|how large|largest|how big|biggest|payload|memory|capacity|how much data)\b"),
-    ("time", r"\b(latency|interval|minutes|hours|days|period|keep|retain)\b"),
-)
-_STATED_KIND = {
-    "time": r"\d\s*(ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|d|days?|weeks?|months?|years?)\b",
-    "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?)\b",
-    "percent": r"\d\s*%|\bpercent",
-    "year": r"\b(19|20)\d\d\b",
-    "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
-}
-_PER = {"per", "each", "every", "/", "a"}
-_SAVING = re.compile(r"\b(save|saves|saving|savings|discount|cheaper|reduce|reduction)\b", re.I)
-_COUNTED = re.compile(
-    r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
-)
-_NOT_COUNTED = {"for", "in", "of", "does", "do", "can", "is", "are", "per", "a", "an", "the", "you", "i", "we"}
-_COUNT = re.compile(r"(?:[~≈+]?\d[\d,.]*\+?|one|two|three|four|five|six|seven|eight|nine|ten|single)")  # "250+"
-# where the number that counts a thing stands: just before it ("up to 5 shards", "20 consumers") or right after
-# ("shards: 5"); "1 MB/s … PER SHARD" is a rate per shard, not a number of shards (dev: "how many shards can an
-# account provision" and "how many records can a PutRecordBatch call send" were answered from such rates)
-COUNT_BEFORE, COUNT_AFTER = 3, 2
-
-
-def asked_quantity(question: str) -> str | None:
-    """ "time", "money", "percent", "size" or "count" when the question asks for a quantity, else None. "Which
-    instance type for 80 nodes?" asks for a name, not a number."""
-    if not ASKS_QUANTITY.search(question):
-        return None
-    if re.search(r"\bwhich\b", question, re.I) and not re.search(
-        r"\bhow (many|much|long|large|big)\b", question, re.I
-    ):
-        return None
-    return next((kind for kind, pat in _ASKED_KIND if re.search(pat, question, re.I)), "count")
-
-
-def states_quantity(kind: str, question: str, text: str) -> bool:
-    """Does ``text`` state a quantity of the ``kind`` the question asks for (one not already in the question)?"""
-    if kind == "money" and _SAVING.search(question) and re.search(_STATED_KIND["percent"], text):
-        return True  # "how much can spot training save?" "up to 90%"; a price is not "99.9% availability"
-    if kind in _STATED_KIND:
-        return bool(re.search(_STATED_KIND[kind], text, re.I))
-    given = numbers(question)
-    m = _COUNTED.search(question)
-    stems = [w.lower().rstrip("s")[:6] for w in (m.groups() if m else ()) if w and w.lower() not in _NOT_COUNTED]
-    if not stems:
-        return bool(numbers(text) - given)
-    words = [w.strip(".,;:()") for w in text.lower().split()]
-    for i, word in enumerate(words):
-        if any(word.startswith(s) for s in stems):
-            before = words[max(0, i - COUNT_BEFORE) : i]
-            # "1000 messages/s PER SHARD": what stands between the number and the thing makes it a rate
-            last_rate = max((k for k, w in enumerate(before) if w in _PER or w.endswith("/s")), default=-1)
-            near = before[last_rate + 1 :] + words[i + 1 : i + COUNT_AFTER + 1]
-            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given for w in near):
-                return True
-    return False
-
-
 # "What is the formula for recall?" is answered by "Recall = … = TP / (TP + FN)", not by the line that explains
 # recall in words (it was shown first): a formula question lifts lines that state one.
 ASKS_FORMULA = re.compile(r"\b(formula|equation|calculated?|computed?)\b", re.I)

@@ -21,7 +21,7 @@ from mlstutor.config import Settings
 from mlstutor.embedding import Embedder, get_embedder
 from mlstutor.errors import QueryError
 from mlstutor.index import BuildProgress, LoadedIndex, ensure_index
-from mlstutor.text import REMINDER
+from mlstutor.text import REMINDER, asked_quantity, states_quantity
 
 MODES = ("dense", "bm25", "hybrid")
 RRF_K = 60  # the constant from Cormack et al. (2009); robust across collections
@@ -45,6 +45,9 @@ RERANK_WEIGHTS = {
     "line_second": 0.5,
     "line_mean": -0.6,
     "reminder": -0.6,  # dev (before de-duplication) hit@1 0.799 -> 0.806, MRR@10 0.869 -> 0.874
+    # a passage stating a quantity of the kind asked ("how long …" → a duration): dev hit@1 0.806 -> 0.810, flat
+    # from 0.5 to 1.0 (the evidence lines got the same lift first)
+    "quantity": 0.5,
 }
 
 
@@ -231,6 +234,7 @@ class Retriever:
         head = sorted(fused, key=lambda p: -fused[p])[:RERANK_DEPTH]
         bm25 = dict(sparse)
         top = max(bm25.values(), default=0.0) or 1.0
+        kind = asked_quantity(query)
         feats = {
             p: {
                 "rank": RRF_K / (RRF_K + r),
@@ -241,12 +245,17 @@ class Retriever:
                 "line_second": second,
                 "line_mean": mean,
                 "reminder": self.reminder_share[p],
+                "quantity": float(kind is not None and self._states(kind, query, p)),
             }
             for r, (p, c, (best, second, mean)) in enumerate(
                 zip(head, self.bm25.coverage(query, head), self._line_stats(qv, head))
             )
         }
         return fused, feats
+
+    def _states(self, kind: str, query: str, p: int) -> bool:
+        """Does passage ``p`` state a quantity of the ``kind`` the query asks for?"""
+        return any(states_quantity(kind, query, t) for _, t in self.index.chunks[p].statements)
 
     def _dedup(self, ranked: list[tuple[int, float]], k: int) -> list[Hit]:
         vectors = self.index.vectors
