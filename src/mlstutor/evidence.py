@@ -60,8 +60,8 @@ BLOCK_CHARS, BLOCK_LINES = 240, 3
 ASKS_FORMULA = re.compile(r"\b(formula|equation|calculated?|computed?)\b", re.I)
 STATES_FORMULA = re.compile(r"\w\)?\s*[/=*]\s*\(?\w")
 W_FORMULA = 0.3
-# "how long can Kinesis keep records?" is answered by "retention 1d - 365d", not by the stream's lead line: a line
-# that states a quantity of the kind asked is lifted
+# "after how many days does Intelligent-Tiering move an object?" is answered by "objects not accessed for 30 days",
+# not by the class's lead line: a line that states a quantity of the kind asked is lifted
 W_QUANTITY = 0.3  # dev evidence line hit@1 0.676 -> 0.696 (extra 0.722 -> 0.733); 0.15 and 0.5 no better
 ASKS_DEFAULT = re.compile(r"\bdefault", re.I)
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
@@ -309,9 +309,9 @@ class EvidenceFinder:
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
         seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])
-        # a quantity is looked for in the lines about the subject asked of ("maximum size of a DynamoDB item" is
-        # not answered by S3's "max object size is 5TB")
-        # what the model is given is what the signals judge (the calibration was fitted on it)
+        # what the model is given is what the signals judge (the calibration was fitted on it); a quantity is looked
+        # for in the lines about the subject asked of ("maximum size of a DynamoDB item" is not answered by S3's
+        # "max object size is 5TB")
         about = [e for e in evidence[:LINES] if not named or self._names(e.citation) & named]
         signals = Signals(
             float(cos.max()),
