@@ -64,6 +64,18 @@ W_FORMULA = 0.3
 # not by the class's lead line: a line that states a quantity of the kind asked is lifted
 W_QUANTITY = 0.3  # dev evidence line hit@1 0.676 -> 0.696 (extra 0.722 -> 0.733); 0.15 and 0.5 no better
 ASKS_DEFAULT = re.compile(r"\bdefault", re.I)
+# the line score: a weighted sum of the signals :meth:`EvidenceFinder.line_features` computes
+LINE_WEIGHTS = {
+    "cos": W_COS,
+    "cover": W_COVER,
+    "line_cover": W_LINE_COVER,
+    "rank": W_RANK,
+    "no_news": -W_NO_NEWS,
+    "reminder": -W_REMINDER,
+    "elsewhere": -W_ELSEWHERE,
+    "formula": W_FORMULA,
+    "quantity": W_QUANTITY,
+}
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 # "Amazon SageMaker Role Manager" is asked about as "Role Manager"
 VENDOR_WORDS = {"aws", "amazon", "sagemaker", "s3"}
@@ -245,6 +257,36 @@ class EvidenceFinder:
             return []
         return [(start + i, no, text) for i, (no, text) in enumerate(stmts) if not LINK_ONLY.match(text)]
 
+    def line_features(
+        self, question: str, hits: list[Hit], qv: np.ndarray, reminders_down: bool = True
+    ) -> tuple[list[tuple[int, int, str, Hit]], dict[str, np.ndarray]]:
+        """Every statement of the passages ``hits`` as (vector row, line number, text, passage), and the signals a
+        line is scored by (one array per name of :data:`LINE_WEIGHTS`)."""
+        r = self.retriever
+        rows: list[tuple[int, int, str, Hit]] = []
+        for h in hits:
+            rows += [(row, no, text, h) for row, no, text in self.lines_of(h)]
+        if not rows:
+            return [], {}
+        texts = [text for _, _, text, _ in rows]
+        asked = content_words(question)
+        named = self.lex.names_in(question, strict=True)
+        formula = bool(ASKS_FORMULA.search(question))
+        kind = asked_quantity(question)
+        under = {id(h): self.lex.names_in(h.chunk.heading, strict=True) if named else set() for h in hits}
+        feats = {
+            "cos": r.index.line_vectors[[row for row, _, _, _ in rows]] @ qv,
+            "cover": r.bm25.coverage_texts(question, [f"{h.chunk.heading} {text}" for _, _, text, h in rows]),
+            "line_cover": r.bm25.coverage_texts(question, texts),
+            "rank": [1 / h.rank for _, _, _, h in rows],
+            "no_news": [not (content_words(t) - asked - content_words(h.chunk.heading)) for _, _, t, h in rows],
+            "reminder": [reminders_down and bool(REMINDER.match(t)) for t in texts],
+            "elsewhere": [self._elsewhere(named, under[id(h)], t) for _, _, t, h in rows],
+            "formula": [formula and bool(STATES_FORMULA.search(t)) for t in texts],
+            "quantity": [kind is not None and states_quantity(kind, question, t) for t in texts],
+        }
+        return rows, {k: np.asarray(v, dtype=float) for k, v in feats.items()}
+
     def find(
         self,
         question: str,
@@ -257,33 +299,14 @@ class EvidenceFinder:
         signals."""
         r = self.retriever
         qv = r.embedder.encode([question])[0] if qv is None else qv
-        rows: list[tuple[int, int, str, Hit]] = []
-        for h in hits:
-            rows += [(row, no, text, h) for row, no, text in self.lines_of(h)]
+        rows, feats = self.line_features(question, hits, qv, reminders_down)
         if not rows:
             return [], Signals(0.0, 0.0, 0.0, 0.0)
+        scores = [float(s) for s in sum(LINE_WEIGHTS[f] * feats[f] for f in LINE_WEIGHTS)]
         vecs = r.index.line_vectors[[row for row, _, _, _ in rows]]
-        cos = vecs @ qv
-        bm25 = r.bm25
-        cover = bm25.coverage_texts(question, [f"{h.chunk.heading} {text}" for _, _, text, h in rows])
-        line_cover = bm25.coverage_texts(question, [text for _, _, text, _ in rows])
-        asked = content_words(question)
+        cos, cover = feats["cos"], feats["cover"]
         named = self.lex.names_in(question, strict=True)
-        formula = bool(ASKS_FORMULA.search(question))
         kind = asked_quantity(question)
-        under = {id(h): self.lex.names_in(h.chunk.heading, strict=True) if named else set() for h in hits}
-        scores = [
-            W_COS * float(c)
-            + W_COVER * cv
-            + W_LINE_COVER * lc
-            + W_RANK / h.rank
-            - W_NO_NEWS * (not (content_words(text) - asked - content_words(h.chunk.heading)))
-            - W_REMINDER * (reminders_down and bool(REMINDER.match(text)))
-            - W_ELSEWHERE * self._elsewhere(named, under[id(h)], text)
-            + W_FORMULA * (formula and bool(STATES_FORMULA.search(text)))
-            + W_QUANTITY * (kind is not None and states_quantity(kind, question, text))
-            for c, cv, lc, (_, _, text, h) in zip(cos, cover, line_cover, rows)
-        ]
         order = sorted(range(len(rows)), key=lambda i: -scores[i])
         chosen: list[int] = []
         also: dict[int, list[str]] = {}
