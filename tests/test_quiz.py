@@ -1,11 +1,12 @@
 """Practice questions: facts from the notes, the learner-acceptability checks (hand-written good and bad
 examples), the bank on the real notes, practice and exam sessions, flashcards with FSRS, exports."""
 
+import copy
 import json
 import random
 import re
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from mlstutor.quiz import (
     QuizMaster,
     _claim_text,
     _key_lines,
+    _situated,
     _template,
     _third_person,
     _use_case_scenario,
@@ -34,6 +36,7 @@ from mlstutor.quiz import (
     claim_body,
     fragment_key,
     guessable,
+    keyed_on,
     near_synonyms,
     not_parallel,
     off_topic,
@@ -328,9 +331,20 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
         assert not any(re.search(rf"\b{re.escape(w)}\b", x.lower()) for w in spellings for x in xs), subject
     # of a subject's scenes, the one that talks about the need opens it (review 11: Glue's "undocumented schema"
     # retailer had opened "automate job runs based on events")
-    glue = [q.stem for q in scenarios if q.options[q.answer[0]] == "AWS Glue"]
-    assert any("nightly jobs" in x and "needs to automate job runs based on events" in x for x in glue), glue
-    assert any("no documented schema" in x and "needs to obtain a schema to be used by Athena" in x for x in glue)
+    by_key = defaultdict(list)
+    for q in scenarios:
+        by_key[q.options[q.answer[0]]].append(q.stem)
+    assert any(
+        "must start as soon as the files arrive" in x and "automate job runs based on events" in x
+        for x in by_key["Glue Triggers"]
+    ), by_key["Glue Triggers"]
+    two = copy.copy(bank.notes)
+    two.scenes = {"Glue Triggers": [*bank.notes.scenes["Glue Crawlers"], *bank.notes.scenes["Glue Triggers"]]}
+    stem = "The team needs to automate job runs based on events. Which AWS Glue component should they use?"
+    assert all(
+        _situated(stem, two, "Glue Triggers", seed).startswith(bank.notes.scenes["Glue Triggers"][0])
+        for seed in ("a", "b", "c", "d")
+    )
     # a glossary line a team does is a scenario only with its scene: "A team using Amazon S3 needs to grant …" was
     # none; a partner company that must read the team's files from its own account is
     cross = [q for q in bank.items if q.scenario and "grant cross account access" in q.stem]
@@ -367,7 +381,7 @@ def test_bank_on_the_real_notes_is_verified_and_on_topic(retriever) -> None:
                 cited = q.rationales[mine]["citation"]
                 assert cited in q.citations and any(f.citation.to_dict() == cited for f in bank.notes.of[subject])
         if topic != "XGBoost":  # "which service …?" is not the topic every time (a review: 4 of 5 Firehose keys)
-            assert 0 < sum(q.subject == subject for q in qs) < len(qs), topic
+            assert 0 < sum(keyed_on(q, subject) for q in qs) < len(qs), topic
     # the README's topics cover exam domains too: a domain topic draws across its sections
     de = QuizMaster(retriever, seed=1).generate("Data Engineering", n=10).questions
     assert len({q.subject for q in de}) >= 5 and {q.domain for q in de} == {"Data Engineering"}
@@ -741,3 +755,21 @@ def test_model_written_scenarios_are_checked_cached_and_merged(retriever, tmp_pa
         item = next(q for q in bank.by_fact[fid] if q.scenario and q.stem == stem)
         assert (item.options, item.answer) == (base.options, base.answer)
         assert check_scenario(stem, base, "", bank.notes) is None
+
+
+def test_a_quiz_on_a_service_asks_which_of_its_parts_does_what(retriever) -> None:
+    # review 22: a Glue quiz of "→ AWS Glue" items answers itself; its notes define crawlers, the Data Catalog and
+    # triggers, and those are what a learner confuses
+    bank = QuestionBank.of(retriever)
+    lex = bank.lex
+    assert lex.parent("Glue Crawlers") == "AWS Glue" and lex.parent("Batch size") is None
+    # a line that opens with a part is about that part, whatever heading it sits under ("#### Data Catalog")
+    crawl = [f for f in bank.notes.facts if f.text.startswith("Crawlers automatically infer schemas")]
+    assert crawl and all(f.subject == "Glue Crawlers" for f in crawl)
+    qs = QuizMaster(retriever, seed=1).generate("AWS Glue", n=5).questions
+    parts = [q for q in qs if q.kind == "which" and lex.parent(q.subject) == "AWS Glue"]
+    assert len(parts) >= 2, [q.stem for q in qs]
+    for q in parts:
+        assert all(lex.parent(o) == "AWS Glue" for o in q.options.values()), q.options
+        assert not keyed_on(q, "AWS Glue") and not off_topic(q, "AWS Glue", bank.notes)
+    assert not any(re.search(r"component (automatically )?infer\b|stores: ", q.stem) for q in bank.items)

@@ -145,6 +145,32 @@ class Lexicon:
             if len(s) >= 2 and not (strict and s in self.whole_only) and f" {s} " in low
         }
 
+    def parent(self, subject: str) -> str | None:
+        """The subject ``subject`` is a part of, read from its name: "Glue Crawlers" and "Glue FindMatches" are
+        parts of AWS Glue ("glue" is one of its spellings); "Batch size" is no part of AWS Batch ("batch" is a
+        common word)."""
+        n = norm(subject)
+        best = max(
+            (
+                s
+                for s, name in self.spellings.items()
+                if len(s) >= 3 and s not in self.whole_only and name != subject and n.startswith(s + " ")
+            ),
+            key=len,
+            default=None,
+        )
+        return self.spellings[best] if best else None
+
+    def leading(self, text: str) -> str | None:
+        """The subject a statement opens with ("Crawlers automatically infer schemas …"), if any."""
+        low = norm(text) + " "
+        best = max(
+            (s for s in self.spellings if len(s) >= 3 and s not in self.whole_only and low.startswith(s + " ")),
+            key=len,
+            default=None,
+        )
+        return self.spellings[best] if best else None
+
     def spellings_of(self, subject: str) -> list[str]:
         return sorted({s for s, name in self.spellings.items() if name == subject} | {norm(subject)}, key=len)
 
@@ -267,8 +293,15 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
         subject, kind, body = None, "", clean_statement(raw)
         if stack and stack[-1][2] == "example":
             continue  # "example:" and its bullets illustrate the subject above; they are not claims about it
-        if lead and not lead[1] and stack and _LEAD.match(raw) is None:
-            lead = None  # "* S3" inside Glue's bullets is what Glue integrates with, not a new subject
+        if (
+            lead
+            and not lead[1]
+            and stack
+            and _LEAD.match(raw) is None
+            and lex.parent(lex.lookup(lead[0]) or "") != stack[-1][1]
+        ):
+            # "* S3" inside Glue's bullets is what Glue integrates with, not a new subject; its "- Crawlers" is
+            lead = None
         if lead is None and re.match(
             r"(?i)^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*)?(example|examples|e\.g\.?|ex)(?:\*\*)?\s*:?\s*$", raw
         ):
@@ -296,6 +329,10 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
             via = lead_of.get(subject, "")
         if not subject and heading_subject:
             subject, kind, origin = heading_subject, lex.kinds[heading_subject], "heading"
+            # "Crawlers automatically infer schemas …" under the heading "Data Catalog" is about the crawlers
+            opener = lex.leading(body)
+            if opener and opener != subject and lex.kinds[opener] == kind:
+                subject = opener
         if not subject or not body:
             continue
         text = (clean_statement(body) if lead and body else body).strip("_ ")

@@ -312,6 +312,8 @@ class Notes:
             return "ties several algorithms together"
         if re.match(r"^[\w/.+-]+(?:\s[\w/.+-]+){0,2}\s*\(.+\)\.?$", claim_body(fact.claim)):
             return "a list item: a name with a gloss, not a claim"
+        if re.match(r"^\w+:\s*[A-Z0-9][\w-]*(?:,\s*[A-Z0-9][\w-]*)+\.?$", text):
+            return "a label and a list of names"  # "Stores: S3, Redshift, RDS" read as "… component stores: S3 …"
         return None
 
     def about_a_part(self, fact: Fact) -> bool:
@@ -389,7 +391,11 @@ class Notes:
         if named and named in self.of:
             # X's own lines, and the parts of X its notes define under X's heading (S3's storage classes, lifecycle
             # rules, encryption): what a quiz on a service asks beyond "which service …?" (reviews 18, 19)
-            return fact.subject == named or (fact.kind == "term" and self.names_topic(fact.section, terms))
+            return (
+                fact.subject == named
+                or self.lex.parent(fact.subject) == named  # Glue's crawlers and triggers in a quiz on Glue
+                or (fact.kind == "term" and self.names_topic(fact.section, terms))
+            )
         parts = re.split(r"\s+(?:and|or|&|vs\.?)\s+|,\s*", topic.strip())
         names_subjects = any(self.lex.lookup(p) for p in parts)
         named_by_topic = {s for t in terms if (s := self.lex.lookup(t))} if names_subjects else set()
@@ -652,7 +658,7 @@ _BASE_VERB = re.compile(
     r"migrate|orchestrate|ingest|capture|classify|recommend|extract|monitor|encrypt|scale|transform|query|"
     r"visuali[sz]e|label|process|create|generate|predict|deploy|train|host|compile|optimi[sz]e|search|"
     r"schedule|prepare|clean|catalog|discover|share|copy|send|connect|reduce|cluster|forecast|convert|"
-    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve)\b(?!\s+of\b)",  # "Catalog of datasets" is a noun
+    r"transcribe|synthesi[sz]e|recogni[sz]e|read|serve|infer)\b(?!\s+of\b)",  # "Catalog of datasets" is a noun
     re.I,
 )
 _PURPOSE = re.compile(r"(?i)^(for|to)\s+(.+)$")  # what a named thing is for, its name masked
@@ -748,9 +754,15 @@ def _article(word: str) -> str:
 
 
 def _third_person(phrase: str) -> str:
-    """ "use Flink to …" → "uses Flink to …": the notes' bullets drop the subject, a stem puts one back."""
+    """ "use Flink to …" → "uses Flink to …": the notes' bullets drop the subject, a stem puts one back
+    ("automatically infer schemas and create tables" → "automatically infers schemas and creates tables")."""
     first, _, rest = phrase.partition(" ")
     w = first.lower()
+    if w.endswith("ly") and w.isalpha() and _BASE_VERB.match(rest) and not w.startswith("only"):
+        return f"{first} {_third_person(rest)}"
+    m = re.match(r"(.+? and )(\w+\b.*)", rest)
+    if m and _BASE_VERB.match(m[2]) and not w.endswith("s") and w not in _NO_S and w.isalpha():
+        rest = m[1] + _third_person(m[2])
     if w in _NO_S or w.endswith("s") or not w.isalpha():
         return phrase
     if w in _IRREGULAR:
