@@ -773,3 +773,21 @@ def test_a_quiz_on_a_service_asks_which_of_its_parts_does_what(retriever) -> Non
         assert all(lex.parent(o) == "AWS Glue" for o in q.options.values()), q.options
         assert not keyed_on(q, "AWS Glue") and not off_topic(q, "AWS Glue", bank.notes)
     assert not any(re.search(r"component (automatically )?infer\b|stores: ", q.stem) for q in bank.items)
+
+
+def test_an_algorithm_table_row_gives_facts_of_its_algorithm(retriever) -> None:
+    # the 2025 notes keep XGBoost's instance advice and hyperparameters only in a table row longer than a passage
+    # (cut in two); review 22 found an XGBoost quiz of one question "where the notes clearly had more"
+    facts = extract_facts(retriever.chunks)
+    row = {
+        f.text: f
+        for f in facts
+        if f.citation.source == "aws-ml-specialty-2025-notes.md" and f.citation.line_start == 600
+    }
+    assert {f.subject for f in row.values()} == {"XGBoost"}
+    assert any(t.startswith("It is memory bound; recommended use m5") for t in row)  # head of the row
+    assert "scale_pos_weight: deal with unbalanced data" in row  # its tail, in the next passage
+    assert all("<" not in t and "|" not in t for t in row)  # no HTML or pipes in a fact
+    assert all(f.citation.text == f.text or f.text in f.citation.text for f in row.values())
+    qs = QuizMaster(retriever, seed=1).generate("XGBoost", n=5).questions
+    assert len(qs) >= 3, [q.stem for q in qs]

@@ -244,6 +244,21 @@ def _table_cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
+def table_row_items(line: str) -> tuple[str, list[str]] | None:
+    """A table row as (its first cell, the statements of its other cells: each HTML list item alone), or
+    ``None`` for a line that is no row. A row longer than a passage is cut in two: its head has no closing pipe,
+    and its tail (mid-cell, no first cell) gives "" as the first cell."""
+    t = line.strip()
+    if _TABLE_SEP.match(line) or not (t.startswith("|") or ("|" in t and re.search(r"(?i)</?li>", t))):
+        return None
+    first, *cells = _table_cells(line) if t.startswith("|") else ["", *t.strip("|").split("|")]
+    items = []
+    for cell in cells:
+        parts = re.split(r"(?i)</?(?:ul|li|br)\s*/?>", cell)
+        items += [t for part in parts if (t := clean_statement(part))]
+    return clean_heading(_HTML_TAG.sub(" ", first)), items
+
+
 def _table_sections(sec: _Section, kind: str, run: list[tuple[int, str]]) -> list[_Section]:
     """Sections for one run of lines of ``sec``: plain text stays together, each table row stands alone."""
     if not run:

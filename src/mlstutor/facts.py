@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mlstutor.chunking import Chunk, Citation, clean_heading, clean_statement
+from mlstutor.chunking import Chunk, Citation, clean_heading, clean_statement, table_row_items
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
 from mlstutor.text import content_words
 
@@ -254,6 +254,22 @@ def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
     return None
 
 
+def _bulleted(text: str, lex: Lexicon) -> list[tuple[int, str]]:
+    """(line offset, line) of a passage, a table row about a named subject read as that subject's bold lead with
+    its cells as bullets under it (a header row names no subject: skipped): the 2025 notes keep XGBoost's "memory
+    bound; recommended use m5" and its hyperparameters only in their algorithm table."""
+    out = []
+    for offset, raw in enumerate(text.split("\n")):
+        row = table_row_items(raw)
+        if row is None:
+            out.append((offset, raw))
+        elif lex.lookup(row[0]):
+            out += [(offset, f"* **{row[0]}**"), *((offset, f"    * {item}") for item in row[1])]
+        elif not row[0]:  # the tail of a row cut in two: the passage's heading (the row's label) is its subject
+            out += [(offset, f"* {item}") for item in row[1]]
+    return out
+
+
 def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
     """The facts of one passage, each with the subject the notes' structure gives it."""
     heading_subject = next((s for h in reversed(chunk.heading_path) if (s := lex.lookup(h))), None)
@@ -263,7 +279,7 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
     stack: list[tuple[int, str, str]] = []  # (indent, subject, kind) of lead lines above
     lead_of: dict[str, str] = {}  # subject of a lead line → its term as written (shown in the citation's path)
     in_code = after_blank = False
-    for offset, raw in enumerate(chunk.text.split("\n")):
+    for offset, raw in _bulleted(chunk.text, lex):
         if raw.lstrip().startswith(("```", "~~~")):
             in_code = not in_code
             continue

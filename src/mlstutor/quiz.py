@@ -1817,15 +1817,41 @@ def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
         later = [q for q in out[i + 1 :] if tells(p, q)]
         names = {q.subject for q in later}
         mine = p.rationales.get(p.answer[0], {}).get("citation")
+        asked = {line for q in out[i + 1 :] for line in _key_lines(q)}
+
         plain = {
-            x: _rationale_at(f"Wrong: your notes say this of {p.subject}, not of {o}.", mine)
+            x: _rationale(f"Wrong: your notes say this of {p.subject}. {o} is described as “{f.text}”.", f)
+            if (f := _untold(o, notes, asked | {_line(mine)}, later))
+            else _rationale_at(f"Wrong: your notes say this of {p.subject}, not of {o}.", mine)
             for x, o in p.options.items()
             if x not in p.answer and o in names and p.kind in ("which", "term")
         }
         if plain:
             rationales = {**p.rationales, **plain}
-            out[i] = replace(p, rationales=rationales, hint=_elimination_hint(p.options, p.answer, rationales))
+            # the item cites what its reasons now quote (a line no reason quotes any more is no longer cited)
+            quoted = [r["citation"] for r in rationales.values() if r.get("citation")]
+            used = {_line(c) for c in quoted}
+            citations = [c for c in p.citations if _line(c) in used]
+            citations += [c for c in quoted if _line(c) not in {_line(x) for x in citations}]
+            hint = _elimination_hint(p.options, p.answer, rationales)
+            out[i] = replace(p, rationales=rationales, citations=citations, hint=hint)
     return out
+
+
+def _untold(subject: str, notes: Notes, avoid: set[tuple[str, int]], later: Sequence[Question]) -> Fact | None:
+    """A line of ``subject`` that tells none of the ``later`` questions and is none of the ``avoid`` lines: a wrong
+    option is still explained by its own notes (a quiz on XGBoost says what XGBoost is where it is the wrong
+    choice) rather than by "not of XGBoost"."""
+    return next(
+        (
+            f
+            for f in notes.of.get(subject, [])
+            if _line(f.citation.to_dict()) not in avoid
+            and not notes.unteachable(f)
+            and not any(_given_away(q, [(subject, f.text)], notes) for q in later)
+        ),
+        None,
+    )
 
 
 def _told(q: Question, notes: Notes) -> list[tuple[str, str]]:
