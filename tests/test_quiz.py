@@ -457,7 +457,8 @@ def test_mock_exam_follows_the_blueprint(retriever, tmp_path: Path) -> None:
     qs = QuizMaster(retriever, seed=11).mock_exam()
     assert len(qs) == 65 and len({q.fact_id for q in qs}) == 65
     # one line of the notes is asked once per exam, also as the second key of a "choose two" (2–5 repeats before)
-    asked = [(c["source"], c["line_start"]) for q in qs for c in q.citations]
+    # (a table row's cells are facts of their own: the row's line number with the cell's text)
+    asked = [(c["source"], c["line_start"], c["text"]) for q in qs for c in q.citations]
     assert len(asked) == len(set(asked))
     counts = {d: sum(q.domain == d for q in qs) for d in {q.domain for q in qs}}
     assert counts["Modeling"] >= 20 and counts["Data Engineering"] >= 13

@@ -166,7 +166,8 @@ class Notes:
             s: " ".join(f.text for f in fs if not any(p in f.text.lower() for p in self.contradicts.get(s, ())))
             for s, fs in self.of.items()
         }
-        self.at = {(f.citation.source, f.citation.line_start): f.subject for f in self.facts}  # line → its subject
+        # line → its subject (keyed as :func:`_line` keys a cited line)
+        self.at = {(f.citation.source, f.citation.line_start, f.citation.text): f.subject for f in self.facts}
         self.by_id = {f.id: f for f in self.facts}
         spread: dict[str, set[str]] = defaultdict(set)
         for f in self.facts:
@@ -1689,17 +1690,18 @@ _WANT = {
 }
 
 
-def _line(c: dict | None) -> tuple[str, int]:
-    return (c.get("source", ""), c.get("line_start", 0)) if c else ("", 0)
+def _line(c: dict | None) -> tuple[str, int, str]:
+    # with the cited text: the cells of one table row (XGBoost's row holds a dozen facts) are separate lines
+    return (c.get("source", ""), c.get("line_start", 0), c.get("text", "")) if c else ("", 0, "")
 
 
-def _key_lines(q: Question) -> set[tuple[str, int]]:
+def _key_lines(q: Question) -> set[tuple[str, int, str]]:
     """The lines an item asks: its citations, less a line cited only to say why a wrong option is wrong (a
     contrast item in a quiz on Firehose cites Firehose's own line; that line may still be asked)."""
     return {_line(c) for c in q.citations} - _wrong_lines(q)
 
 
-def _wrong_lines(q: Question) -> set[tuple[str, int]]:
+def _wrong_lines(q: Question) -> set[tuple[str, int, str]]:
     right = {_line(r.get("citation")) for x, r in q.rationales.items() if x in q.answer}
     return {_line(r.get("citation")) for x, r in q.rationales.items() if x not in q.answer} - right
 
@@ -1838,7 +1840,7 @@ def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
     return out
 
 
-def _untold(subject: str, notes: Notes, avoid: set[tuple[str, int]], later: Sequence[Question]) -> Fact | None:
+def _untold(subject: str, notes: Notes, avoid: set[tuple[str, int, str]], later: Sequence[Question]) -> Fact | None:
     """A line of ``subject`` that tells none of the ``later`` questions and is none of the ``avoid`` lines: a wrong
     option is still explained by its own notes (a quiz on XGBoost says what XGBoost is where it is the wrong
     choice) rather than by "not of XGBoost"."""
