@@ -194,6 +194,24 @@ def test_guessable_and_not_parallel_statement_options() -> None:
     assert guessable(fair) is None and not_parallel(fair) is None
 
 
+def test_guessable_when_a_stem_word_is_part_of_the_keys_name() -> None:
+    # review 24: "matching records" gave away FindMatches, "Boosted group of decision trees" XGBoost
+    def which(stem: str, names: list[str]) -> Question:
+        line = {"source": "n.md", "heading_path": "H", "line_start": 1, "line_end": 1, "text": "x"}
+        why = {k: {"why": "…", "citation": line} for k in "ABCD"}
+        return Question(stem, dict(zip("ABCD", names)), ["A"], "", [line], "", "medium", "which", why)
+
+    parts = ["Glue Crawlers", "Glue Triggers", "Glue Data Catalog"]
+    assert guessable(which("Which AWS Glue component identifies matching records?", ["Glue FindMatches", *parts]))
+    algos = ["DeepAR", "Seq2Seq", "BlazingText"]
+    assert guessable(which("Which algorithm is a boosted group of decision trees?", ["XGBoost", *algos]))
+    # a word shared with a wrong option's name as well tells nothing ("cloud" is in CloudTrail and CloudWatch)
+    audit = ["AWS CloudTrail", "Amazon CloudWatch", "AWS KMS", "AWS IAM"]
+    assert guessable(which("Which service records cloud API calls for auditors?", audit)) is None
+    jobs = ["Glue Triggers", "Glue Scheduler", *parts[:1], *parts[2:]]
+    assert guessable(which("Which AWS Glue component runs jobs when files arrive?", jobs)) is None
+
+
 def _fact(text: str, subject: str = "Kinesis Data Firehose", kind: str = "service") -> Fact:
     lex = Lexicon.load()
     claim = mask(text, lex.spellings_of(subject)) if kind != "term" else text
@@ -380,8 +398,14 @@ def test_bank_on_the_real_notes_is_verified_and_on_topic(retriever) -> None:
                 assert mine not in q.answer and subject in q.rationales[mine]["why"]
                 cited = q.rationales[mine]["citation"]
                 assert cited in q.citations and any(f.citation.to_dict() == cited for f in bank.notes.of[subject])
-        if topic != "XGBoost":  # "which service …?" is not the topic every time (a review: 4 of 5 Firehose keys)
-            assert 0 < sum(keyed_on(q, subject) for q in qs) < len(qs), topic
+        # "which service …?" with the quiz's own subject as the key gives itself away (reviews 12-24): only in a
+        # quiz that has nothing else to ask (two at most, Comprehend's notes give only such lines)
+        keyed = [q for q in qs if keyed_on(q, subject)]
+        assert not keyed or (len(keyed) <= 2 and len(qs) <= 3), (topic, [q.stem for q in qs])
+    assert not any(
+        keyed_on(q, "Kinesis Data Firehose")
+        for q in QuizMaster(retriever, seed=1).generate("Kinesis Data Firehose", n=5).questions
+    )
     # the README's topics cover exam domains too: a domain topic draws across its sections
     de = QuizMaster(retriever, seed=1).generate("Data Engineering", n=10).questions
     assert len({q.subject for q in de}) >= 5 and {q.domain for q in de} == {"Data Engineering"}
@@ -705,11 +729,12 @@ def test_a_quiz_does_not_answer_itself(retriever) -> None:
 
 def test_a_contrast_item_once_asked_is_not_asked_again_as_its_rival_s(retriever) -> None:
     """Review 21: the anomaly-detection scenario (key Random Cut Forest) of a DeepAR quiz, with DeepAR put among its
-    options, came again under "Modeling" with its own options."""
+    options, came again under "Modeling" with its own options. (Contrasts are now asked only where a subject's
+    quiz has nothing else: Comprehend's read-aloud scenario keyed on Polly.)"""
     qm = QuizMaster(retriever, seed=1)
-    first = qm.generate("DeepAR", 5).questions
+    first = qm.generate("Amazon Comprehend", 5).questions
     later = qm.generate("Modeling", 10).questions
-    assert any(q.subject != "DeepAR" for q in first)  # the contrast this test is about
+    assert any(q.subject == "Amazon Polly" for q in first)  # the contrast this test is about
     assert not {q.fact_id for q in first} & {q.fact_id for q in later}
 
 
@@ -791,4 +816,4 @@ def test_an_algorithm_table_row_gives_facts_of_its_algorithm(retriever) -> None:
     assert all("<" not in t and "|" not in t for t in row)  # no HTML or pipes in a fact
     assert all(f.citation.text == f.text or f.text in f.citation.text for f in row.values())
     qs = QuizMaster(retriever, seed=1).generate("XGBoost", n=5).questions
-    assert len(qs) >= 3, [q.stem for q in qs]
+    assert len(qs) >= 2, [q.stem for q in qs]  # one of the row, one of the glossary (1 before the row)

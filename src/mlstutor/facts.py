@@ -149,23 +149,20 @@ class Lexicon:
         """The subject ``subject`` is a part of, read from its name: "Glue Crawlers" and "Glue FindMatches" are
         parts of AWS Glue ("glue" is one of its spellings); "Batch size" is no part of AWS Batch ("batch" is a
         common word)."""
-        n = norm(subject)
+        return self._opening(norm(subject), besides=subject)
+
+    def leading(self, text: str) -> str | None:
+        """The subject a statement opens with ("Crawlers automatically infer schemas …"), if any."""
+        return self._opening(norm(text) + " ")
+
+    def _opening(self, low: str, besides: str = "") -> str | None:
+        """The subject whose longest spelling (not a common word) opens ``low``, other than ``besides``."""
         best = max(
             (
                 s
                 for s, name in self.spellings.items()
-                if len(s) >= 3 and s not in self.whole_only and name != subject and n.startswith(s + " ")
+                if len(s) >= 3 and s not in self.whole_only and name != besides and low.startswith(s + " ")
             ),
-            key=len,
-            default=None,
-        )
-        return self.spellings[best] if best else None
-
-    def leading(self, text: str) -> str | None:
-        """The subject a statement opens with ("Crawlers automatically infer schemas …"), if any."""
-        low = norm(text) + " "
-        best = max(
-            (s for s in self.spellings if len(s) >= 3 and s not in self.whole_only and low.startswith(s + " ")),
             key=len,
             default=None,
         )

@@ -570,11 +570,22 @@ def guessable(q: Question) -> str | None:
             canon = lex.lookup(name) or name
             return words(" ".join(s for s, n in lex.spellings.items() if n == canon) + " " + name)
 
+        def stems(words: set[str]) -> set[str]:
+            # a word inside a name: "matching" → FindMatches, "boosted" → XGBoost (review 24)
+            return {_stem(w) for w in words if len(w) >= 5}
+
+        def parts(name: str) -> set[str]:
+            return name_words(re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name))
+
         stem_words = words(" ".join(stem))
         key_hit = any(name_words(q.options[a]) & stem_words for a in q.answer)
         wrong_hit = any(name_words(q.options[x]) & stem_words for x in q.options if x not in q.answer)
         if key_hit and not wrong_hit:
             return "guessable: a word of the stem is in the key's name and in no other option's"
+        key_hit = any(stems(parts(q.options[a])) & stems(stem_words) for a in q.answer)
+        wrong_hit = any(stems(parts(q.options[x])) & stems(stem_words) for x in q.options if x not in q.answer)
+        if key_hit and not wrong_hit:
+            return "guessable: a word of the stem is part of the key's name and of no other option's"
     return None
 
 
@@ -1085,16 +1096,34 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     return _item(fact, stem, options, answer, "value", rationales, f"Look in your notes under {_leaf(fact.section)}.")
 
 
-def about_items(subject: str, notes: Notes, rng: random.Random, limit: int = 4) -> list[Question]:
+# one wording per statement item of a subject: a quiz asks the same stem once (see :func:`_same_scene`)
+_STATEMENT_STEMS = (
+    "Which statement about {subject} is true, according to your notes?",
+    "Which of these do your notes say about {subject}?",
+    "According to your notes, which of these describes {subject}?",
+    "Which of these statements on {subject} is in your notes?",
+)
+
+
+def about_items(
+    subject: str, notes: Notes, rng: random.Random, limit: int = 4, offered: dict[str, int] | None = None
+) -> list[Question]:
     """ "Which statement about X is true?": one of X's claims, three of its siblings'. When a learner asks for a
     quiz on X, "which service …?" answers itself (a reviewer's point); this asks about X the other way round."""
-    return two_items(subject, notes, rng, limit, keys_per_item=1)
+    return two_items(subject, notes, rng, limit, keys_per_item=1, offered=offered)
 
 
 def two_items(
-    subject: str, notes: Notes, rng: random.Random, limit: int = 2, keys_per_item: int = 2
+    subject: str,
+    notes: Notes,
+    rng: random.Random,
+    limit: int = 2,
+    keys_per_item: int = 2,
+    offered: dict[str, int] | None = None,
 ) -> list[Question]:
-    """ "Which two statements about X are true? (Choose two.)": two of X's claims, three of its kin's."""
+    """ "Which two statements about X are true? (Choose two.)": two of X's claims, three of its kin's.
+    ``offered``: fact id → how often X's items offer it as a wrong option (shared by all of X's statement items:
+    a quiz asks two of them only when they share no wrong statement)."""
     fs = notes.of.get(subject, [])
     if not fs or fs[0].kind == "term":
         return []
@@ -1135,7 +1164,7 @@ def two_items(
     # plausible first: the closest kin (Binning's statements beside Normalization's and SMOTE's, not beside transfer
     # learning's), and among them statements that talk about what the subject's own notes talk about
     others.sort(key=lambda of: (closeness[of[0]], -len(content_words(of[1].claim) & own)))
-    used_before: dict[str, int] = defaultdict(int)  # each item its own distractors, within the closest first
+    used_before = defaultdict(int) if offered is None else offered  # each item its own distractors, closest first
     k = keys_per_item
     if len(mine) < k or len({o for o, _ in others}) < 3:
         return []
@@ -1167,7 +1196,7 @@ def two_items(
         stem = (
             f"Which two statements about {subject} are true, according to your notes? (Choose two.)"
             if k == 2
-            else f"Which statement about {subject} is true, according to your notes?"
+            else _STATEMENT_STEMS[len(out) % len(_STATEMENT_STEMS)].format(subject=subject)
         )
         out.append(
             Question(
@@ -1372,6 +1401,8 @@ class QuestionBank:
         self.notes = Notes(extract_facts(chunks, profile), self.lex, profile, indent)
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
+        # subject → fact id → how often its statement and need items offer that line as a wrong option
+        self._offered: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._keep(self._draft())
         self._as_wrong: dict[str, int] = defaultdict(int)  # fact id → need items offering it as a wrong option
         self._derived: dict[str, Question] = {}  # id → contrast items made for quizzes (see :meth:`contrasts`)
@@ -1419,8 +1450,9 @@ class QuestionBank:
                 if q:
                     yield q
         for subject in self.notes.of:
-            yield from two_items(subject, self.notes, random.Random(subject))
-            yield from about_items(subject, self.notes, random.Random("about:" + subject))
+            offered = self._offered[subject]
+            yield from two_items(subject, self.notes, random.Random(subject), offered=offered)
+            yield from about_items(subject, self.notes, random.Random("about:" + subject), offered=offered)
         yield from gloss_items(self.notes)
         yield from list_items(extract_lists(self._chunks), self.notes)
 
@@ -1489,26 +1521,24 @@ class QuestionBank:
         if not named:
             return feedback_order(pick(pool, n, difficulty, rng, topic, before, self.notes, before), self.notes)
         # a quiz on X: "which service …?" with X as the key answers itself (review 12: four of five Firehose items
-        # were "→ Firehose"). Items that do not name a subject first, then X's own; one item keyed on a close
-        # alternative with X among the options (review 13 read more as "a quiz on other services")
+        # were "→ Firehose"). Items that do not name a subject first (X's statements, values, parts), then X's own
         own = [q for q in pool if q.kind in ("which", "term") and q.subject == named]
         near = [q for q in self.contrasts(named) if q.id not in skip]
 
         def more(items: list[Question], k: int) -> list[Question]:
             return pick(items, max(0, k), difficulty, rng, topic, [*before, *got], self.notes, before)
 
-        # items keyed on X itself: at most two in five, the quiz shorter rather than answered by its header
-        # (reviews 18-20 rejected 13-18 such items a session); X's glossary ("eta", "lambda") is not keyed on X
+        # items keyed on X itself, and items keyed on X's rivals with X a wrong option, only when nothing else is
+        # left: reviews 18-24 rejected every "→ X" item as given away by the quiz's name (9-18 a session) and read
+        # the rivals' items as off topic ("fewer questions, all on topic, would have been better than padding");
+        # X's glossary ("eta", "lambda") is not keyed on X
         keyed = [q for q in own if keyed_on(q, named)]
-        cap = -(-2 * n // 5)
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
         got += more([q for q in own if q not in keyed], n - len(got))
-        got += more(keyed, min(cap, n - len(got) - (n - len(got)) // 3))
-        # never more of them than of the rest: a quiz on DeepAR whose one question is keyed on Random Cut Forest is
-        # not a DeepAR quiz (review 19); and one at most (reviews 22 and 23 read them as off topic: 7 of 7 rejected)
-        got += more(near, min(n - len(got), 1, len(got)))
-        got += more(keyed, min(n - len(got), cap - sum(keyed_on(q, named) for q in got)))
+        if not got:  # a quiz of nothing is no quiz: two of the giveaway kind, one rival's, the UI says why
+            got += more(keyed, min(n, 2))
+            got += more(near, min(n - len(got), 1))
         rng.shuffle(got)
         return feedback_order(got, self.notes)
 
@@ -1626,12 +1656,13 @@ class QuestionBank:
         # each line a wrong option as seldom as can be, over the whole bank (review 17: "SQL or Flink to write
         # computation" in every quiz read as a pool to eliminate)
         used = self._as_wrong
+        offered = self._offered[subject]  # what the subject's statement items offer: not again (a quiz asks both)
         out = []
         for key, form in mine:
             picked: list[tuple[str, Fact]] = []
             for o, f, _ in sorted(
                 (x for x in others if x[2] == form),
-                key=lambda x: (x[0] not in listed, used[x[1].id], rivals.index(x[0])),
+                key=lambda x: (x[0] not in listed, offered[x[1].id] > 0, used[x[1].id], rivals.index(x[0])),
             ):
                 if o not in {p for p, _ in picked}:
                     picked.append((o, f))
@@ -1642,6 +1673,7 @@ class QuestionBank:
                 # the only language option (review 18)
             for _, f in picked:
                 used[f.id] += 1
+                offered[f.id] += 1
             rng = random.Random("need:" + key.id)
             texts = {_use_option(f): (o, f) for o, f in [(subject, key), *picked]}
             options, answer = _letters([_use_option(key)], list(texts)[1:], rng)
@@ -1827,7 +1859,6 @@ def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
         names = {q.subject for q in later}
         mine = p.rationales.get(p.answer[0], {}).get("citation")
         asked = {line for q in out[i + 1 :] for line in _key_lines(q)}
-
         plain = {
             x: _rationale(f"Wrong: your notes say this of {p.subject}. {o} is described as “{f.text}”.", f)
             if (f := _untold(o, notes, asked | {_line(mine)}, later))
@@ -1908,6 +1939,10 @@ def _same_fact(a: Question, b: Question) -> bool:
     # are told apart
     if "term" not in (a.kind, b.kind) and {k[:2] for k in _key_lines(a)} & {k[:2] for k in _key_lines(b)}:
         return True
+    if {a.kind, b.kind} <= {"about", "two"}:  # one statement in two files' words ("… time series data (RNN)")
+        ka, kb = (" ".join(q.options[x] for x in q.answer) for q in (a, b))
+        if max(support(ka, kb), support(kb, ka)) >= 0.6:
+            return True
     if sorted(a.options[x] for x in a.answer) != sorted(b.options[x] for x in b.answer):
         return False
     ta, tb = (" ".join(c.get("text", "") for c in q.citations) for q in (a, b))
