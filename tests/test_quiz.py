@@ -25,6 +25,7 @@ from mlstutor.quiz import (
     QuestionBank,
     QuizMaster,
     _claim_text,
+    _eliminable,
     _key_lines,
     _situated,
     _template,
@@ -210,6 +211,38 @@ def test_guessable_when_a_stem_word_is_part_of_the_keys_name() -> None:
     assert guessable(which("Which service records cloud API calls for auditors?", audit)) is None
     jobs = ["Glue Triggers", "Glue Scheduler", *parts[:1], *parts[2:]]
     assert guessable(which("Which AWS Glue component runs jobs when files arrive?", jobs)) is None
+
+
+def test_a_name_item_whose_wrong_options_were_all_explained_before_is_not_asked() -> None:
+    # review 25: Q21's reasons had described real-time endpoints, Batch Transform and Shadow Testing; Q22 then
+    # offered those three beside Neo, the only name left unexplained
+    line = {"source": "n.md", "heading_path": "H", "line_start": 1, "line_end": 1, "text": "x"}
+
+    def which(names: list[str], why: list[str]) -> Question:
+        rationales = {k: {"why": w, "citation": line} for k, w in zip("ABCD", why)}
+        return Question(
+            "Which feature …?", dict(zip("ABCD", names)), ["A"], "", [line], "", "medium", "which", rationales
+        )
+
+    seen = which(
+        ["SageMaker Shadow Testing", "SageMaker real-time endpoints", "SageMaker Batch Transform", "SageMaker Neo"],
+        [
+            "Right: …",
+            "Wrong: … SageMaker real-time endpoints is described as “…”.",
+            "Wrong: … SageMaker Batch Transform is described as “…”.",
+            "Wrong: your notes say this of X, not of Y.",
+        ],
+    )
+    later = [
+        "SageMaker Neo",
+        "SageMaker real-time endpoints",
+        "SageMaker Batch Transform",
+        "SageMaker Shadow Testing",
+    ]
+    assert _eliminable(which(later, ["Right: …"] * 4), [seen])  # a key, and two described: all three struck out
+    fresh = ["SageMaker Neo", "SageMaker real-time endpoints", "SageMaker Batch Transform", "SageMaker Clarify"]
+    assert not _eliminable(which(fresh, ["Right: …"] * 4), [seen])  # one still to weigh
+    assert not _eliminable(which(later, ["Right: …"] * 4), [])
 
 
 def _fact(text: str, subject: str = "Kinesis Data Firehose", kind: str = "service") -> Fact:

@@ -1807,6 +1807,8 @@ def pick(
                         continue  # glossary siblings: "lambda is “L2 regularization”" told the next key (review 20)
                     if q.kind == "list" and any(_lists_told(p, q) for p in [*taken, *out, *earlier]):
                         continue  # the list was asked, or its key shown under a list's name (review 20: Q12-Q18)
+                    if _eliminable(q, [*earlier, *out]):
+                        continue  # its wrong names were all explained before (review 25: Q22 after Q21)
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     lines |= _key_lines(q)
@@ -1819,6 +1821,21 @@ def pick(
             if not progressed:
                 break
     return out
+
+
+def _eliminable(q: Question, seen: Sequence[Question]) -> bool:
+    """A name item all of whose wrong options the learner has already seen explained — as an earlier key, or a
+    wrong option's reason that said what it is: struck out, they leave the key (two of three is still a question:
+    reviews accepted Precision after Recall and Specificity had been told)."""
+    if not _is_name_item(q) or q.kind == "list":
+        return False
+    told = {p.options[x] for p in seen for x in p.answer} | {
+        p.options[x]
+        for p in seen
+        for x, r in p.rationales.items()
+        if x not in p.answer and "described as" in r["why"]
+    }
+    return all(o in told for x, o in q.options.items() if x not in q.answer)
 
 
 def keyed_on(q: Question, name: str) -> bool:
