@@ -41,17 +41,6 @@ LINES = 3  # evidence items given to the model (every prompt token costs ~25 ms 
 # evidence items shown to the learner: the model's three and one more — the right line is often 4th–6th, and on
 # the held-out set the key is in the first four items for 0.84 of questions against 0.81 in three (dev 0.87 / 0.85)
 SHOWN = 4
-# Line score weights: embedding cosine of "heading: line" with the question, IDF-weighted share of the question's
-# terms found in the line with its heading path and in the line alone, the passage's rank (1/rank), and a penalty
-# for a line that adds no word beyond the question and its heading (a headline such as "k-means clustering").
-# Grid-searched on the dev sets (eval/facts.jsonl + eval/facts-extra.jsonl): key in 3 blocks 0.76 -> 0.84.
-W_COS, W_COVER, W_LINE_COVER, W_RANK, W_NO_NEWS = 1.0, 0.6, 0.3, 0.3, 0.4
-# A study reminder ("Know about confusion matrices, precision, recall … and their formulas") names the topic and
-# states nothing about it; it used to be shown first for "What is the formula for recall?".
-W_REMINDER = 0.5  # chosen on the dev sets: evidence line hit@1 0.657 -> 0.676, hit@3 unchanged
-# A question that names a subject ("… a single Kinesis Data Streams record …") is not answered by a line under
-# another subject's heading (Firehose's "a record can be up to 1 MB large") that does not name it either.
-W_ELSEWHERE = 0.4  # dev evidence hit@3 0.847 -> 0.850, flat for 0.2-1.0; held-out hit@3 0.801 -> 0.806
 # A note's line is often a headline whose fact sits on the next bullet ("Specificity (TNR)" / "TN / (TN + FP)"):
 # an evidence item is the best line plus the statements right after it in its passage, up to this many characters.
 BLOCK_CHARS, BLOCK_LINES = 240, 3
@@ -59,22 +48,29 @@ BLOCK_CHARS, BLOCK_LINES = 240, 3
 # recall in words (it was shown first): a formula question lifts lines that state one.
 ASKS_FORMULA = re.compile(r"\b(formula|equation|calculated?|computed?)\b", re.I)
 STATES_FORMULA = re.compile(r"\w\)?\s*[/=*]\s*\(?\w")
-W_FORMULA = 0.3
-# "after how many days does Intelligent-Tiering move an object?" is answered by "objects not accessed for 30 days",
-# not by the class's lead line: a line that states a quantity of the kind asked is lifted
-W_QUANTITY = 0.3  # dev evidence line hit@1 0.676 -> 0.696 (extra 0.722 -> 0.733); 0.15 and 0.5 no better
 ASKS_DEFAULT = re.compile(r"\bdefault", re.I)
-# the line score: a weighted sum of the signals :meth:`EvidenceFinder.line_features` computes
+# The line score: a weighted sum of the signals :meth:`EvidenceFinder.line_features` computes. The first five were
+# grid-searched on the dev sets (eval/facts.jsonl + eval/facts-extra.jsonl): key in 3 blocks 0.76 -> 0.84; a
+# logistic fit of all nine on the same rows (5-fold) did no better (hit@1 0.69 against 0.70), with or without nine
+# more signals (a digit, the line's position and length, the subject named in the line or its path, …).
 LINE_WEIGHTS = {
-    "cos": W_COS,
-    "cover": W_COVER,
-    "line_cover": W_LINE_COVER,
-    "rank": W_RANK,
-    "no_news": -W_NO_NEWS,
-    "reminder": -W_REMINDER,
-    "elsewhere": -W_ELSEWHERE,
-    "formula": W_FORMULA,
-    "quantity": W_QUANTITY,
+    "cos": 1.0,  # embedding cosine of "heading: line" with the question
+    "cover": 0.6,  # IDF-weighted share of the question's terms in the line with its heading path
+    "line_cover": 0.3,  # … in the line alone
+    "rank": 0.3,  # the passage's rank (1/rank)
+    "no_news": -0.4,  # a line that adds no word beyond the question and its heading (a headline: "k-means")
+    # a study reminder ("Know about confusion matrices, precision, recall … and their formulas") names the topic
+    # and states nothing about it; it used to be shown first for "What is the formula for recall?" (dev evidence
+    # line hit@1 0.657 -> 0.676, hit@3 unchanged)
+    "reminder": -0.5,
+    # a question that names a subject ("… a single Kinesis Data Streams record …") is not answered by a line under
+    # another subject's heading (Firehose's "a record can be up to 1 MB large") that does not name it either (dev
+    # hit@3 0.847 -> 0.850, flat for 0.2-1.0; held-out hit@3 0.801 -> 0.806)
+    "elsewhere": -0.4,
+    "formula": 0.3,  # a formula question and a line that states one
+    # "after how many days does Intelligent-Tiering move an object?" is answered by "objects not accessed for 30
+    # days", not by the class's lead line (dev evidence line hit@1 0.676 -> 0.696; 0.15 and 0.5 no better)
+    "quantity": 0.3,
 }
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 # "Amazon SageMaker Role Manager" is asked about as "Role Manager"
