@@ -850,3 +850,20 @@ def test_an_algorithm_table_row_gives_facts_of_its_algorithm(retriever) -> None:
     assert all(f.citation.text == f.text or f.text in f.citation.text for f in row.values())
     qs = QuizMaster(retriever, seed=1).generate("XGBoost", n=5).questions
     assert len(qs) >= 2, [q.stem for q in qs]  # one of the row, one of the glossary (1 before the row)
+
+
+def test_a_line_true_of_a_subject_in_aws_is_never_its_wrong_option(retriever) -> None:
+    # reviews 24-25: EMR's "distribute the load to preprocess massive datasets" offered as false of Glue, Step
+    # Functions' "Error Handling & Retry mechanisms" as false of Firehose — true of both in AWS
+    bank = QuestionBank.of(retriever)
+    also = bank.notes.also_true
+    assert also["AWS Glue"] and also["Kinesis Data Firehose"]
+    for q in bank.items:
+        key = " ".join(q.options[a] for a in q.answer).lower() + " " + q.stem.lower()
+        for x, o in q.options.items():
+            if x in q.answer:
+                continue
+            if q.kind in ("about", "two"):  # a statement offered as not true of the subject
+                assert not any(p in o.lower() for p in also.get(q.subject, ())), (q.stem, o)
+            elif q.kind == "which":  # a name offered as not having the key's property
+                assert not any(p in key for p in also.get(o, ())), (q.stem, o)

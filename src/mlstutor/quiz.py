@@ -147,6 +147,7 @@ class Notes:
         self.implies = {k.lower(): tuple(v) for k, v in rules.get("implies", {}).items()}
         self.dated = tuple(d.lower() for d in rules.get("dated", ()))
         self.contradicts = {k: tuple(p.lower() for p in v) for k, v in rules.get("contradicts", {}).items()}
+        self.also_true = {k: tuple(p.lower() for p in v) for k, v in rules.get("also_true", {}).items()}
         self.situations = {k.lower(): str(v) for k, v in rules.get("situations", {}).items()}
         self.actors = [str(w) for w in rules.get("actors", {}).get("who", ())]
         self.scenes = {k: [str(x) for x in v] for k, v in rules.get("scenes", {}).items()}
@@ -227,7 +228,10 @@ class Notes:
 
     def says(self, subject: str, claim: str) -> float:
         """How much of ``claim`` the notes state of ``subject`` (0..1), word stems compared and generic words left
-        out ("transforms data" is said of a service whose notes have "transformation")."""
+        out ("transforms data" is said of a service whose notes have "transformation"), and what the profile knows
+        is true of it though the notes file it elsewhere."""
+        if self._also_true(subject, claim):
+            return 1.0
         words = {_stem(w) for w in content_words(claim) - self.generic}
         if len(words) < 2:  # "query data in S3 with SQL" is not only "S3"
             words = {_stem(w) for w in content_words(claim)}
@@ -242,9 +246,17 @@ class Notes:
     def says_in_a_line(self, subject: str, claim: str) -> float:
         """:meth:`says` of the one line of ``subject`` that says most of ``claim``: the whole notes on a service hold
         "run" and "jobs" somewhere without saying it runs Docker jobs."""
+        if self._also_true(subject, claim):
+            return 1.0
         words = {_stem(w) for w in content_words(claim) - self.generic} or {_stem(w) for w in content_words(claim)}
         lines = ({_stem(w) for w in content_words(f.text)} for f in self.of.get(subject, ()))
         return max((len(words & have) / len(words) for have in lines), default=0.0) if words else 0.0
+
+    def _also_true(self, subject: str, claim: str) -> bool:
+        """The profile's ``[quiz.also_true]``: a line the notes give another subject that is true of this one in
+        AWS ("distribute the load to preprocess massive datasets", EMR's, is Glue's too: review 24)."""
+        low = claim.lower()
+        return any(p in low for p in self.also_true.get(subject, ()))
 
     def specific(self, claim: str, kind: str | None = None) -> bool:
         """Does the claim hold a word, not one of the profile's generic needs, that only few subjects (of the same
