@@ -244,18 +244,19 @@ def _table_cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def table_row_items(line: str) -> tuple[str, list[str]] | None:
-    """A table row as (its first cell, the statements of its other cells: each HTML list item alone), or
+def table_row_items(line: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """A table row as (its first cell, (cell number, statement) for each HTML list item of its other cells), or
     ``None`` for a line that is no row. A row longer than a passage is cut in two: its head has no closing pipe,
-    and its tail (mid-cell, no first cell) gives "" as the first cell."""
+    and its tail (mid-cell, no first cell) gives "" as the first cell and counts its cells from 100."""
     t = line.strip()
     if _TABLE_SEP.match(line) or not (t.startswith("|") or ("|" in t and re.search(r"(?i)</?li>", t))):
         return None
-    first, *cells = _table_cells(line) if t.startswith("|") else ["", *t.strip("|").split("|")]
+    head = t.startswith("|")
+    first, *cells = _table_cells(line) if head else ["", *t.strip("|").split("|")]
     items = []
-    for cell in cells:
+    for no, cell in enumerate(cells, start=1 if head else 100):
         parts = re.split(r"(?i)</?(?:ul|li|br)\s*/?>", cell)
-        items += [t for part in parts if (t := clean_statement(part))]
+        items += [(no, t) for part in parts if (t := clean_statement(part))]
     return clean_heading(_HTML_TAG.sub(" ", first)), items
 
 

@@ -261,9 +261,9 @@ def _bulleted(text: str, lex: Lexicon) -> list[tuple[int, str]]:
         if row is None:
             out.append((offset, raw))
         elif lex.lookup(row[0]):
-            out += [(offset, f"* **{row[0]}**"), *((offset, f"    * {item}") for item in row[1])]
+            out += [(offset, f"* **{row[0]}**"), *((offset, f"    * {item}") for _, item in row[1])]
         elif not row[0]:  # the tail of a row cut in two: the passage's heading (the row's label) is its subject
-            out += [(offset, f"* {item}") for item in row[1]]
+            out += [(offset, f"* {item}") for _, item in row[1]]
     return out
 
 

@@ -37,7 +37,7 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
-from mlstutor.chunking import Chunk, Citation
+from mlstutor.chunking import Chunk, Citation, table_row_items
 from mlstutor.errors import MlstutorError
 from mlstutor.facts import VALUE, Fact, Lexicon, NoteList, extract_facts, extract_lists, is_clean, norm
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
@@ -141,6 +141,7 @@ class Notes:
         lex: Lexicon,
         profile: str = DEFAULT_PROFILE,
         indent: dict[tuple[str, int], int] | None = None,
+        cells: dict[tuple[str, int, str], int] | None = None,
     ) -> None:
         rules = load_profile(profile).get("quiz", {})
         self.generic = frozenset(rules.get("generic", ())) | _STEM_WORDS
@@ -157,6 +158,7 @@ class Notes:
         self.facts = list(facts)
         self.lex = lex
         self.indent = indent or {}  # (note, line) → how far the line is indented (see :meth:`nested`)
+        self.cells = cells or {}  # (note, line, statement) → its cell of a table row
         of: dict[str, list[Fact]] = defaultdict(list)
         for f in self.facts:
             of[f.subject].append(f)
@@ -1410,7 +1412,15 @@ class QuestionBank:
             for i, ln in enumerate(c.text.split("\n"))
             if i  # a passage's first line may have lost its indentation: unknown, so never read as nested
         }
-        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile, indent)
+        # (note, line, statement) → its cell of a table row: two cells of one row are two facts (see _same_fact)
+        cells = {
+            (c.source, c.line_start + i, item): no
+            for c in chunks
+            for i, ln in enumerate(c.text.split("\n"))
+            if (row := table_row_items(ln))
+            for no, item in row[1]
+        }
+        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile, indent, cells)
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
         # subject → fact id → how often its statement and need items offer that line as a wrong option
@@ -1807,7 +1817,7 @@ def pick(
                         q.kind in ("about", "two") and _wrong_lines(q) & (lines | offered)
                     ):
                         continue  # a statement another item of the quiz keys or offers is eliminated (review 18)
-                    if any(_same_fact(q, p) or _same_scene(q, p) for p in [*taken, *out]):
+                    if any(_same_fact(q, p, notes) or _same_scene(q, p) for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
                     # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination;
                     # the same options with the same key twice read as one question (review 14: two Neo items)
@@ -1958,16 +1968,24 @@ def _same_scene(a: Question, b: Question) -> bool:
     return a.scenario and b.scenario and keys and a.stem.split(". ")[0] == b.stem.split(". ")[0]
 
 
-def _same_fact(a: Question, b: Question) -> bool:
+def _same_fact(a: Question, b: Question, notes: Notes | None = None) -> bool:
     """Two items that test one fact: same key, and the line one cites says most of what the other's says (two
     lists of ways that both hold "Get more data" ask it once)."""
     if a.subject != b.subject and not a.kind == b.kind == "list":
         return False
-    # one table row read as one thing said of its subject (review 24: "Boosted group of decision trees", then "New
-    # models to correct errors of previous trees" from the same XGBoost row, was a repeat); a glossary's settings
-    # are told apart
-    if "term" not in (a.kind, b.kind) and {k[:2] for k in _key_lines(a)} & {k[:2] for k in _key_lines(b)}:
-        return True
+    # one cell of a table row says one thing of its subject (review 24: "Boosted group of decision trees", then
+    # "New models to correct errors of previous trees" from XGBoost's description cell, was a repeat; BlazingText's
+    # "C5 if less than 2GB" and "P2 or P3 for larger data sets" too); its other cells (input format, instances) are
+    # facts of their own, and so are a glossary's settings
+    if "term" not in (a.kind, b.kind):
+        cell = notes.cells if notes else {}
+        ka, kb = _key_lines(a), _key_lines(b)
+        for x in ka:
+            for y in kb:
+                if x[:2] == y[:2] and (
+                    x == y or cell.get(x, -1) == cell.get(y, -2) or x not in cell or y not in cell
+                ):
+                    return True
     if {a.kind, b.kind} <= {"about", "two"}:  # one statement in two files' words ("… time series data (RNN)")
         ka, kb = (" ".join(q.options[x] for x in q.answer) for q in (a, b))
         if max(support(ka, kb), support(kb, ka)) >= 0.6:
