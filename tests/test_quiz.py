@@ -243,6 +243,15 @@ def test_a_name_item_whose_wrong_options_were_all_explained_before_is_not_asked(
     fresh = ["SageMaker Neo", "SageMaker real-time endpoints", "SageMaker Batch Transform", "SageMaker Clarify"]
     assert not _eliminable(which(fresh, ["Right: …"] * 4), [seen])  # one still to weigh
     assert not _eliminable(which(later, ["Right: …"] * 4), [])
+    # two earlier keys among the wrong options leave one to weigh against the key: struck out too (review 27)
+    keys = [
+        which(["Bucket Policies", "a", "b", "c"], ["Right: …"] * 4),
+        which(["Client Side Encryption", *list("def")], ["Right: …"] * 4),
+    ]
+    glacier = ["Glacier", "Bucket Policies", "Client Side Encryption", "Encryption in transit (SSL/TLS)"]
+    assert _eliminable(which(glacier, ["Right: …"] * 4), keys) and not _eliminable(
+        which(glacier, ["Right: …"] * 4), keys[:1]
+    )
 
 
 def _fact(text: str, subject: str = "Kinesis Data Firehose", kind: str = "service") -> Fact:

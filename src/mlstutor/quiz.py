@@ -1846,18 +1846,21 @@ def pick(
 
 
 def _eliminable(q: Question, seen: Sequence[Question]) -> bool:
-    """A name item all of whose wrong options the learner has already seen explained — as an earlier key, or a
-    wrong option's reason that said what it is: struck out, they leave the key (two of three is still a question:
-    reviews accepted Precision after Recall and Specificity had been told)."""
+    """A name item whose wrong options the learner has already seen explained — all of them, as earlier keys or as
+    wrong options whose reason said what they are, or two of them as earlier keys: struck out, they leave the key.
+    (Two of three explained is still a question: reviews accepted Precision after Recall and Specificity had been
+    told; review 27 did not accept Glacier beside Bucket Policies and Client Side Encryption, the last two keys.)"""
     if not _is_name_item(q) or q.kind == "list":
         return False
-    told = {p.options[x] for p in seen for x in p.answer} | {
+    keys = {p.options[x] for p in seen for x in p.answer}
+    told = keys | {
         p.options[x]
         for p in seen
         for x, r in p.rationales.items()
         if x not in p.answer and "described as" in r["why"]
     }
-    return all(o in told for x, o in q.options.items() if x not in q.answer)
+    wrong = [o for x, o in q.options.items() if x not in q.answer]
+    return all(o in told for o in wrong) or sum(o in keys for o in wrong) >= 2
 
 
 def keyed_on(q: Question, name: str) -> bool:
