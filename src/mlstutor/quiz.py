@@ -1980,15 +1980,13 @@ def _same_fact(a: Question, b: Question, notes: Notes | None = None) -> bool:
     # "New models to correct errors of previous trees" from XGBoost's description cell, was a repeat; BlazingText's
     # "C5 if less than 2GB" and "P2 or P3 for larger data sets" too); its other cells (input format, instances) are
     # facts of their own, and so are a glossary's settings
-    if "term" not in (a.kind, b.kind):
-        cell = notes.cells if notes else {}
-        ka, kb = _key_lines(a), _key_lines(b)
-        for x in ka:
-            for y in kb:
-                if x[:2] == y[:2] and (
-                    x == y or cell.get(x, -1) == cell.get(y, -2) or x not in cell or y not in cell
-                ):
-                    return True
+    cell = notes.cells if notes else {}
+    if "term" not in (a.kind, b.kind) and any(
+        x[:2] == y[:2] and (x not in cell or y not in cell or cell[x] == cell[y])
+        for x in _key_lines(a)
+        for y in _key_lines(b)
+    ):
+        return True
     if {a.kind, b.kind} <= {"about", "two"}:  # one statement in two files' words ("… time series data (RNN)")
         ka, kb = (" ".join(q.options[x] for x in q.answer) for q in (a, b))
         if max(support(ka, kb), support(kb, ka)) >= 0.6:
