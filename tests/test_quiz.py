@@ -856,6 +856,10 @@ def test_an_algorithm_table_row_gives_facts_of_its_algorithm(retriever) -> None:
     assert any(t.startswith("It is memory bound; recommended use m5") for t in row)  # head of the row
     assert "scale_pos_weight: deal with unbalanced data" in row  # its tail, in the next passage
     assert all("<" not in t and "|" not in t for t in row)  # no HTML or pipes in a fact
+    assert "lambda: L2 regularization" in row  # XGBoost's setting, not AWS Lambda
+    bank = QuestionBank.of(retriever)
+    terms = {q.options[q.answer[0]]: q.stem for q in bank.items if q.kind == "term" and q.subject == "XGBoost"}
+    assert "deal with unbalanced data" in terms["scale_pos_weight"]  # the table's glossary of settings
     assert all(f.citation.text == f.text or f.text in f.citation.text for f in row.values())
     qs = QuizMaster(retriever, seed=1).generate("XGBoost", n=5).questions
     assert len(qs) >= 2, [q.stem for q in qs]  # one of the row, one of the glossary (1 before the row)

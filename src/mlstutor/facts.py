@@ -229,7 +229,7 @@ def _indent(raw: str) -> int:
     return len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
 
 
-def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
+def _lead(raw: str, lex: Lexicon, cell: bool = False) -> tuple[str, str] | None:
     """(term, rest) when a line leads with a term: bold, or a short name followed by ":" / " - "."""
     m = _LEAD.match(raw)
     if m:
@@ -243,6 +243,8 @@ def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
     if len(t) <= 40 and re.match(r"\s*([*+-]|\d+\.)\s", raw) and lex.lookup(t):
         return t, ""  # "- Binning" over its own nested bullets
     m = _PLAIN_LEAD.match(t)
+    if cell and m and re.fullmatch(r"[a-z][a-z0-9_]*", m["term"].strip()):
+        return None  # a table cell's "lambda: L2 regularization" (XGBoost's row) is a setting, not AWS Lambda
     if m and (lex.lookup(m["term"]) or m["term"].lower().strip() in lex.labels):
         return m["term"].strip(), m["rest"].strip()
     m = _PURPOSE_LEAD.match(t)
@@ -251,19 +253,19 @@ def _lead(raw: str, lex: Lexicon) -> tuple[str, str] | None:
     return None
 
 
-def _bulleted(text: str, lex: Lexicon) -> list[tuple[int, str]]:
-    """(line offset, line) of a passage, a table row about a named subject read as that subject's bold lead with
-    its cells as bullets under it (a header row names no subject: skipped): the 2025 notes keep XGBoost's "memory
-    bound; recommended use m5" and its hyperparameters only in their algorithm table."""
+def _bulleted(text: str, lex: Lexicon) -> list[tuple[int, str, bool]]:
+    """(line offset, line, whether it is a table cell's) of a passage, a table row about a named subject read as that
+    subject's bold lead with its cells as bullets under it (a header row names no subject: skipped): the 2025 notes
+    keep XGBoost's "memory bound; recommended use m5" and its hyperparameters only in their algorithm table."""
     out = []
     for offset, raw in enumerate(text.split("\n")):
         row = table_row_items(raw)
         if row is None:
-            out.append((offset, raw))
+            out.append((offset, raw, False))
         elif lex.lookup(row[0]):
-            out += [(offset, f"* **{row[0]}**"), *((offset, f"    * {item}") for _, item in row[1])]
+            out += [(offset, f"* **{row[0]}**", False), *((offset, f"    * {item}", True) for _, item in row[1])]
         elif not row[0]:  # the tail of a row cut in two: the passage's heading (the row's label) is its subject
-            out += [(offset, f"* {item}") for _, item in row[1]]
+            out += [(offset, f"* {item}", True) for _, item in row[1]]
     return out
 
 
@@ -276,7 +278,7 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
     stack: list[tuple[int, str, str]] = []  # (indent, subject, kind) of lead lines above
     lead_of: dict[str, str] = {}  # subject of a lead line → its term as written (shown in the citation's path)
     in_code = after_blank = False
-    for offset, raw in _bulleted(chunk.text, lex):
+    for offset, raw, cell in _bulleted(chunk.text, lex):
         if raw.lstrip().startswith(("```", "~~~")):
             in_code = not in_code
             continue
@@ -302,7 +304,7 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
         while stack and (stack[-1][0] >= ind if bulleted or ends_list else stack[-1][0] > ind):
             stack.pop()
         after_blank = False
-        lead = _lead(raw, lex)
+        lead = _lead(raw, lex, cell)
         subject, kind, body = None, "", clean_statement(raw)
         if stack and stack[-1][2] == "example":
             continue  # "example:" and its bullets illustrate the subject above; they are not claims about it
