@@ -880,3 +880,36 @@ def test_a_line_true_of_a_subject_in_aws_is_never_its_wrong_option(retriever) ->
                 assert not any(p in o.lower() for p in also.get(q.subject, ())), (q.stem, o)
             elif q.kind == "which":  # a name offered as not having the key's property
                 assert not any(p in key for p in also.get(o, ())), (q.stem, o)
+
+
+def test_a_setting_glossed_by_a_named_topic_belongs_to_it(retriever) -> None:
+    # review 28: an imbalanced-data quiz of one question, while XGBoost's table glosses scale_pos_weight as "deal
+    # with unbalanced data"; alpha's and lambda's glosses ("L1/L2 regularization") each tell the other's key
+    bank = QuestionBank.of(retriever)
+    for seed in range(3):
+        qs = bank.draw("imbalanced data", 5, "medium", random.Random(seed))
+        keys = {q.options[a] for q in qs for a in q.answer}
+        assert "scale_pos_weight" in keys and not any(off_topic(q, "imbalanced data", bank.notes) for q in qs)
+        reg = bank.draw("regularization", 5, "medium", random.Random(seed))
+        assert reg and all(q.kind == "term" for q in reg)
+        assert len({q.options[q.answer[0]] for q in reg} & {"alpha", "lambda"}) == 1, [q.stem for q in reg]
+    xgb = [q for q in bank.draw("XGBoost", 5, "medium", random.Random(1)) if q.kind == "term"]
+    assert xgb  # filed under XGBoost, still asked there
+
+
+def test_a_second_quiz_on_a_subject_asks_its_own_lines_before_giving_itself_away(retriever) -> None:
+    # the session-14 learner pass: after a Glue quiz whose reasons quoted Firehose's lines, a Firehose quiz had
+    # been two "→ Kinesis Data Firehose" items; a second Glue quiz two "→ AWS Glue" items of three
+    qm = QuizMaster(retriever, seed=1)
+    first = qm.generate("AWS Glue", n=5).questions
+    second = qm.generate("AWS Glue", n=5).questions
+    firehose = qm.generate("Kinesis Data Firehose", n=5).questions
+    assert first and second and firehose
+    assert not {q.fact_id for q in first} & {q.fact_id for q in second}  # nothing asked twice
+    assert not set().union(*map(_key_lines, first)) & set().union(*map(_key_lines, second))
+    for topic, qs in (("AWS Glue", second), ("Kinesis Data Firehose", firehose)):
+        keyed = [q for q in qs if keyed_on(q, topic)]
+        assert len(keyed) * 2 <= len(qs), (topic, [q.stem for q in qs])
+    # a subject with nothing but "→ X" items and one rival's: X is not the answer to most of them
+    comprehend = QuizMaster(retriever, seed=1).generate("Amazon Comprehend", n=5).questions
+    assert 2 * sum(keyed_on(q, "Amazon Comprehend") for q in comprehend) <= len(comprehend) + 1

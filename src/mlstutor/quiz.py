@@ -464,6 +464,8 @@ def off_topic(q: Question, topic: str, notes: Notes) -> str | None:
     if not topic or topic in notes.lex.domains:
         return None if not topic or q.domain == topic else f"off topic: question is from {q.domain}"
     terms = notes.terms(topic)
+    if _glossed_on(q, topic, terms, notes):
+        return None
     for c in q.citations:
         cit = Citation.from_dict(c)
         if notes.names_topic(f"{cit.heading_path} | {q.subject}", terms) or _names_phrase(cit.text, topic):
@@ -473,6 +475,15 @@ def off_topic(q: Question, topic: str, notes: Notes) -> str | None:
     if len(words) >= 2 and words <= hay:
         return None
     return f"off topic: the cited passage does not name {topic!r}"
+
+
+def _glossed_on(q: Question, topic: str, terms: Sequence[str], notes: Notes) -> bool:
+    """A setting glossed by what a named topic is about belongs to it wherever the notes file it: "which XGBoost
+    setting is “deal with unbalanced data”?" in a quiz on imbalanced data, alpha's "L1 regularization" in one on
+    regularization (review 28: an imbalanced-data quiz of one question; the line sits in XGBoost's table)."""
+    fact = notes.by_id.get(q.fact_id)
+    named_topic = topic.lower().strip() in notes.lex.synonyms
+    return named_topic and q.kind == "term" and fact is not None and notes.names_topic(fact.text, terms)
 
 
 def _names_phrase(text: str, topic: str) -> bool:
@@ -1518,7 +1529,10 @@ class QuestionBank:
         terms = self.notes.terms(topic)
         facts = {f.id for f in self.notes.facts if self.notes.on_topic(f, topic, terms)}
         return [
-            q for q in self.items if (q.fact_id in facts or q.kind == "list") and not off_topic(q, topic, self.notes)
+            q
+            for q in self.items
+            if (q.fact_id in facts or q.kind == "list" or _glossed_on(q, topic, terms, self.notes))
+            and not off_topic(q, topic, self.notes)
         ]
 
     def draw(
@@ -1558,9 +1572,25 @@ class QuestionBank:
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
         got += more([q for q in own if q not in keyed], n - len(got))
-        if not got:  # a quiz of nothing is no quiz: two of the giveaway kind, one rival's, the UI says why
-            got += more(keyed, min(n, 2))
-            got += more(near, min(n - len(got), 1))
+        if not got and before:  # X's own items that an earlier quiz's reasons only quoted (never asked) come next: a
+            # learner who picks Firehose after a Glue quiz that explained "Moving (massive) data to S3" as Firehose's
+            # is asked about it (retrieval practice) rather than given "→ Firehose" items (the session-14 pass)
+            asked = set().union(*map(_key_lines, before))
+            again = [
+                q
+                for q in pool
+                if q not in keyed
+                and not _key_lines(q) & asked
+                and not any(
+                    p.fact_id == q.fact_id or _same_fact(q, p, self.notes) or _same_scene(q, p) for p in before
+                )
+            ]
+            got += pick(again, n, difficulty, rng, topic, (), self.notes)
+        if not got:  # a quiz of nothing is no quiz: two of X's rivals' items with X a wrong option, and as many of
+            # the giveaway kind (one if there are no rivals'), so that X is not the answer to most (a second quiz on
+            # Glue had been two "→ AWS Glue" items of three: the learner knew the answer before reading); UI says why
+            got += more(near, min(n, 2))
+            got += more(keyed, min(n - len(got), max(1, len(got))))
         rng.shuffle(got)
         return feedback_order(got, self.notes)
 
@@ -1827,6 +1857,13 @@ def pick(
                         continue  # … also after an earlier quiz of the session (review 16: Q43 was Q24 again)
                     if q.kind == "term" and same:
                         continue  # glossary siblings: "lambda is “L2 regularization”" told the next key (review 20)
+                    if q.kind == "term" and any(
+                        p.kind == "term"
+                        and _given_away(q, _told(p, notes), notes)
+                        and _given_away(p, _told(q, notes), notes)
+                        for p in out
+                    ):
+                        continue  # two glosses that each tell the other's key (alpha's, lambda's): no order helps
                     if q.kind == "list" and any(_lists_told(p, q) for p in [*taken, *out, *earlier]):
                         continue  # the list was asked, or its key shown under a list's name (review 20: Q12-Q18)
                     if _eliminable(q, [*earlier, *out]):

@@ -72,8 +72,9 @@ def build(svc: Services) -> tuple:
         elif len(quiz.questions) < int(n):
             note += (
                 f" You asked for {int(n)}: these are all the new ones your notes give on it in this session (none"
-                f" repeats a fact you were asked or shown before, and none has {topic} itself as the answer, which"
-                " the quiz's name would give away, unless there is nothing else to ask)."
+                f" repeats a fact you were asked before, and none has {topic} itself as the answer, which the quiz's"
+                f" name would give away — unless nothing else is left: then “which …?” items with {topic} as the"
+                " answer come beside as many where it is a wrong option)."
             )
         return session, *question_view(session, ""), "", "", note, sorted(qm.asked)
 
