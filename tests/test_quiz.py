@@ -913,3 +913,18 @@ def test_a_second_quiz_on_a_subject_asks_its_own_lines_before_giving_itself_away
     # a subject with nothing but "→ X" items and one rival's: X is not the answer to most of them
     comprehend = QuizMaster(retriever, seed=1).generate("Amazon Comprehend", n=5).questions
     assert 2 * sum(keyed_on(q, "Amazon Comprehend") for q in comprehend) <= len(comprehend) + 1
+
+
+def test_a_line_that_opens_with_what_it_is_about_under_a_bare_heading() -> None:
+    # the quick notes' "### SageMaker" names no subject; its "Model Monitor monitors data/model quality" had been
+    # no fact at all, so Neo's statements had too few siblings to be asked against
+    lex = Lexicon.load()
+    text = (
+        "### SageMaker\n* Integrates with Spark via sagemaker-spark library\n* Model Monitor monitors data/model"
+        " quality\n* Autopilot does AutoML and integrates with SageMaker Clarify\n* Autopilot jobs can run for hours"
+    )
+    facts = {f.text: f.subject for f in chunk_facts(Chunk("c", "q.md", ("SageMaker",), 1, 5, text), lex)}
+    assert facts["Model Monitor monitors data/model quality"] == "SageMaker Model Monitor"
+    assert facts["Autopilot does AutoML and integrates with SageMaker Clarify"] == "SageMaker Autopilot"
+    assert "Autopilot jobs can run for hours" not in facts  # a noun phrase goes on: not what Autopilot does
+    assert "Integrates with Spark via sagemaker-spark library" not in facts  # about nothing named

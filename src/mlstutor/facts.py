@@ -348,6 +348,11 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
             opener = lex.leading(body)
             if opener and opener != subject and lex.kinds[opener] == kind:
                 subject = opener
+        elif not subject and (opener := lex.leading(body)) and _acts(body, opener, lex):
+            # under a heading that names no subject ("### SageMaker"), "Debugger allows to inspect models …" and
+            # "Model Monitor monitors data/model quality" are about what they open with (review 28: Neo's quiz had
+            # no sibling statements to offer; these features had no facts at all)
+            subject, kind, origin = opener, lex.kinds[opener], "heading"  # below any subject a passage gives it
         if not subject or not body:
             continue
         text = (clean_statement(body) if lead and body else body).strip("_ ")
@@ -375,6 +380,17 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
 
 
 _ORIGIN_RANK = {"lead": 0, "stack": 1, "heading": 2}
+_ACTS = re.compile(r"(?i)^(?:also |automatically |only )?(?:[a-z]+s|is|are|can|does|has)\b")
+
+
+def _acts(text: str, subject: str, lex: Lexicon) -> bool:
+    """Does ``text`` open with ``subject``'s name followed by what it does ("Autopilot does AutoML …", "Model
+    Monitor monitors …"), not by more of a noun phrase ("Autopilot jobs", "Debugger rules")?"""
+    low = norm(text) + " "
+    spelled = max((s for s in lex.spellings_of(subject) if low.startswith(s + " ")), key=len, default="")
+    rest = low[len(spelled) :].strip()
+    plural = re.match(r"(?i)^[a-z]+s (?:can|could|need|must|should|will|are|were|have|run|take|may)\b", rest)
+    return bool(spelled) and bool(_ACTS.match(rest)) and not plural and not re.match(r"(?i)^[a-z]+ss\b", rest)
 
 
 def extract_facts(chunks: Sequence[Chunk], profile: str = DEFAULT_PROFILE) -> list[Fact]:
