@@ -25,6 +25,7 @@ from mlstutor.quiz import (
     QuestionBank,
     QuizMaster,
     _claim_text,
+    _clue_free,
     _eliminable,
     _key_lines,
     _situated,
@@ -928,3 +929,26 @@ def test_a_line_that_opens_with_what_it_is_about_under_a_bare_heading() -> None:
     assert facts["Autopilot does AutoML and integrates with SageMaker Clarify"] == "SageMaker Autopilot"
     assert "Autopilot jobs can run for hours" not in facts  # a noun phrase goes on: not what Autopilot does
     assert "Integrates with Spark via sagemaker-spark library" not in facts  # about nothing named
+
+
+def test_a_value_blank_keeps_no_clause_that_works_the_value_out(retriever) -> None:
+    # review 29: "… which means its not available 53 minutes a year" gave 99.99 %; "accessed once a quarter" 90 days
+    assert _clue_free("S3 standard is ____ available, which means its not available 53 minutes a year") == (
+        "S3 standard is ____ available …"
+    )
+    assert _clue_free("ms retreival, great for data accessed once a quarter, minimum ____ storage duration") == (
+        "ms retreival … minimum ____ storage duration"
+    )
+    assert _clue_free("1 MB/s write, ____ read per shard") == "1 MB/s write, ____ read per shard"  # no restatement
+    values = [q for q in QuestionBank.of(retriever).items if q.kind == "value"]
+    assert values and not any(re.search(r"which means|once a quarter", q.stem) for q in values)
+
+
+def test_glossary_settings_explained_once_are_not_the_next_item_s_wrong_options(retriever) -> None:
+    # review 29, Q8-Q9: "lambda → L2 regularization" told alpha's, gamma's and eta's glosses; the next item offered
+    # three of them beside scale_pos_weight
+    bank = QuestionBank.of(retriever)
+    for seed in range(4):
+        terms = [q for q in bank.draw("XGBoost", 5, "medium", random.Random(seed)) if q.kind == "term"]
+        for i, q in enumerate(terms):
+            assert not _eliminable(q, terms[:i]) and not any(_eliminable(p, [q]) for p in terms[:i]), q.stem

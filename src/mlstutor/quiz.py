@@ -1058,12 +1058,34 @@ def _format_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+# a clause that restates the value in other terms; another number alone does not ("1 MB/s write, ____ read")
+_CLUE = re.compile(
+    r"(?i)\bonce (?:a|per|every)\b|\b(?:daily|weekly|monthly|quarterly|yearly|annually)\b|^(?:which means|i\.?e\.?)\b"
+)
+
+
+def _clue_free(cloze: str) -> str:
+    """The blanked line without the clauses that work the value out ("… which means its not available 53 minutes
+    a year" gives 99.99 %, "accessed once a quarter" 90 days: review 29, Q33 and Q35); what is cut shows as "…"."""
+    parts = re.split(r",\s+", cloze)
+    kept = [p for p in parts if "____" in p or not _CLUE.search(p)]
+    if len(kept) == len(parts):
+        return cloze
+    out = []
+    for p in parts:
+        if p in kept:
+            out.append(p)
+        elif not out or out[-1] != "…":
+            out.append("…")
+    return ", ".join(out).replace(", …", " …").replace("…, ", "… ")
+
+
 def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     """A limit, default or price, with numeric neighbours of the same unit as distractors."""
     m = VALUE.search(fact.text)
     if not m or fact.text.count(m.group(0)) != 1:
         return None
-    cloze = fact.text.replace(m.group(0), "____", 1)
+    cloze = _clue_free(fact.text.replace(m.group(0), "____", 1))
     if len(content_words(cloze)) < 3 or not is_clean(fact.text):
         return None
     number = float(m[1].replace(",", ""))
@@ -1866,7 +1888,7 @@ def pick(
                         continue  # two glosses that each tell the other's key (alpha's, lambda's): no order helps
                     if q.kind == "list" and any(_lists_told(p, q) for p in [*taken, *out, *earlier]):
                         continue  # the list was asked, or its key shown under a list's name (review 20: Q12-Q18)
-                    if _eliminable(q, [*earlier, *out]):
+                    if _eliminable(q, [*earlier, *out]) or any(_eliminable(p, [q]) for p in out if p.kind == "term"):
                         continue  # its wrong names were all explained before (review 25: Q22 after Q21)
                     items.pop(i)
                     used_facts.add(q.fact_id)
@@ -1894,8 +1916,8 @@ def _eliminable(q: Question, seen: Sequence[Question]) -> bool:
         p.options[x]
         for p in seen
         for x, r in p.rationales.items()
-        if x not in p.answer and "described as" in r["why"]
-    }
+        if x not in p.answer and ("described as" in r["why"] or r["why"].startswith(f"Wrong: {p.options[x]} is “"))
+    }  # a glossary item's reasons say what each wrong setting is ("alpha is “L1 regularization”": review 29, Q8-Q9)
     wrong = [o for x, o in q.options.items() if x not in q.answer]
     return all(o in told for o in wrong) or sum(o in keys for o in wrong) >= 2
 
