@@ -1174,43 +1174,18 @@ def two_items(
     fs = notes.of.get(subject, [])
     if not fs or fs[0].kind == "term":
         return []
-
-    def usable(f: Fact, key: bool = False) -> bool:
-        return (
-            not f.value
-            and not notes.about_a_part(f)
-            and not f.text.rstrip().endswith("?")
-            and "+" not in f.text
-            and not notes.unteachable(f)
-            and notes.specific(f.claim)
-            and 3 <= len(content_words(f.claim)) <= 16
-            and len(_option(f.claim)) <= 110
-            # a key may name what the subject works with ("Can save outputs of queries back to S3"); a wrong
-            # option that names a service may well be true of the subject too
-            and not (notes.names_in(f.claim) & ({subject} if key else set(notes.of)))
-            and not re.search(r"(?i)\bit\b", f.claim)
-        )
-
     name = {_stem(w) for w in content_words(" ".join(notes.lex.spellings_of(subject)))} - {"data", "amazo", "aws"}
-    closeness = {o: rank for rank, o in notes.kin_ranked(subject, fs[0].kind)[:10]}
     mine = [
         f
         for f in fs
-        if usable(f, key=True)
+        if _statement_usable(f, subject, notes, key=True)
         and _reads_as_claim(f.claim, notes, key=True)
         and not notes.about_a_part(f)
         and not {_stem(w) for w in content_words(f.claim)} & name  # "Streams are divided…" about Kinesis Data Streams
     ]
-    own = content_words(notes.text.get(subject, ""))
-    others = [
-        (o, f)
-        for o in closeness
-        for f in notes.of.get(o, ())
-        if usable(f) and _reads_as_claim(f.claim, notes) and notes.says(subject, f.claim) < 0.3
-    ]
-    # plausible first: the closest kin (Binning's statements beside Normalization's and SMOTE's, not beside transfer
-    # learning's), and among them statements that talk about what the subject's own notes talk about
-    others.sort(key=lambda of: (closeness[of[0]], -len(content_words(of[1].claim) & own)))
+    rivals = _rival_statements(subject, notes)
+    closeness = {o: rank for rank, o, _ in rivals}
+    others = [(o, f) for _, o, f in rivals]
     used_before = defaultdict(int) if offered is None else offered  # each item its own distractors, closest first
     k = keys_per_item
     if len(mine) < k or len({o for o, _ in others}) < 3:
@@ -1265,6 +1240,44 @@ def two_items(
         )
         if len(out) >= limit:
             break
+    return out
+
+
+def _statement_usable(f: Fact, subject: str, notes: Notes, key: bool = False) -> bool:
+    """A line that reads as a statement option about ``subject``: a claim of a few words, no value, no question."""
+    return (
+        not f.value
+        and not notes.about_a_part(f)
+        and not f.text.rstrip().endswith("?")
+        and "+" not in f.text
+        and not notes.unteachable(f)
+        and notes.specific(f.claim)
+        and 3 <= len(content_words(f.claim)) <= 16
+        and len(_option(f.claim)) <= 110
+        # a key may name what the subject works with ("Can save outputs of queries back to S3"); a wrong
+        # option that names a service may well be true of the subject too
+        and not (notes.names_in(f.claim) & ({subject} if key else set(notes.of)))
+        and not re.search(r"(?i)\bit\b", f.claim)
+    )
+
+
+def _rival_statements(subject: str, notes: Notes) -> list[tuple[int, str, Fact]]:
+    """(closeness, owner, line) of what ``subject``'s kin do that a learner could take for ``subject``'s: the wrong
+    options of its statement items, the closest kin first (Binning's statements beside Normalization's and SMOTE's,
+    not beside transfer learning's), among them those that talk about what the subject's own notes talk about."""
+    fs = notes.of.get(subject, [])
+    if not fs:
+        return []
+    own = content_words(notes.text.get(subject, ""))
+    out = [
+        (rank, o, f)
+        for rank, o in notes.kin_ranked(subject, fs[0].kind)[:10]
+        for f in notes.of.get(o, ())
+        if _statement_usable(f, subject, notes)
+        and _reads_as_claim(f.claim, notes)
+        and notes.says(subject, f.claim) < 0.3
+    ]
+    out.sort(key=lambda t: (t[0], -len(content_words(t[2].claim) & own)))
     return out
 
 
