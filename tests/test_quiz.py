@@ -28,9 +28,11 @@ from mlstutor.quiz import (
     _clue_free,
     _eliminable,
     _key_lines,
+    _known,
     _situated,
     _template,
     _third_person,
+    _told,
     _use_case_scenario,
     _wrong_lines,
     acceptability,
@@ -952,3 +954,26 @@ def test_glossary_settings_explained_once_are_not_the_next_item_s_wrong_options(
         terms = [q for q in bank.draw("XGBoost", 5, "medium", random.Random(seed)) if q.kind == "term"]
         for i, q in enumerate(terms):
             assert not _eliminable(q, terms[:i]) and not any(_eliminable(p, [q]) for p in terms[:i]), q.stem
+
+
+def test_a_statement_item_does_not_offer_what_earlier_feedback_placed(retriever) -> None:
+    # review 29: a Firehose quiz's reasons placed "Data that shares same partition goes to the same shard" with
+    # Data Streams; the Glue quiz after it offered that line again as a wrong statement — solved by elimination
+    qm = QuizMaster(retriever, seed=1)
+    bank = qm.bank
+    told: list[tuple[str, str]] = []
+    swapped = 0
+    for topic in ("Kinesis Data Firehose", "AWS Glue", "Kinesis Data Streams", "Exploratory Data Analysis"):
+        for q in qm.generate(topic, n=5).questions:
+            if q.kind in ("about", "two"):
+                original = next(p for p in bank.items if p.fact_id == q.fact_id and p.stem == q.stem)
+                for x, o in q.options.items():
+                    c = q.rationales[x]["citation"]
+                    if x not in q.answer and o != original.options[x]:
+                        swapped += 1  # a replacement is never one the learner was told
+                        assert not _known(
+                            bank.notes.at[(c["source"], c["line_start"], c["text"])], c["text"], told, bank.notes
+                        ), (q.stem, o)
+                assert not acceptability(q, "", bank.notes), q.stem
+            told += _told(q, bank.notes) + [(q.subject, line[2]) for line in _key_lines(q)]
+    assert swapped >= 2

@@ -1590,7 +1590,8 @@ class QuestionBank:
         pool = [q for q in self.on_topic(topic) if q.id not in skip]
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
         if not named:
-            return feedback_order(pick(pool, n, difficulty, rng, topic, before, self.notes, before), self.notes)
+            got = pick(pool, n, difficulty, rng, topic, before, self.notes, before)
+            return self._unrevealed(feedback_order(got, self.notes), before)
         # a quiz on X: "which service …?" with X as the key answers itself (review 12: four of five Firehose items
         # were "→ Firehose"). Items that do not name a subject first (X's statements, values, parts), then X's own
         own = [q for q in pool if q.kind in ("which", "term") and q.subject == named]
@@ -1627,7 +1628,66 @@ class QuestionBank:
             got += more(near, min(n, 2))
             got += more(keyed, min(n - len(got), max(1, len(got))))
         rng.shuffle(got)
-        return feedback_order(got, self.notes)
+        return self._unrevealed(feedback_order(got, self.notes), before)
+
+    def _unrevealed(self, quiz: list[Question], before: Sequence[Question]) -> list[Question]:
+        """A statement item's wrong options that earlier feedback already placed (Glue's "ETL" line after a reason
+        said Glue does ETL; a statement an earlier item keyed) give way to other kin's statements the learner has not
+        seen placed: review 29 rejected 13 of 51 as solved by elimination. The new item is remembered (its fact is
+        asked) so a later quiz does not ask the original."""
+        notes = self.notes
+        told = [t for p in before for t in _told(p, notes)] + [
+            (p.subject, line[2]) for p in before for line in _key_lines(p)
+        ]
+        keyed = {line for q in quiz for line in _key_lines(q)} | {line for p in before for line in _key_lines(p)}
+        offered = {line for q in quiz if q.kind in ("about", "two") for line in _wrong_lines(q)}
+        out = []
+        for q in quiz:
+            if q.kind in ("about", "two"):
+                q = self._swap_known(q, told, keyed, offered, quiz)
+                offered |= _wrong_lines(q)
+            out.append(q)
+            told += _told(q, notes) + [(q.subject, line[2]) for line in _key_lines(q)]
+        return out
+
+    def _swap_known(self, q: Question, told: list, keyed: set, offered: set, quiz: list[Question]) -> Question:
+        """``q`` with the wrong options ``told`` already placed replaced by kin's statements it did not, none of them
+        a line the quiz keys or offers, nor one that tells another item's key."""
+        notes = self.notes
+        owner = {x: notes.at.get(_line(r.get("citation"))) for x, r in q.rationales.items() if x not in q.answer}
+        known = [
+            x for x, o in owner.items() if o and _known(o, q.rationales[x]["citation"].get("text", ""), told, notes)
+        ]
+        if not known:
+            return q
+        options, rationales = dict(q.options), dict(q.rationales)
+        owners = {o for x, o in owner.items() if x not in known}
+        fresh = (
+            (o, f)
+            for _, o, f in _rival_statements(q.subject, notes)
+            if o not in owners
+            and _option(f.claim) not in options.values()
+            and _line(f.citation.to_dict()) not in keyed | offered
+            and not _known(o, f.citation.text, told, notes)
+            and not any(p is not q and _given_away(p, [(o, f.citation.text)], notes) for p in quiz)
+        )
+        for x in known:
+            got = next(fresh, None)
+            if got is None:
+                break
+            o, f = got
+            owners.add(o)
+            options[x] = _option(f.claim)
+            rationales[x] = _rationale(f"Wrong: your notes say this of {o}, not of {q.subject}.", f)
+        if options == q.options:
+            return q
+        new = replace(
+            q, options=options, rationales=rationales, hint=_elimination_hint(options, q.answer, rationales)
+        )
+        if acceptability(new, "", notes):
+            return q
+        self._derived[new.id] = new
+        return new
 
     def contrasts(self, subject: str) -> list[Question]:
         """Items whose key is a close sibling of ``subject`` (same section or domain) with ``subject`` among the
@@ -2029,9 +2089,15 @@ def _given_away(q: Question, told: list[tuple[str, str]], notes: Notes) -> bool:
     text = " ".join(
         r["citation"].get("text", "") for x, r in q.rationales.items() if x in q.answer and r.get("citation")
     )
-    kind = notes.kind_of(q.subject)
+    return _known(q.subject, text, told, notes)
+
+
+def _known(subject: str, text: str, told: list[tuple[str, str]], notes: Notes) -> bool:
+    """Does what was told of ``subject`` (its lines quoted in feedback) say most of ``text``, or share a word only
+    this subject's lines use ("Flink", "Hadoop")?"""
+    kind = notes.kind_of(subject)
     rare = {w for w in content_words(text) - notes.generic if notes.kind_spread[kind].get(w, 0) <= 1}
-    return any(s == q.subject and (support(text, t) >= 0.5 or rare & content_words(t)) for s, t in told)
+    return any(s == subject and (support(text, t) >= 0.5 or rare & content_words(t)) for s, t in told)
 
 
 def _same_scene(a: Question, b: Question) -> bool:
@@ -2305,7 +2371,10 @@ class QuizMaster:
         questions = bank.draw(topic, n, difficulty, self._rng, self.asked)
         again = not questions and bool(self.asked)
         if again:  # every question on the topic was asked: start the round again
-            self.asked -= {q.id for q in bank.on_topic(topic)} | {q.id for q in bank.contrasts(topic)}
+            mine = bank.on_topic(topic)
+            facts = {q.fact_id for q in mine}  # and the items made from them for this learner (:meth:`_unrevealed`)
+            self.asked -= {q.id for q in mine} | {q.id for q in bank.contrasts(topic)}
+            self.asked -= {i for i, q in bank._derived.items() if q.fact_id in facts}
             questions = bank.draw(topic, n, difficulty, self._rng, self.asked) or bank.draw(
                 topic, n, difficulty, self._rng
             )
