@@ -9,10 +9,12 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 # llama-cpp-python compiles from source; the multimodal part is not needed and doubles the build time. Not
 # -march=native: this machine's CPU reports AMX, but its sandbox faults on AMX tiles ("Illegal instruction" in every
-# chat completion), so the CPU features are listed, AMX and BF16 left out.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-	-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF \
-	-DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+# chat completion), so the CPU features are listed — AVX-512 where /proc/cpuinfo has it, never AMX or BF16.
+has = $(shell grep -qw $(1) /proc/cpuinfo 2>/dev/null && echo ON || echo OFF)
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=$(call has,avx2) -DGGML_FMA=ON \
+	-DGGML_F16C=ON -DGGML_AVX512=$(call has,avx512f) -DGGML_AVX512_VBMI=$(call has,avx512vbmi) \
+	-DGGML_AVX512_VNNI=$(call has,avx512_vnni) -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+	-DGGML_AMX_BF16=OFF
 
 .PHONY: run test install install-test lint bench eval clean
 

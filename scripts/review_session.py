@@ -63,7 +63,8 @@ def main() -> None:
                 continue
             for q in quiz.questions:
                 kind = q.kind + (", scenario" if q.scenario else "")
-                lines = [f"## Q{len(blocks) + 1} — topic: {topic}  ({kind})", "", q.stem, ""]
+                asked = sum(b.startswith("## Q") for b in blocks)
+                lines = [f"## Q{asked + 1} — topic: {topic}  ({kind})", "", q.stem, ""]
                 lines += [f"- {k}. {v}" for k, v in q.options.items()]
                 lines += ["", f"Key: {', '.join(q.answer)}", ""]
                 for k in q.options:

@@ -385,7 +385,8 @@ _ACTS = re.compile(r"(?i)^(?:also |automatically |only )?(?:[a-z]+s|is|are|can|d
 
 def _acts(text: str, subject: str, lex: Lexicon) -> bool:
     """Does ``text`` open with ``subject``'s name followed by what it does ("Autopilot does AutoML …", "Model
-    Monitor monitors …"), not by more of a noun phrase ("Autopilot jobs", "Debugger rules")?"""
+    Monitor monitors …")? A plural noun followed by a verb ("Autopilot jobs can run …") is more of a noun phrase;
+    one followed by anything else ("Debugger rules detect …") is not told apart."""
     low = norm(text) + " "
     spelled = max((s for s in lex.spellings_of(subject) if low.startswith(s + " ")), key=len, default="")
     rest = low[len(spelled) :].strip()

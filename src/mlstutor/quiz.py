@@ -1060,7 +1060,8 @@ def _format_number(x: float) -> str:
 
 # a clause that restates the value in other terms; another number alone does not ("1 MB/s write, ____ read")
 _CLUE = re.compile(
-    r"(?i)\bonce (?:a|per|every)\b|\b(?:daily|weekly|monthly|quarterly|yearly|annually)\b|^(?:which means|i\.?e\.?)\b"
+    r"(?i)\bonce (?:a|per|every) (?:hour|day|week|month|quarter|year)\b"
+    r"|\b(?:daily|weekly|monthly|quarterly|yearly|annually)\b|^(?:which means|i\.?e\.?)\b"
 )
 
 
@@ -1473,7 +1474,9 @@ class QuestionBank:
         self._offered: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._keep(self._draft())
         self._as_wrong: dict[str, int] = defaultdict(int)  # fact id → need items offering it as a wrong option
-        self._derived: dict[str, Question] = {}  # id → contrast items made for quizzes (see :meth:`contrasts`)
+        # id → items made at draw time: contrasts (:meth:`contrasts`), statement items with fresh wrong options
+        # (:meth:`_unrevealed`); shared by the process's learners, read as snapshots (``list(…)``)
+        self._derived: dict[str, Question] = {}
         uses = self.uses()  # read from the kept "which" items: what each subject is for, is and does
         self._keep(q for subject in uses for q in self.need_items(subject, uses))
         self.stats.kept = len(self.items)
@@ -1608,7 +1611,9 @@ class QuestionBank:
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
         got += more([q for q in own if q not in keyed], n - len(got))
-        if not got and before:  # X's own items that an earlier quiz's reasons only quoted (never asked) come next: a
+        if (
+            not got and before
+        ):  # items on X whose lines an earlier quiz's reasons only quoted (never asked) are next: a
             # learner who picks Firehose after a Glue quiz that explained "Moving (massive) data to S3" as Firehose's
             # is asked about it (retrieval practice) rather than given "→ Firehose" items (the session-14 pass)
             asked = set().union(*map(_key_lines, before))
@@ -1621,7 +1626,7 @@ class QuestionBank:
                     p.fact_id == q.fact_id or _same_fact(q, p, self.notes) or _same_scene(q, p) for p in before
                 )
             ]
-            got += pick(again, n, difficulty, rng, topic, (), self.notes)
+            got += pick(again, n, difficulty, rng, topic, (), self.notes, before, retell=True)
         if not got:  # a quiz of nothing is no quiz: two of X's rivals' items with X a wrong option, and as many of
             # the giveaway kind (one if there are no rivals'), so that X is not the answer to most (a second quiz on
             # Glue had been two "→ AWS Glue" items of three: the learner knew the answer before reading); UI says why
@@ -1636,18 +1641,16 @@ class QuestionBank:
         seen placed: review 29 rejected 13 of 51 as solved by elimination. The new item is remembered (its fact is
         asked) so a later quiz does not ask the original."""
         notes = self.notes
-        told = [t for p in before for t in _told(p, notes)] + [
-            (p.subject, line[2]) for p in before for line in _key_lines(p)
-        ]
+        told = [t for p in before for t in _placed(p, notes)]
         keyed = {line for q in quiz for line in _key_lines(q)} | {line for p in before for line in _key_lines(p)}
         offered = {line for q in quiz if q.kind in ("about", "two") for line in _wrong_lines(q)}
         out = []
         for q in quiz:
-            if q.kind in ("about", "two"):
+            if _is_statement_item(q):
                 q = self._swap_known(q, told, keyed, offered, quiz)
                 offered |= _wrong_lines(q)
             out.append(q)
-            told += _told(q, notes) + [(q.subject, line[2]) for line in _key_lines(q)]
+            told += _placed(q, notes)
         return out
 
     def _swap_known(self, q: Question, told: list, keyed: set, offered: set, quiz: list[Question]) -> Question:
@@ -1901,18 +1904,20 @@ def pick(
     taken: Sequence[Question] = (),
     notes: Notes | None = None,
     earlier: Sequence[Question] = (),
+    retell: bool = False,
 ) -> list[Question]:
     """Choose ``n`` items from ``pool``: at most one per fact, subjects and sections taking turns, item types in
     the difficulty's proportions (a type runs dry → the others fill in). ``taken``: items already chosen (a mock
     exam's other domains). A line of the notes is asked once, also by a "choose two" item whose second key it is
-    (a mock exam had the FindMatches scenario and "Which two statements about Glue FindMatches…" on one line)."""
+    (a mock exam had the FindMatches scenario and "Which two statements about Glue FindMatches…" on one line).
+    ``retell``: a line the earlier quizzes only quoted in their feedback may be asked (:meth:`QuestionBank.draw`)."""
     lines = set().union(*map(_key_lines, taken))
     # ``earlier``: the learner's earlier quizzes, whose feedback they have read: what it told is not asked again —
     # the line quoted for a wrong option (or in a hint), nor the same thing said of that subject in other words
     # (reviews 12 and 13: "run any Apache Flink application" shown as Kinesis Data Analytics' gave away "uses Flink
     # (Java, Scala, SQL) …"). Within one quiz the order sees to it (:func:`feedback_order`).
-    shown = set().union(*map(_wrong_lines, earlier))
-    told = [t for p in earlier for t in _told(p, notes)] if notes else []
+    shown = set().union(*map(_wrong_lines, earlier)) if not retell else set()
+    told = [t for p in earlier for t in _told(p, notes)] if notes and not retell else []
     # the statements "which statement …?" items offer: a learner eliminates one another item keys, and the reverse
     offered = set().union(set(), *(_wrong_lines(q) for q in taken if q.kind in ("about", "two")))
     buckets: dict[str, list[Question]] = defaultdict(list)
@@ -1952,15 +1957,20 @@ def pick(
                         continue  # … also after an earlier quiz of the session (review 16: Q43 was Q24 again)
                     if q.kind == "term" and same:
                         continue  # glossary siblings: "lambda is “L2 regularization”" told the next key (review 20)
-                    if q.kind == "term" and any(
-                        p.kind == "term"
-                        and _given_away(q, _told(p, notes), notes)
-                        and _given_away(p, _told(q, notes), notes)
-                        for p in out
+                    if (
+                        notes is not None
+                        and q.kind == "term"
+                        and any(
+                            p.kind == "term"
+                            and _given_away(q, _told(p, notes), notes)
+                            and _given_away(p, _told(q, notes), notes)
+                            for p in out
+                        )
                     ):
                         continue  # two glosses that each tell the other's key (alpha's, lambda's): no order helps
                     if q.kind == "list" and any(_lists_told(p, q) for p in [*taken, *out, *earlier]):
                         continue  # the list was asked, or its key shown under a list's name (review 20: Q12-Q18)
+                    # (and a glossary item whose reasons would strike out an earlier one's: the order may swap them)
                     if _eliminable(q, [*earlier, *out]) or any(_eliminable(p, [q]) for p in out if p.kind == "term"):
                         continue  # its wrong names were all explained before (review 25: Q22 after Q21)
                     items.pop(i)
@@ -2090,6 +2100,19 @@ def _given_away(q: Question, told: list[tuple[str, str]], notes: Notes) -> bool:
         r["citation"].get("text", "") for x, r in q.rationales.items() if x in q.answer and r.get("citation")
     )
     return _known(q.subject, text, told, notes)
+
+
+def _placed(q: Question, notes: Notes) -> list[tuple[str, str]]:
+    """(subject, line) for what a question placed for the learner: the lines its reasons quote for wrong options,
+    and its key lines as its subject's."""
+    return _told(q, notes) + [(q.subject, line[2]) for line in _key_lines(q)]
+
+
+def _is_statement_item(q: Question) -> bool:
+    """ "Which statement about X …?" (one of X's lines among its kin's), not "which needs does X meet?": their wrong
+    options are another form, chosen with stricter checks (:meth:`QuestionBank.need_items`)."""
+    stems = [t.format(subject=q.subject) for t in _STATEMENT_STEMS]
+    return (q.kind == "about" and q.stem in stems) or (q.kind == "two" and q.stem.startswith("Which two statements"))
 
 
 def _known(subject: str, text: str, told: list[tuple[str, str]], notes: Notes) -> bool:
@@ -2372,9 +2395,9 @@ class QuizMaster:
         again = not questions and bool(self.asked)
         if again:  # every question on the topic was asked: start the round again
             mine = bank.on_topic(topic)
-            facts = {q.fact_id for q in mine}  # and the items made from them for this learner (:meth:`_unrevealed`)
+            facts = {q.fact_id for q in mine}  # and the items made from them at draw time (:meth:`_unrevealed`)
             self.asked -= {q.id for q in mine} | {q.id for q in bank.contrasts(topic)}
-            self.asked -= {i for i, q in bank._derived.items() if q.fact_id in facts}
+            self.asked -= {i for i, q in list(bank._derived.items()) if q.fact_id in facts}
             questions = bank.draw(topic, n, difficulty, self._rng, self.asked) or bank.draw(
                 topic, n, difficulty, self._rng
             )
