@@ -43,6 +43,7 @@ from mlstutor.quiz import (
     keyed_on,
     near_synonyms,
     not_parallel,
+    odd_one_out,
     off_topic,
     to_anki,
     to_csv,
@@ -981,3 +982,33 @@ def test_a_statement_item_s_placed_wrong_options_give_way_to_unplaced_ones(retri
                 assert not acceptability(q, "", bank.notes), q.stem
             told += _placed(q, bank.notes)
     assert swapped >= 2
+
+
+def test_a_which_item_without_any_of_the_key_s_rivals_is_the_odd_one_out(retriever) -> None:
+    # review 29: "pixel-level object classification" → Semantic Segmentation beside Random Cut Forest, DeepAR and
+    # LDA (the only image algorithm); with Object Detection or Image Classification among them it is a question
+    notes = QuestionBank.of(retriever).notes
+
+    def which(options: list[str]) -> Question:
+        return Question(
+            "Which SageMaker built-in algorithm classifies every pixel?",
+            dict(zip("ABCD", options)),
+            ["A"],
+            "",
+            [],
+            "",
+            "medium",
+            "which",
+            subject=options[0],
+        )
+
+    assert odd_one_out(
+        which(["Semantic Segmentation", "Random Cut Forest", "DeepAR", "Latent Dirichlet Allocation"]), notes
+    )
+    assert odd_one_out(which(["Semantic Segmentation", "Object Detection", "DeepAR", "XGBoost"]), notes) is None
+    assert (
+        odd_one_out(which(["Glue Scheduler", "Glue Crawlers", "Glue FindMatches", "Glue Data Catalog"]), notes)
+        is None
+    )
+    bank = QuestionBank.of(retriever)
+    assert not any(odd_one_out(q, notes) for q in bank.items)

@@ -567,6 +567,19 @@ _STEM_WORDS = set(
 )
 
 
+def odd_one_out(q: Question, notes: Notes) -> str | None:
+    """A "which …?" item without any of the key's rivals (the profile's alternatives the notes describe) among its
+    options: left with names of another sort, the key stands out ("pixel-level object classification" →
+    Semantic Segmentation beside Random Cut Forest, DeepAR and LDA; review 29 rejected 13 of 51 as odd one out)."""
+    if q.kind != "which":
+        return None
+    key = q.options[q.answer[0]]
+    rivals = [r for r in notes.alternatives.get(key, ()) if notes.of.get(r)]
+    if len(rivals) >= 2 and not set(rivals) & set(q.options.values()):
+        return f"guessable: none of {key}'s rivals ({', '.join(rivals[:3])}) among the options"
+    return None
+
+
 def guessable(q: Question) -> str | None:
     """The key must not be the only option that shares words with the stem ("true of Kinesis?" → "Kinesis…")."""
     stem = content_words(q.stem) - _STEM_WORDS
@@ -681,6 +694,7 @@ def acceptability(q: Question, topic: str, notes: Notes) -> list[str]:
         fragment_key(q, notes),
         two_true(q, notes),
         guessable(q),
+        odd_one_out(q, notes),
         not_parallel(q),
         near_synonyms(q, notes),
         unsupported_explanation(q, notes),
