@@ -13,22 +13,15 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from mlstutor.benchmarks import QUIZ_TOPICS
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
 from mlstutor.quiz import QuizMaster
 from mlstutor.retrieval import Retriever
 
+# the ten topics the practice issue was judged on, then seven more a learner would pick
 TOPICS = (
-    "Kinesis Data Firehose",
-    "AWS Glue",
-    "XGBoost",
-    "imbalanced data",
-    "feature engineering",
-    "precision and recall",
-    "hyperparameter tuning",
-    "SageMaker endpoints and deployment",
-    "security and encryption",
-    "Amazon Comprehend",
+    *QUIZ_TOPICS,
     "Kinesis Data Streams",
     "Amazon S3",
     "DeepAR",
