@@ -1625,11 +1625,10 @@ class QuestionBank:
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
         got += more([q for q in own if q not in keyed], n - len(got))
-        if (
-            not got and before
-        ):  # items on X whose lines an earlier quiz's reasons only quoted (never asked) are next: a
-            # learner who picks Firehose after a Glue quiz that explained "Moving (massive) data to S3" as Firehose's
-            # is asked about it (retrieval practice) rather than given "→ Firehose" items (the session-14 pass)
+        # items on X whose lines an earlier quiz's reasons only quoted (never asked) are next: a learner who picks
+        # Firehose after a Glue quiz that explained "Moving (massive) data to S3" as Firehose's is asked about it
+        # (retrieval practice) rather than given "→ Firehose" items (the session-14 pass)
+        if not got and before:
             asked = set().union(*map(_key_lines, before))
             again = [
                 q
