@@ -1010,5 +1010,10 @@ def test_a_which_item_without_any_of_the_key_s_rivals_is_the_odd_one_out(retriev
         odd_one_out(which(["Glue Scheduler", "Glue Crawlers", "Glue FindMatches", "Glue Data Catalog"]), notes)
         is None
     )
+    term = replace(
+        which(["Amazon S3 Glacier", "General Purpose", "Durability", "Infrequent Access (IA)"]), kind="term"
+    )
+    assert odd_one_out(term, notes)  # review 30: only the key carries a product name
+    assert odd_one_out(which(["AWS CloudTrail", "Amazon CloudWatch", "Amazon S3", "Amazon VPC"]), notes) is None
     bank = QuestionBank.of(retriever)
     assert not any(odd_one_out(q, notes) for q in bank.items)

@@ -570,10 +570,17 @@ _STEM_WORDS = set(
 def odd_one_out(q: Question, notes: Notes) -> str | None:
     """A "which …?" item without any of the key's rivals (the profile's alternatives the notes describe) among its
     options: left with names of another sort, the key stands out ("pixel-level object classification" →
-    Semantic Segmentation beside Random Cut Forest, DeepAR and LDA; review 29 rejected 13 of 51 as odd one out)."""
-    if q.kind != "which":
+    Semantic Segmentation beside Random Cut Forest, DeepAR and LDA; review 29 rejected 13 of 51 as odd one out).
+    Also a key that alone carries a product name ("Amazon S3 Glacier" beside General Purpose and Durability: review
+    30)."""
+    if q.kind not in ("which", "term"):
         return None
     key = q.options[q.answer[0]]
+    product = re.compile(r"^(?:Amazon|AWS|SageMaker)\s")
+    if product.match(key) and not any(product.match(o) for x, o in q.options.items() if x not in q.answer):
+        return f"guessable: only the key ({key}) carries a product name"
+    if q.kind != "which":
+        return None
     rivals = [r for r in notes.alternatives.get(key, ()) if notes.of.get(r)]
     if len(rivals) >= 2 and not set(rivals) & set(q.options.values()):
         return f"guessable: none of {key}'s rivals ({', '.join(rivals[:3])}) among the options"
