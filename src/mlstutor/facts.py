@@ -155,9 +155,19 @@ class Lexicon:
         """The subject a statement opens with ("Crawlers automatically infer schemas …"), if any."""
         return self._opening(norm(text) + " ")
 
+    def opens_with(self, text: str) -> tuple[str, str] | None:
+        """(subject, rest of the line) when a statement opens with a subject's name ("Model Monitor monitors …")."""
+        low = norm(text) + " "
+        best = self._spelling(low)
+        return (self.spellings[best], low[len(best) :].strip()) if best else None
+
     def _opening(self, low: str, besides: str = "") -> str | None:
         """The subject whose longest spelling (not a common word) opens ``low``, other than ``besides``."""
-        best = max(
+        best = self._spelling(low, besides)
+        return self.spellings[best] if best else None
+
+    def _spelling(self, low: str, besides: str = "") -> str | None:
+        return max(
             (
                 s
                 for s, name in self.spellings.items()
@@ -166,7 +176,6 @@ class Lexicon:
             key=len,
             default=None,
         )
-        return self.spellings[best] if best else None
 
     def spellings_of(self, subject: str) -> list[str]:
         return sorted({s for s, name in self.spellings.items() if name == subject} | {norm(subject)}, key=len)
@@ -348,11 +357,11 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
             opener = lex.leading(body)
             if opener and opener != subject and lex.kinds[opener] == kind:
                 subject = opener
-        elif not subject and (opener := lex.leading(body)) and _acts(body, opener, lex):
+        elif not subject and (opens := lex.opens_with(body)) and _acts(opens[1]):
             # under a heading that names no subject ("### SageMaker"), "Debugger allows to inspect models …" and
             # "Model Monitor monitors data/model quality" are about what they open with (review 28: Neo's quiz had
             # no sibling statements to offer; these features had no facts at all)
-            subject, kind, origin = opener, lex.kinds[opener], "heading"  # below any subject a passage gives it
+            subject, kind, origin = opens[0], lex.kinds[opens[0]], "heading"  # below any subject a passage gives it
         if not subject or not body:
             continue
         text = (clean_statement(body) if lead and body else body).strip("_ ")
@@ -381,17 +390,15 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
 
 _ORIGIN_RANK = {"lead": 0, "stack": 1, "heading": 2}
 _ACTS = re.compile(r"(?i)^(?:also |automatically |only )?(?:[a-z]+s|is|are|can|does|has)\b")
+# a plural noun then a verb ("Autopilot jobs can run …"), or a word in -ss ("Debugger access …"): not what it does
+_NOT_ACTS = re.compile(r"(?i)^[a-z]+s (?:can|could|need|must|should|will|are|were|have|run|take|may)\b|^[a-z]+ss\b")
 
 
-def _acts(text: str, subject: str, lex: Lexicon) -> bool:
-    """Does ``text`` open with ``subject``'s name followed by what it does ("Autopilot does AutoML …", "Model
-    Monitor monitors …")? A plural noun followed by a verb ("Autopilot jobs can run …") is more of a noun phrase;
-    one followed by anything else ("Debugger rules detect …") is not told apart."""
-    low = norm(text) + " "
-    spelled = max((s for s in lex.spellings_of(subject) if low.startswith(s + " ")), key=len, default="")
-    rest = low[len(spelled) :].strip()
-    plural = re.match(r"(?i)^[a-z]+s (?:can|could|need|must|should|will|are|were|have|run|take|may)\b", rest)
-    return bool(spelled) and bool(_ACTS.match(rest)) and not plural and not re.match(r"(?i)^[a-z]+ss\b", rest)
+def _acts(rest: str) -> bool:
+    """Does what follows a subject's name say what it does ("… does AutoML", "… monitors data/model quality")? A
+    plural noun followed by a verb ("Autopilot jobs can run …") is more of a noun phrase; one followed by anything
+    else ("Debugger rules detect …") is not told apart."""
+    return bool(_ACTS.match(rest)) and not _NOT_ACTS.match(rest)
 
 
 def extract_facts(chunks: Sequence[Chunk], profile: str = DEFAULT_PROFILE) -> list[Fact]:
