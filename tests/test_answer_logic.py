@@ -312,3 +312,24 @@ def test_a_unit_written_out_is_supported_by_its_short_form() -> None:
     assert support("Retention is 24 hours by default.", notes) == 1.0
     assert support("A record can be up to 1 megabytes.", "a record can be up to 1MB large") == 1.0
     assert support("Retention is 24 weeks by default.", notes) < 1.0
+
+
+def test_a_line_an_earlier_item_shows_is_not_offered_again(tutor: Tutor) -> None:
+    """ "alpha (L1 …) / lambda (L2 …) / scale_pos_weight" was item 1 and "lambda (L2 …) / scale_pos_weight" item 2:
+    the model read the same lines twice and a fourth line never made it in."""
+    evidence, _ = tutor.evidence("Which XGBoost hyperparameter applies L1 regularization?")
+    shown = [(e.citation.source, e.citation.line_start, e.citation.line_end) for e in evidence]
+    assert len(evidence) >= 3
+    for i, (src, start, _) in enumerate(shown):
+        assert not any(s == src and a < start <= b for s, a, b in shown[:i]), shown
+
+
+def test_a_line_under_a_generic_heading_is_labelled_with_its_subject(tutor: Tutor) -> None:
+    """ "(Hyperparameters one might see on the exam) alpha (L1 regularization)" lost to "(XGBoost) … eta": the
+    model matched the subject it was asked about in the label."""
+    q = "Which XGBoost hyperparameter applies L1 regularization?"
+    evidence, _ = tutor.evidence(q)
+    assert "(XGBoost > Hyperparameters one might see on the exam) alpha (L1 regularization)" in (
+        tutor.build_messages(q, evidence)[1]["content"]
+    )
+    assert tutor.label("Precision vs Recall > Sensitivity") == "Sensitivity"

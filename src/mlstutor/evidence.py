@@ -283,6 +283,17 @@ class EvidenceFinder:
         }
         return rows, {k: np.asarray(v, dtype=float) for k, v in feats.items()}
 
+    @staticmethod
+    def _block_end(rows: list[tuple[int, int, str, Hit]], i: int) -> int:
+        """The last row of the evidence item that opens at row ``i``: the statements right after it in its
+        passage, within :data:`BLOCK_LINES` and :data:`BLOCK_CHARS`."""
+        end, size = i, len(rows[i][2])
+        for j in range(i + 1, min(i + BLOCK_LINES, len(rows))):
+            if rows[j][3] is not rows[i][3] or size + len(rows[j][2]) > BLOCK_CHARS:
+                break
+            end, size = j, size + len(rows[j][2])
+        return end
+
     def find(
         self,
         question: str,
@@ -304,7 +315,7 @@ class EvidenceFinder:
         named = self.lex.names_in(question, strict=True)
         kind = asked_quantity(question)
         order = sorted(range(len(rows)), key=lambda i: -scores[i])
-        chosen: list[int] = []
+        chosen: dict[int, int] = {}  # row -> the last row of its block
         also: dict[int, list[str]] = {}
         for i in order:
             twin = next((j for j in chosen if float(vecs[i] @ vecs[j]) >= TWIN), None)
@@ -313,18 +324,15 @@ class EvidenceFinder:
                 if src != rows[twin][3].chunk.source and src not in also.setdefault(twin, []):
                     also[twin].append(src)
                 continue
-            if len(chosen) < n:
-                chosen.append(i)
+            # a line an earlier item already shows (the bullet after its best line) is not offered twice: the
+            # slot goes to another line ("lambda (L2 …)" was item 2 under "alpha (L1 …) / lambda (L2 …)")
+            if len(chosen) < n and not any(j < i <= end for j, end in chosen.items()):
+                chosen[i] = self._block_end(rows, i)
         evidence = []
-        for i in chosen:
+        for i, end in chosen.items():
             _, no, text, h = rows[i]
-            last, block = no, [text]
-            for _, nxt_no, nxt, nh in rows[i + 1 : i + BLOCK_LINES]:
-                if nh is not h or sum(map(len, block)) + len(nxt) > BLOCK_CHARS:
-                    break
-                last = nxt_no
-                block.append(nxt)
-            cit = self._with_lead(h.chunk.citation(no, last, "\n".join(block)), no, h.chunk)
+            block = [t for _, _, t, _ in rows[i : end + 1]]
+            cit = self._with_lead(h.chunk.citation(no, rows[end][1], "\n".join(block)), no, h.chunk)
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
         seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])

@@ -293,7 +293,7 @@ class Tutor:
         """The constant system prompt (cached by llama.cpp) and the numbered evidence lines."""
         # notes are data: a sentence in them addressed to the model is elided, never passed on
         lines = "\n".join(
-            f"[{i}] ({strip_instructions(e.citation.heading_path.split(' > ')[-1])}) "
+            f"[{i}] ({strip_instructions(self.label(e.citation.heading_path))}) "
             f"{strip_instructions(e.citation.text[:LINE_CHARS])}"
             for i, e in enumerate(evidence, start=1)
         )
@@ -302,6 +302,16 @@ class Tutor:
             {"role": "system", "content": prompt("answer_system", p)},
             {"role": "user", "content": prompt("answer_user", p).format(lines=lines, question=question)},
         ]
+
+    def label(self, heading_path: str) -> str:
+        """What a line is about, for the model: its last heading, after the nearest heading that names a subject
+        when the last names none. "(Hyperparameters one might see on the exam) alpha (L1 regularization)" lost
+        to "(XGBoost) … eta" for "Which XGBoost hyperparameter applies L1 regularization?"."""
+        parts = heading_path.split(" > ")
+        if self.finder.lex.names_in(parts[-1], strict=True):
+            return parts[-1]
+        subject = next((p for p in reversed(parts[:-1]) if self.finder.lex.names_in(p, strict=True)), None)
+        return f"{subject} > {parts[-1]}" if subject else parts[-1]
 
     def warm_up(self) -> None:
         """Load the model and put the constant system prompt into its cache, so the first question is as fast
