@@ -330,7 +330,7 @@ class EvidenceFinder:
                 chosen[i] = self._block_end(rows, i)
         evidence = []
         for i, end in chosen.items():
-            _, no, text, h = rows[i]
+            _, no, _, h = rows[i]
             block = [t for _, _, t, _ in rows[i : end + 1]]
             cit = self._with_lead(h.chunk.citation(no, rows[end][1], "\n".join(block)), no, h.chunk)
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
