@@ -329,7 +329,8 @@ def test_a_line_under_a_generic_heading_is_labelled_with_its_subject(tutor: Tuto
     model matched the subject it was asked about in the label."""
     q = "Which XGBoost hyperparameter applies L1 regularization?"
     evidence, _ = tutor.evidence(q)
-    assert "(XGBoost > Hyperparameters one might see on the exam) alpha (L1 regularization)" in (
-        tutor.build_messages(q, evidence)[1]["content"]
+    assert (
+        "(XGBoost > Hyperparameters one might see on the exam) alpha (L1 regularization)"
+        in (tutor.build_messages(q, evidence)[1]["content"])
     )
     assert tutor.label("Precision vs Recall > Sensitivity") == "Sensitivity"
