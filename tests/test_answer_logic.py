@@ -13,7 +13,7 @@ from mlstutor.evidence import Calibration, Signals, asked_quantity, fit_calibrat
 from mlstutor.llm import register
 from mlstutor.retrieval import Retriever
 from mlstutor.text import contains_key
-from mlstutor.tutor import _MARKER, Tutor
+from mlstutor.tutor import _MARKER, Tutor, check_sentences
 
 SCRIPT: list[str] = []
 
@@ -334,3 +334,23 @@ def test_a_line_under_a_generic_heading_is_labelled_with_its_subject(tutor: Tuto
         in (tutor.build_messages(q, evidence)[1]["content"])
     )
     assert tutor.label("Precision vs Recall > Sensitivity") == "Sensitivity"
+
+
+def test_a_sentence_cites_the_line_that_holds_what_it_adds_to_the_question(tutor: Tutor) -> None:
+    """ "The team should use columnar data … for the CSV log files in S3" cited the Athena overview (it shares
+    "CSV", "S3" and "data" with the question), not "use columnar data for cost-savings (less scan)"."""
+    q = (
+        "A team runs Athena queries over large CSV log files in S3 and the bill keeps growing. What storage change"
+        " cuts the amount of data scanned the most?"
+    )
+    evidence, _ = tutor.evidence(q)
+    right = [i for i, e in enumerate(evidence[:3]) if "columnar data for cost-savings" in e.citation.text]
+    overview = [i for i, e in enumerate(evidence[:3]) if "CSV" in e.citation.text and i not in right]
+    assert right and overview  # both kinds of line are among the model's three
+    text, cited, _, _ = check_sentences(
+        "The team should use columnar data for cost-savings by changing the storage format of the CSV log files"
+        " in S3.",
+        evidence[:3],
+        q,
+    )
+    assert f"[{right[0] + 1}]" in text and cited == [evidence[right[0]].citation]

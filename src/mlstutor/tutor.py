@@ -22,8 +22,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from mlstutor.chunking import Citation
 from mlstutor.config import Settings
 from mlstutor.errors import ModelError
@@ -129,7 +127,9 @@ def check_sentences(
         if support(sent, " ".join(texts), question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
             dropped.append(sent)
             continue
-        best = int(np.argmax([support(sent, t) for t in texts]))
+        # the line that holds what the sentence adds to the question: the question's own words ("CSV log files in
+        # S3") are in the overview line too, the answer's ("columnar data") only in the line that answers
+        best = max(range(len(texts)), key=lambda i: (support(sent, texts[i], question), support(sent, texts[i])))
         cited.add(best)
         body = sent.rstrip(".!?")
         kept.append(f"{body} [{best + 1}]{sent[len(body) :]}")
