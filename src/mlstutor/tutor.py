@@ -221,13 +221,15 @@ _FOLLOW_UP = re.compile(
 )
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str, names_a_subject: bool = False) -> bool:
     """Does the question lean on the previous one: it opens like a continuation ("and …", "what about …"),
-    points back ("its", "that one"), or is only a few words ("why?", "and for training?")?"""
+    points back ("its", "that one"), or is only a few words ("why?", "and for training?")? A few words that name a
+    subject of their own (``names_a_subject``) stand alone: "What is Object2Vec?" right after an XGBoost question
+    was searched as both and answered with XGBoost's hyperparameters (a learner pass in the web UI)."""
     words = len(question.split())
-    if words <= 3:
-        return True
     m = _FOLLOW_UP.search(question)
+    if words <= 3:
+        return not names_a_subject or bool(m)
     # a pronoun in a long question (an exam scenario) points inside it: "events … convert them to Parquet"
     return bool(m) and (bool(m.group(1)) or words <= FOLLOW_UP_MAX_WORDS)
 
@@ -280,7 +282,11 @@ class Tutor:
         """A follow-up ("and its buffer size?", "what about Firehose?") is read together with the previous
         question; a short question with a subject of its own ("When should I use SMOTE?") is not. Exam wording
         gets the notes' term added (the profile's ``query_expansions``: "never misses" → "false negatives")."""
-        query = f"{history[-1][0]} {question}" if history and is_follow_up(question) else question
+        # a subject of its own: one the profile knows, or a capitalised name past the first word ("What's HDFS?")
+        own = bool(self.finder.lex.names_in(question, strict=True)) or any(
+            w[:1].isupper() for w in question.split()[1:]
+        )
+        query = f"{history[-1][0]} {question}" if history and is_follow_up(question, own) else question
         more = [words for pattern, words in self._expansions if pattern.search(query)]
         return " ".join([query, *more])
 
