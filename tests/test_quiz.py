@@ -270,6 +270,7 @@ def _fact(text: str, subject: str = "Kinesis Data Firehose", kind: str = "servic
         ("converts records to Parquet or ORC before delivery", "Kinesis Data Firehose", None),  # good
         ("This is not supported in AWS Console, only SDK and CLI", "Amazon S3", "refers"),  # "this" points away
         ("Also supports compression and encryption", "Kinesis Data Firehose", "refers"),  # "also" than what?
+        ("Mainly for classification, but also for regression", "XGBoost", None),  # "but also" adds to the line
         ("Should be enough to know from high level for the exam", "Amazon QuickSight", "talks"),  # note-taker's aside
         ("object CAN NEVER BE READ BY ANONYMOUS USERS", "AWS KMS", "shouts"),
         ("scale_post_weight handles unbalanced data", "XGBoost", "code"),  # code (and the notes' typo)

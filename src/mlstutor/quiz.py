@@ -302,7 +302,10 @@ class Notes:
         text, low = fact.text, fact.text.lower()
         if any(p in low for p in self.contradicts.get(fact.subject, ())):
             return "known slip of the notes"
-        if re.search(r"(?i)\b(this|these|those|above|below|here|they|them|their|it|its|former|latter|also)\b", text):
+        # "but also" adds to the line itself ("Mainly for classification, but also for regression")
+        if re.search(
+            r"(?i)\b(this|these|those|above|below|here|they|them|their|it|its|former|latter|(?<!but )also)\b", text
+        ):
             return "refers to something outside the line"
         if re.search(
             r"(?i)\b(exam|remember|know|mentioned|lecture|course|notes?|tip|question|recap)\b", text
