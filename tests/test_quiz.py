@@ -1018,3 +1018,18 @@ def test_a_which_item_without_any_of_the_key_s_rivals_is_the_odd_one_out(retriev
     assert odd_one_out(which(["AWS CloudTrail", "Amazon CloudWatch", "Amazon S3", "Amazon VPC"]), notes) is None
     bank = QuestionBank.of(retriever)
     assert not any(odd_one_out(q, notes) for q in bank.items)
+
+
+def test_statement_items_that_share_wrong_options_get_fresh_ones_instead_of_being_left_out(retriever) -> None:
+    """A Firehose quiz of 10 was 3 questions: its other statement items offered a Glue or Kinesis Data Streams line
+    an earlier item had offered, and were left out. Now they are asked with other kin's lines; still no line is
+    offered twice, nor offered by one item and keyed by another."""
+    bank = QuestionBank.of(retriever)
+    quiz = bank.draw("Kinesis Data Firehose", 10, "medium", random.Random(0))
+    statements = [q for q in quiz if q.kind in ("about", "two")]
+    assert len(statements) >= 5
+    wrong = [line for q in statements for line in _wrong_lines(q)]
+    assert len(wrong) == len(set(wrong))
+    assert not set(wrong) & set().union(*map(_key_lines, quiz))
+    for q in quiz:
+        assert not acceptability(q, "Kinesis Data Firehose", bank.notes), q.stem

@@ -1617,7 +1617,7 @@ class QuestionBank:
         pool = [q for q in self.on_topic(topic) if q.id not in skip]
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
         if not named:
-            got = pick(pool, n, difficulty, rng, topic, before, self.notes, before)
+            got = pick(pool, n, difficulty, rng, topic, before, self.notes, before, refresh=self._refresh)
             return self._unrevealed(feedback_order(got, self.notes), before)
         # a quiz on X: "which service …?" with X as the key answers itself (review 12: four of five Firehose items
         # were "→ Firehose"). Items that do not name a subject first (X's statements, values, parts), then X's own
@@ -1625,7 +1625,9 @@ class QuestionBank:
         near = [q for q in self.contrasts(named) if q.id not in skip]
 
         def more(items: list[Question], k: int) -> list[Question]:
-            return pick(items, max(0, k), difficulty, rng, topic, [*before, *got], self.notes, before)
+            return pick(
+                items, max(0, k), difficulty, rng, topic, [*before, *got], self.notes, before, refresh=self._refresh
+            )
 
         # items keyed on X itself, and items keyed on X's rivals with X a wrong option, only when nothing else is
         # left: reviews 18-24 rejected every "→ X" item as given away by the quiz's name (9-18 a session) and read
@@ -1676,13 +1678,36 @@ class QuestionBank:
             told += _placed(q, notes)
         return out
 
-    def _swap_known(self, q: Question, told: list, keyed: set, offered: set, quiz: list[Question]) -> Question:
-        """``q`` with the wrong options ``told`` already placed replaced by kin's statements it did not, none of them
-        a line the quiz keys or offers, nor one that tells another item's key."""
+    def _refresh(self, q: Question, clash: frozenset, chosen: Sequence[Question]) -> Question:
+        """A statement item whose wrong options the quiz already keys or offers (``clash``), with fresh ones: three
+        Firehose statement items left four out that way (a quiz of 3 when 10 were asked)."""
+        if not _is_statement_item(q):
+            return q
+        keyed = {line for p in chosen for line in _key_lines(p)}
+        offered = {line for p in chosen if p.kind in ("about", "two") for line in _wrong_lines(p)}
+        return self._swap_known(q, [], keyed, offered, chosen, clash)
+
+    def _swap_known(
+        self,
+        q: Question,
+        told: list,
+        keyed: set,
+        offered: set,
+        quiz: Sequence[Question],
+        clash: frozenset = frozenset(),
+    ) -> Question:
+        """``q`` with the wrong options ``told`` already placed (or whose lines are in ``clash``) replaced by kin's
+        statements it did not, none of them a line the quiz keys or offers, nor one that tells another item's key."""
         notes = self.notes
         owner = {x: notes.at.get(_line(r.get("citation"))) for x, r in q.rationales.items() if x not in q.answer}
         known = [
-            x for x, o in owner.items() if o and _known(o, q.rationales[x]["citation"].get("text", ""), told, notes)
+            x
+            for x, o in owner.items()
+            if o
+            and (
+                _line(q.rationales[x].get("citation")) in clash
+                or _known(o, q.rationales[x]["citation"].get("text", ""), told, notes)
+            )
         ]
         if not known:
             return q
@@ -1928,12 +1953,15 @@ def pick(
     notes: Notes | None = None,
     earlier: Sequence[Question] = (),
     retell: bool = False,
+    refresh: Callable[[Question, frozenset, Sequence[Question]], Question] | None = None,
 ) -> list[Question]:
     """Choose ``n`` items from ``pool``: at most one per fact, subjects and sections taking turns, item types in
     the difficulty's proportions (a type runs dry → the others fill in). ``taken``: items already chosen (a mock
     exam's other domains). A line of the notes is asked once, also by a "choose two" item whose second key it is
     (a mock exam had the FindMatches scenario and "Which two statements about Glue FindMatches…" on one line).
-    ``retell``: a line the earlier quizzes only quoted in their feedback may be asked (:meth:`QuestionBank.draw`)."""
+    ``retell``: a line the earlier quizzes only quoted in their feedback may be asked (:meth:`QuestionBank.draw`).
+    ``refresh(q, lines, chosen)``: ``q`` with other wrong options where its own are lines the quiz already keys or
+    offers (a statement item is then asked with fresh ones rather than left out: quizzes ran short)."""
     lines = set().union(*map(_key_lines, taken))
     # ``earlier``: the learner's earlier quizzes, whose feedback they have read: what it told is not asked again —
     # the line quoted for a wrong option (or in a hint), nor the same thing said of that subject in other words
@@ -1966,10 +1994,12 @@ def pick(
                         continue
                     if _key_lines(q) & (lines | shown) or (told and _given_away(q, told, notes)):
                         continue
-                    if _key_lines(q) & offered or (
-                        q.kind in ("about", "two") and _wrong_lines(q) & (lines | offered)
-                    ):
+                    if _key_lines(q) & offered:
                         continue  # a statement another item of the quiz keys or offers is eliminated (review 18)
+                    if q.kind in ("about", "two") and (clash := _wrong_lines(q) & (lines | offered)):
+                        q = refresh(q, frozenset(clash), [*taken, *out]) if refresh else q
+                        if _wrong_lines(q) & (lines | offered):
+                            continue
                     if any(_same_fact(q, p, notes) or _same_scene(q, p) for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
                     # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination;
