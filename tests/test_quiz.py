@@ -33,6 +33,7 @@ from mlstutor.quiz import (
     _situated,
     _template,
     _third_person,
+    _unscaled,
     _use_case_scenario,
     _wrong_lines,
     acceptability,
@@ -1033,3 +1034,17 @@ def test_statement_items_that_share_wrong_options_get_fresh_ones_instead_of_bein
     assert not set(wrong) & set().union(*map(_key_lines, quiz))
     for q in quiz:
         assert not acceptability(q, "Kinesis Data Firehose", bank.notes), q.stem
+
+
+@pytest.mark.parametrize(
+    ("cloze", "value", "shown"),
+    [
+        # review 31: the alternative after the blank stated the value's digits scaled by a thousand
+        ("default capacity: ____ or 4000 records per second", 4, "default capacity: ____ …"),
+        ("____ / s or 1 000 messages / s at write PER SHARD", 1, "____ / s … at write PER SHARD"),
+        ("____ or 2 per second", 2, "____ or 2 per second"),  # the same number is no scaled restatement
+        ("up to ____ or 7 days", 1, "up to ____ or 7 days"),  # another value altogether
+    ],
+)
+def test_a_value_blank_drops_an_alternative_that_scales_the_value(cloze: str, value: float, shown: str) -> None:
+    assert _unscaled(cloze, value) == shown

@@ -24,6 +24,7 @@ import difflib
 import hashlib
 import io
 import json
+import math
 import random
 import re
 import threading
@@ -1105,15 +1106,32 @@ def _clue_free(cloze: str) -> str:
     return ", ".join(out).replace(", …", " …").replace("…, ", "… ")
 
 
+_OR_NUMBER = re.compile(r"(?<=____)(\s*/\s*s)?\s+or\s+(\d[\d ,.]*\d|\d)\s*[A-Za-z%]*(?:\s*(?:per|/)\s*[A-Za-z]+)?")
+
+
+def _unscaled(cloze: str, number: float) -> str:
+    """The blanked line without an alternative right after the blank that states the value's digits scaled by a
+    power of ten ("____ or 4000 records per second" gave 4 MB/s, "____ / s or 1 000 messages / s" 1 MB: review
+    31); what is cut shows as "…"."""
+    m = _OR_NUMBER.search(cloze)
+    if not m or not number:
+        return cloze
+    ratio = float(re.sub(r"[ ,]", "", m[2])) / number
+    if ratio < 10 or not math.isclose(10 ** round(math.log10(ratio)), ratio):
+        return cloze
+    return f"{cloze[: m.start()]}{m[1] or ''} …{cloze[m.end() :]}"
+
+
 def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     """A limit, default or price, with numeric neighbours of the same unit as distractors."""
     m = VALUE.search(fact.text)
     if not m or fact.text.count(m.group(0)) != 1:
         return None
+    number = float(m[1].replace(",", ""))
     cloze = _clue_free(fact.text.replace(m.group(0), "____", 1))
     if len(content_words(cloze)) < 3 or not is_clean(fact.text):
         return None
-    number = float(m[1].replace(",", ""))
+    cloze = _unscaled(cloze, number)  # the stem names the section: "default capacity: ____ …" is still clear
     unit, spaced, dollar = m[2], " " in m.group(0), m.group(0).startswith("$")
     if unit == "s" and (number >= 1000 or not re.search(r"(?i)latency|second|time|wait|buffer|interval", cloze)):
         return None  # "from 100000s sources" is a count, not seconds
