@@ -1696,14 +1696,12 @@ class QuestionBank:
             told += _placed(q, notes)
         return out
 
-    def _refresh(self, q: Question, clash: frozenset, chosen: Sequence[Question]) -> Question:
+    def _refresh(
+        self, q: Question, clash: frozenset, keyed: set, offered: set, chosen: Sequence[Question]
+    ) -> Question:
         """A statement item whose wrong options the quiz already keys or offers (``clash``), with fresh ones: three
         Firehose statement items left four out that way (a quiz of 3 when 10 were asked)."""
-        if not _is_statement_item(q):
-            return q
-        keyed = {line for p in chosen for line in _key_lines(p)}
-        offered = {line for p in chosen if p.kind in ("about", "two") for line in _wrong_lines(p)}
-        return self._swap_known(q, [], keyed, offered, chosen, clash)
+        return self._swap_known(q, [], keyed, offered, chosen, clash) if _is_statement_item(q) else q
 
     def _swap_known(
         self,
@@ -1971,15 +1969,16 @@ def pick(
     notes: Notes | None = None,
     earlier: Sequence[Question] = (),
     retell: bool = False,
-    refresh: Callable[[Question, frozenset, Sequence[Question]], Question] | None = None,
+    refresh: Callable[[Question, frozenset, set, set, Sequence[Question]], Question] | None = None,
 ) -> list[Question]:
     """Choose ``n`` items from ``pool``: at most one per fact, subjects and sections taking turns, item types in
     the difficulty's proportions (a type runs dry → the others fill in). ``taken``: items already chosen (a mock
     exam's other domains). A line of the notes is asked once, also by a "choose two" item whose second key it is
     (a mock exam had the FindMatches scenario and "Which two statements about Glue FindMatches…" on one line).
     ``retell``: a line the earlier quizzes only quoted in their feedback may be asked (:meth:`QuestionBank.draw`).
-    ``refresh(q, lines, chosen)``: ``q`` with other wrong options where its own are lines the quiz already keys or
-    offers (a statement item is then asked with fresh ones rather than left out: quizzes ran short)."""
+    ``refresh(q, clash, keyed, offered, chosen)``: ``q`` with other wrong options where its own (``clash``) are lines
+    the quiz already keys or offers (a statement item is then asked with fresh ones rather than left out: quizzes
+    ran short)."""
     lines = set().union(*map(_key_lines, taken))
     # ``earlier``: the learner's earlier quizzes, whose feedback they have read: what it told is not asked again —
     # the line quoted for a wrong option (or in a hint), nor the same thing said of that subject in other words
@@ -2015,7 +2014,7 @@ def pick(
                     if _key_lines(q) & offered:
                         continue  # a statement another item of the quiz keys or offers is eliminated (review 18)
                     if q.kind in ("about", "two") and (clash := _wrong_lines(q) & (lines | offered)):
-                        q = refresh(q, frozenset(clash), [*taken, *out]) if refresh else q
+                        q = refresh(q, frozenset(clash), lines, offered, [*taken, *out]) if refresh else q
                         if _wrong_lines(q) & (lines | offered):
                             continue
                     if any(_same_fact(q, p, notes) or _same_scene(q, p) for p in [*taken, *out]):
