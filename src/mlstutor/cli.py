@@ -23,7 +23,12 @@ def _tqdm_progress() -> Callable[[str, int, int], None]:
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
-    labels = {"chunk": "reading notes", "embed": "embedding passages", "save": "saving index"}
+    labels = {
+        "chunk": "reading notes",
+        "embed": "embedding passages",
+        "save": "saving index",
+        "fine-tune": "fitting the encoder to the notes",
+    }
 
     def update(stage: str, done: int, total: int) -> None:
         if stage == "wait":
@@ -59,7 +64,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     status = index_status(settings)
     if status.state == "fresh" and not args.rebuild:
         print(f"index is up to date: {status.reason} ({settings.index_dir})")
-        return 0
+        return _adapt(settings) if args.adapt else 0
     if status.state != "missing":
         print(f"rebuilding index ({status.state}: {status.reason})", file=sys.stderr)
     new = build_index(settings, _tqdm_progress(), reuse=not args.rebuild)
@@ -70,6 +75,17 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(
         f"index built: {m.get('n_chunks')} chunks from {m.get('n_docs')} notes in {m.get('build_seconds')} s "
         f"({m.get('n_embedded')} texts embedded, {m.get('n_reused')} reused from the previous build)"
+    )
+    return _adapt(settings) if args.adapt else 0
+
+
+def _adapt(settings: Settings) -> int:
+    from mlstutor.adapt import adapt_index
+
+    info = adapt_index(settings, _tqdm_progress())
+    print(
+        f"encoder adapted to these notes: {info['pairs']} practice questions, {info['epochs']} epochs, "
+        f"{info['seconds']} s (search uses it from now on; MLSTUTOR_ADAPTED=0 turns it off)"
     )
     return 0
 
@@ -554,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the search index")
     p.add_argument("--rebuild", action="store_true", help="rebuild from scratch (embed everything again)")
+    p.add_argument(
+        "--adapt", action="store_true", help="then fine-tune the encoder on the notes' practice questions (~2 min)"
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("status", help="is the index fresh, stale, missing or corrupt?")

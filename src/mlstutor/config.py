@@ -44,6 +44,9 @@ class Settings:
     min_chunk: int = 250
     chunker: str = "headings"  # "naive" reproduces the plain 1000/200 recipe (eval baseline)
     heading_context: bool = True  # embed and index each passage and line with its heading path in front
+    # search with the build's encoder fine-tuned on its own practice questions when it has one
+    # (`mlstutor index --adapt`; 0 = always the packaged model)
+    adapted: bool = True
 
     # retrieval
     k: int = 5

@@ -31,7 +31,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -47,6 +47,8 @@ from mlstutor.files import write_text_atomic
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
 BUILD_FILES = ("chunks.jsonl", "vectors.faiss", "lines.npy", "line_owner.npy", "embed_keys.npy")
+# a build's encoder fine-tuned on its own practice questions, with the vectors it gives (``mlstutor.adapt``)
+ADAPTED = "adapted"
 KEY_DTYPE = "S32"  # hex of a 16-byte blake2b digest
 BUILT_ELSEWHERE = "built by another process just now"
 
@@ -395,6 +397,24 @@ def load_index(index_dir: Path, manifest: dict | None = None) -> LoadedIndex:
     return LoadedIndex(
         chunks, np.asarray(vectors, dtype="float32"), faiss_index, manifest, live, line_vectors, line_owner
     )
+
+
+def adapted(index: LoadedIndex) -> tuple[str, LoadedIndex] | None:
+    """The build's adapted encoder folder and the index with its vectors, or None when the build has none (or
+    one that does not fit it: then the base model's vectors serve)."""
+    folder = index.path / ADAPTED
+    if not (folder / "adapted.json").is_file():
+        return None
+    try:
+        vectors = np.load(folder / "vectors.npy").astype("float32")
+        lines = np.load(folder / "lines.npy").astype("float32")
+    except (OSError, ValueError):
+        return None
+    if vectors.shape[0] != len(index.chunks) or lines.shape[0] != len(index.line_vectors):
+        return None
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    return str(folder), replace(index, vectors=vectors, faiss_index=flat, line_vectors=lines)
 
 
 def ensure_index(settings: Settings, progress: BuildProgress | None = None) -> LoadedIndex:

@@ -20,7 +20,7 @@ from mlstutor.chunking import Chunk
 from mlstutor.config import Settings
 from mlstutor.embedding import Embedder, get_embedder
 from mlstutor.errors import QueryError
-from mlstutor.index import BuildProgress, LoadedIndex, ensure_index
+from mlstutor.index import BuildProgress, LoadedIndex, adapted, ensure_index
 from mlstutor.text import REMINDER, asked_quantity, states_quantity
 
 MODES = ("dense", "bm25", "hybrid")
@@ -177,6 +177,9 @@ class Retriever:
         """Load the index for ``settings`` (building it first when missing or stale)."""
         settings = settings or Settings.from_env()
         index = ensure_index(settings, progress)
+        if settings.adapted and (fitted := adapted(index)):
+            folder, index = fitted
+            return cls(index, get_embedder(folder), settings)
         return cls(index, get_embedder(settings.embedding_model), settings)
 
     @property
