@@ -15,7 +15,7 @@ import pytest
 
 from mlstutor.chunking import Chunk, Citation
 from mlstutor.errors import MlstutorError
-from mlstutor.facts import Fact, Lexicon, chunk_facts, extract_facts, mask
+from mlstutor.facts import Fact, Lexicon, chunk_facts, extract_facts, is_formula, mask
 from mlstutor.practice import PracticeSession, flashcards, parse_choice, report_markdown, to_anki_cards
 from mlstutor.progress import Progress
 from mlstutor.quiz import (
@@ -24,6 +24,7 @@ from mlstutor.quiz import (
     Question,
     QuestionBank,
     QuizMaster,
+    _claim_of,
     _claim_text,
     _clue_free,
     _eliminable,
@@ -39,6 +40,7 @@ from mlstutor.quiz import (
     acceptability,
     blueprint,
     claim_body,
+    formula_items,
     fragment_key,
     guessable,
     keyed_on,
@@ -1048,3 +1050,52 @@ def test_statement_items_that_share_wrong_options_get_fresh_ones_instead_of_bein
 )
 def test_a_value_blank_drops_an_alternative_that_scales_the_value(cloze: str, value: float, shown: str) -> None:
     assert _unscaled(cloze, value) == shown
+
+
+@pytest.mark.parametrize(
+    "text,formula",
+    [
+        ("TP / (TP + FN)", True),
+        ("(TP + TN) / Total", True),
+        ("TN / (TN + FP)", True),
+        ("KDS / KDF", False),  # two names, no arithmetic
+        ("S3 + EBS", False),
+        ("Correct / total = Accuracy", False),
+        ("2 *( Recall* Precision) / ( Recall + Precision )", False),  # markdown debris in the notes' F1 line
+    ],
+)
+def test_what_reads_as_a_formula(text: str, formula: bool) -> None:
+    assert is_formula(text) is formula
+
+
+def test_formula_items_ask_a_metrics_formula(retriever) -> None:
+    """The concepts note gives recall, specificity, precision and accuracy as bare formulas under each metric's
+    lead: a formula item offers the others' formulas, each wrong option cited with the metric it belongs to.
+    Precision and Specificity, which these notes mix up in words, are not asked."""
+    notes = QuestionBank.of(retriever).notes
+    items = {q.subject: q for q in formula_items(notes)}
+    assert set(items) == {"Recall", "Accuracy"}
+    q = items["Recall"]
+    assert q.stem == "Which formula do your notes give for Recall?" and q.kind == "formula"
+    assert [q.options[a] for a in q.answer] == ["TP / (TP + FN)"]
+    assert sorted(q.options.values()) == sorted(
+        ["TP / (TP + FN)", "TP / (TP + FP)", "TN / (TN + FP)", "(TP + TN) / Total"]
+    )
+    for letter, text in q.options.items():
+        assert q.rationales[letter]["citation"]["text"] == text  # the line that gives that formula, under its metric
+    assert not acceptability(q, "precision and recall", notes)
+    assert fragment_key(replace(q, options={**q.options, q.answer[0]: "TP and FN"}), notes)
+
+
+def test_a_quiz_asks_one_formula(retriever) -> None:
+    """The feedback of a formula item names every other formula: a second one would be given away."""
+    bank = QuestionBank.of(retriever)
+    for seed in range(6):
+        got = bank.draw("precision and recall", 10, "medium", random.Random(seed))
+        formulas = [q for q in got if is_formula(_claim_of(q))]
+        assert len(formulas) <= 1, [q.stem for q in got]
+    assert any(
+        is_formula(_claim_of(q))
+        for s in range(6)
+        for q in bank.draw("precision and recall", 10, "medium", random.Random(s))
+    )

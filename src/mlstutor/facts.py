@@ -34,6 +34,13 @@ _LEAD = re.compile(r"^\s*(?:[*+-]|\d+\.)?\s*(?:\*\*|__)(?P<term>[^*_]{2,60}?)(?:
 _PLAIN_LEAD = re.compile(r"^(?P<term>[A-Za-z0-9][\w /&().+'-]{1,60}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>.+)$")
 _DEBRIS = re.compile(r"[*#`|<>\[\]{}]|^\W|\.\.\.$|https?:|\bhttp|!\[|\\")
 _CODE = re.compile(r"\w\s*=\s*\w+\(|^\s*(import|from)\s|\(\)\s*$|=>|->|;\s*$")
+# "TP / (TP + FN)" under "**Sensitivity** (Recall …):" — a formula is a claim of its own, though it has no words
+_FORMULA = re.compile(r"^[()\s]*[A-Z]{2,4}\b[A-Za-z()+\-/\s]*/[A-Za-z()+\-/\s]*$")
+
+
+def is_formula(text: str) -> bool:
+    """A ratio of confusion-matrix counts or the like: capitals, + - / and parentheses only."""
+    return bool(_FORMULA.match(text)) and "+" in text and len(re.findall(r"\b[A-Z]{2,4}\b", text)) >= 2
 # "SageMaker Neo for edge devices", "AWS CloudTrail to see SageMaker API calls": a name and what it is for
 _PURPOSE_LEAD = re.compile(
     r"^(?P<term>(?:Amazon |AWS |SageMaker )?[A-Z][\w-]*(?: [A-Z0-9][\w-]*){0,3}) (?:for|to) \w"
@@ -365,7 +372,9 @@ def chunk_facts(chunk: Chunk, lex: Lexicon) -> list[Fact]:
         if not subject or not body:
             continue
         text = (clean_statement(body) if lead and body else body).strip("_ ")
-        if not is_clean(text) or len([w for w in content_words(text) if w.isalpha() and len(w) >= 4]) < 2:
+        if not is_formula(text) and (
+            not is_clean(text) or len([w for w in content_words(text) if w.isalpha() and len(w) >= 4]) < 2
+        ):
             continue
         line = chunk.line_start + offset
         names = lex.spellings_of(subject) if kind != "term" else [subject.lower()]

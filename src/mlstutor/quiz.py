@@ -40,7 +40,17 @@ from typing import ClassVar
 
 from mlstutor.chunking import Chunk, Citation, table_row_items
 from mlstutor.errors import MlstutorError
-from mlstutor.facts import VALUE, Fact, Lexicon, NoteList, extract_facts, extract_lists, is_clean, norm
+from mlstutor.facts import (
+    VALUE,
+    Fact,
+    Lexicon,
+    NoteList,
+    extract_facts,
+    extract_lists,
+    is_clean,
+    is_formula,
+    norm,
+)
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
 from mlstutor.text import REMINDER, content_words, sentences, support
 
@@ -507,6 +517,9 @@ def fragment_key(q: Question, notes: Notes) -> str | None:
         elif q.kind == "value":
             if not VALUE.fullmatch(key.strip()):
                 return f"fragment key: {key!r} is not a value"
+        elif q.kind == "formula":
+            if not is_formula(key):
+                return f"fragment key: {key!r} is not a formula"
         elif not is_clean(key) or len(content_words(key)) < 3:
             return f"fragment key: {key!r}"
     return None
@@ -1429,6 +1442,41 @@ _GLOSS = re.compile(r"^(?P<name>[A-Za-z][\w.-]{1,24}(?: [\w.-]{1,20})?)\s*\((?P<
 _GLOSS_COLON = re.compile(r"^(?P<name>[a-z][a-z0-9]*(?:_[a-z0-9]+)*):\s+(?P<gloss>[^'\"{}:]{6,90}?)\.?$")
 
 
+def formula_items(notes: Notes) -> list[Question]:
+    """ "Which formula do your notes give for Recall?": a metric's formula against its kin's (precision, specificity,
+    accuracy), each wrong option cited with the metric it belongs to. The notes write them as bare bullets under a
+    metric's lead, so they had no item at all (review 31 listed the formulas among what a two-question
+    precision-and-recall quiz left out). Not asked the other way round ("which metric is TP / (TP + FP)?"): four
+    metric names would put Precision beside Specificity, which these notes mix up (``[quiz.confused]``); for the
+    same reason neither of them is asked here. A quiz asks one formula item (:func:`pick`): its feedback names every
+    other formula."""
+    forms = {s: f for s, fs in notes.of.items() if (f := next((f for f in fs if is_formula(f.text)), None))}
+    by_text = {norm(f.text): s for s, f in forms.items()}
+    out = []
+    for subject, f in forms.items():
+        if by_text.get(norm(f.text)) != subject:
+            continue  # two subjects with one formula (Recall, Sensitivity): one is asked, the other never offered
+        kin = sorted(o for o in by_text.values() if o != subject)
+        if len(kin) < 3 or any(frozenset((subject, o)) in notes.confused for o in kin):
+            continue
+        rng = random.Random("formula:" + f.id)
+        wrong = rng.sample(kin, 3)
+        options, answer = _letters([f.text], [forms[o].text for o in wrong], rng)
+        owner = {forms[o].text: o for o in [subject, *wrong]}
+        rationales = {
+            letter: _rationale(
+                f"{'Right' if owner[t] == subject else 'Wrong'}: your notes give {owner[t]} as “{t}”.",
+                forms[owner[t]],
+            )
+            for letter, t in options.items()
+        }
+        stem = f"Which formula do your notes give for {subject}?"
+        out.append(
+            _item(f, stem, options, answer, "formula", rationales, _elimination_hint(options, answer, rationales))
+        )
+    return out
+
+
 def gloss_items(notes: Notes) -> list[Question]:
     """A list of named settings with a gloss each ("eta (step size shrinking)", "alpha (L1 regularization)"),
     as the notes keep hyperparameters: "Which XGBoost hyperparameter is the step size shrinking?", the
@@ -1567,6 +1615,7 @@ class QuestionBank:
             yield from two_items(subject, self.notes, random.Random(subject), offered=offered)
             yield from about_items(subject, self.notes, random.Random("about:" + subject), offered=offered)
         yield from gloss_items(self.notes)
+        yield from formula_items(self.notes)
         yield from list_items(extract_lists(self._chunks), self.notes)
 
     def merge_phrasings(self, phrasings: dict[str, str]) -> int:
@@ -2025,6 +2074,8 @@ def pick(
                     again = [p for p in earlier if set(p.options.values()) == set(q.options.values())]
                     if len(same) >= 2 or any(p.subject == q.subject and p.kind == q.kind for p in same + again):
                         continue  # … also after an earlier quiz of the session (review 16: Q43 was Q24 again)
+                    if is_formula(_claim_of(q)) and any(is_formula(_claim_of(p)) for p in out):
+                        continue  # one formula a quiz: the feedback of one gives every other formula away
                     if q.kind == "term" and same:
                         continue  # glossary siblings: "lambda is “L2 regularization”" told the next key (review 20)
                     if (
