@@ -39,7 +39,11 @@ def corpus_dir() -> Path:
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings for the real corpus with an index in a session scratch folder."""
     base = tmp_path_factory.mktemp("mlstutor")
-    return Settings(corpus_dir=CORPUS, index_dir=base / "index", data_dir=base / "data", cache_dir=base / "cache")
+    # adapted=False: a UI started on this shared index would fit an encoder into it in the background, and every
+    # later test would search with that one (tests/test_adapt.py covers the fitting, on its own index)
+    return Settings(
+        corpus_dir=CORPUS, index_dir=base / "index", data_dir=base / "data", cache_dir=base / "cache", adapted=False
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The encoder fitted to the notes (``mlstutor index --adapt``): real MiniLM fine-tuned on the real question bank of
 two real notes, real FAISS index on disk."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from mlstutor.errors import MlstutorError
 from mlstutor.index import ADAPTED, build_index, load_index
 from mlstutor.quiz import QuestionBank
 from mlstutor.retrieval import Retriever
+from mlstutor.ui.services import Services
 
 KEEP = ("aws-ml-specialty-quick-notes.md", "aws-ml-study-notes-concepts.md")
 
@@ -75,3 +77,25 @@ def test_a_failed_fit_leaves_nothing_behind(two_notes: Settings, monkeypatch: py
     live = load_index(two_notes.index_dir).path
     assert not (live / ADAPTED).exists() and not list(live.glob(".tmp-adapted-*"))
     assert Retriever.open(two_notes).search("What is Amazon Polly?", k=1)
+
+
+def test_the_web_app_fits_search_in_the_background(two_notes: Settings) -> None:
+    """What `make run` does: the app serves at once on the packaged encoder, fits one to the notes in the
+    background and searches with it when it is ready (a hosted backend here: no local model to load first)."""
+    hosted = two_notes.with_(backend="openai", openai_base_url="http://127.0.0.1:9/v1", openai_model="m")
+    svc = Services(hosted)
+    svc.start()
+    deadline = time.time() + 300
+    while time.time() < deadline and not (svc.retriever and svc.retriever.embedder.name == ADAPTED):
+        time.sleep(1)
+    assert svc.retriever.embedder.name == ADAPTED, svc.status_md()
+    assert "search fitted to them" in svc.status_md()
+    assert svc.retriever.search("What does Amazon Polly do?", k=1)
+    svc.adapt()  # the live build has its encoder: nothing to do, nothing swapped
+    assert svc.retriever.embedder.name == ADAPTED
+    svc.stop()
+
+    off = Services(two_notes.with_(adapted=False, index_dir=two_notes.index_dir))
+    off.load_index()
+    off.adapt()
+    assert off.retriever.embedder.name != ADAPTED  # MLSTUTOR_ADAPTED=0: the packaged model, nothing fitted

@@ -51,6 +51,7 @@ def app_url(settings, retriever, tmp_path_factory) -> Iterator[str]:
         "MLSTUTOR_MODEL": "smollm2-135m",
         "MLSTUTOR_MAX_TOKENS": "60",
         "MLSTUTOR_BANK_SCENARIOS": "0",
+        "MLSTUTOR_ADAPTED": "0",  # no 1.5-minute fit competing with the browser (tests/test_adapt.py has its own)
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     log = open(base / "app.log", "w")  # noqa: SIM115 - stays open for the server's whole life

@@ -20,6 +20,7 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,10 @@ def fine_tune(
     epochs: int = EPOCHS,
     seed: int = 0,
     progress: BuildProgress | None = None,
+    busy: Callable[[], bool] | None = None,
 ) -> None:
-    """Multiple-negatives ranking loss (each question against every line of its batch), AdamW, fixed seed."""
+    """Multiple-negatives ranking loss (each question against every line of its batch), AdamW, fixed seed.
+    ``busy()`` true: wait before the next step (a learner is using the two cores)."""
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -79,6 +82,8 @@ def fine_tune(
         order = list(range(len(pairs)))
         rng.shuffle(order)
         for i in range(0, len(order), BATCH):
+            while busy and busy():
+                time.sleep(1)
             batch = [pairs[j] for j in order[i : i + BATCH]]
             sims = embed([q for q, _ in batch]) @ embed([line for _, line in batch]).T * SCALE
             loss = torch.nn.functional.cross_entropy(sims, torch.arange(len(batch)))
@@ -92,7 +97,12 @@ def fine_tune(
     model.save(str(out))
 
 
-def adapt_index(settings: Settings, progress: BuildProgress | None = None, epochs: int = EPOCHS) -> dict:
+def adapt_index(
+    settings: Settings,
+    progress: BuildProgress | None = None,
+    epochs: int = EPOCHS,
+    busy: Callable[[], bool] | None = None,
+) -> dict:
     """Fine-tune the encoder on the live build's question bank and store it, with the vectors it gives, in the
     build's ``adapted/`` folder. Returns what was done (pairs, seconds)."""
     t0 = time.perf_counter()
@@ -106,7 +116,7 @@ def adapt_index(settings: Settings, progress: BuildProgress | None = None, epoch
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-adapted-", dir=index.path))
     try:
-        fine_tune(base.embedder.path, pairs, tmp, epochs, progress=progress)
+        fine_tune(base.embedder.path, pairs, tmp, epochs, progress=progress, busy=busy)
         enc = SentenceTransformerEmbedder("adapted", str(tmp))
         texts = [c.search_text_with(settings.heading_context) for c in index.chunks]
         units = [u for c in index.chunks for u in c.units_with(settings.heading_context)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -145,6 +146,7 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> tuple:
         try:
             build_index(settings, lambda stage, d, t: progress(d / max(t, 1), desc=labels.get(stage, stage)))
             svc.load_index()
+            threading.Thread(target=svc.adapt, daemon=True).start()  # the new build's own encoder, in the background
         except Exception as exc:
             md, rows = library_view()
             return _friendly(exc) + "\n\n" + md, rows, svc.status_md(request)

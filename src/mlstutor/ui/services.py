@@ -15,6 +15,7 @@ import gradio as gr
 
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
+from mlstutor.index import ADAPTED
 from mlstutor.progress import Progress, ProgressStores
 from mlstutor.quiz import QuestionBank, QuizMaster, fill_scenarios
 from mlstutor.retrieval import Retriever
@@ -44,7 +45,8 @@ def learner(request: gr.Request | None) -> str | None:
 
 class Services:
     """The shared, lazily loaded parts of the app. Loading runs in a background thread at start-up: the index,
-    the question bank, the model (warm prompt cache), then the model's scenario wordings for the bank."""
+    the question bank, the model (warm prompt cache), the search encoder fitted to the notes, then the model's
+    scenario wordings for the bank."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -53,8 +55,10 @@ class Services:
         self.index_error: str | None = None
         self.model_state = "not loaded"
         self.bank_state = ""
+        self.adapt_state = ""
         self.scenarios = bool(settings.bank_scenarios)
         self._lock = threading.Lock()
+        self._adapting = threading.Lock()
         self._stop = threading.Event()
         self.last_use = 0.0  # when a learner last used the model (background work yields to them)
 
@@ -78,6 +82,7 @@ class Services:
             return
         if self.settings.backend != "llamacpp":
             self.model_state = "hosted"  # nothing to load; the server is reached on the first question
+            self.adapt()
             return
         self.model_state = f"loading {self.settings.model}…"
         try:
@@ -86,9 +91,40 @@ class Services:
             self.model_state = f"{self.settings.model} ready"
         except MlstutorError as exc:
             self.model_state = f"model unavailable: {exc}"
+            self.adapt()
             return
+        self.adapt()
         if self.scenarios:
             self._fill_scenarios(tutor.llm)
+
+    def adapt(self) -> None:
+        """Background, once the model is warm (and again after a re-index): fit the search encoder to the live build
+        of the notes (:mod:`mlstutor.adapt`, ~1.5 min on two cores; it pauses while a learner is using the model),
+        then search with it. A build that has one already, or ``MLSTUTOR_ADAPTED=0``: nothing to do."""
+        if not self.settings.adapted or not self._adapting.acquire(blocking=False):
+            return  # the running one picks up a newer build when it is done
+        from mlstutor.adapt import adapt_index
+
+        def show(stage: str, done: int, total: int) -> None:
+            what = "fitting search to your notes" if stage == "fine-tune" else "re-embedding your notes"
+            self.adapt_state = f" · 🔧 {what} {done}/{total}" if done < total else ""
+
+        def busy() -> bool:
+            if self._stop.is_set():
+                raise MlstutorError("stopping")
+            return time.time() - self.last_use < 30
+
+        tried: set[str] = set()
+        try:
+            while (r := self.retriever) is not None and r.embedder.name != ADAPTED and str(r.index.path) not in tried:
+                tried.add(str(r.index.path))
+                adapt_index(self.settings, show, busy=busy)
+                self.load_index()
+        except Exception:  # the packaged encoder keeps serving; `mlstutor index --adapt` says why
+            pass
+        finally:
+            self.adapt_state = ""
+            self._adapting.release()
 
     def _fill_scenarios(self, llm: Any) -> None:
         """Background: the model wraps bank items in exam scenarios, one at a time, cached per fact."""
@@ -139,6 +175,8 @@ class Services:
         else:
             m = self.retriever.index.manifest
             idx = f"📚 {m['n_chunks']} passages from {m['n_docs']} notes"
+            if self.retriever.embedder.name == ADAPTED:
+                idx += ", search fitted to them"
         store = self.stores.opened(learner(request))
         note = f" · ⚠️ {store.notice}" if store is not None and store.notice else ""
-        return f"{idx} · 🤖 model: {self.model_state}{self.bank_state}{note}"
+        return f"{idx} · 🤖 model: {self.model_state}{self.adapt_state}{self.bank_state}{note}"
