@@ -68,7 +68,8 @@ def test_adapted_folder_that_does_not_fit_is_ignored(two_notes: Settings) -> Non
 
 
 def test_a_failed_fit_leaves_nothing_behind(two_notes: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
+    def broken(base: str, pairs: list, out: Path, *args: object, **kwargs: object) -> None:
+        (out / "model.safetensors").write_bytes(b"half a model")  # killed halfway through saving
         raise MlstutorError("disk full")
 
     monkeypatch.setattr(adapt, "fine_tune", broken)
@@ -84,18 +85,22 @@ def test_the_web_app_fits_search_in_the_background(two_notes: Settings) -> None:
     background and searches with it when it is ready (a hosted backend here: no local model to load first)."""
     hosted = two_notes.with_(backend="openai", openai_base_url="http://127.0.0.1:9/v1", openai_model="m")
     svc = Services(hosted)
-    svc.start()
-    deadline = time.time() + 300
-    while time.time() < deadline and not (svc.retriever and svc.retriever.embedder.name == ADAPTED):
-        time.sleep(1)
-    assert svc.retriever.embedder.name == ADAPTED, svc.status_md()
-    assert "search fitted to them" in svc.status_md()
-    assert svc.retriever.search("What does Amazon Polly do?", k=1)
-    svc.adapt()  # the live build has its encoder: nothing to do, nothing swapped
-    assert svc.retriever.embedder.name == ADAPTED
-    svc.stop()
+    try:
+        svc.start()
+        deadline = time.time() + 600
+        while time.time() < deadline and not (svc.retriever and svc.retriever.embedder.name == ADAPTED):
+            time.sleep(1)
+        assert svc.retriever.embedder.name == ADAPTED, svc.status_md()
+        assert "search fitted to them" in svc.status_md()
+        assert svc.retriever.search("What does Amazon Polly do?", k=1)
+        fitted = svc.retriever
+        svc.adapt()  # the loaded build has its encoder: nothing fitted again, nothing swapped
+        assert svc.retriever is fitted
+    finally:
+        svc.stop()
 
-    off = Services(two_notes.with_(adapted=False, index_dir=two_notes.index_dir))
+    # a second fit of a fitted build keeps the one it has
+    assert adapt.adapt_index(two_notes)["seconds"] == 0.0
+    off = Services(two_notes.with_(adapted=False))
     off.load_index()
-    off.adapt()
-    assert off.retriever.embedder.name != ADAPTED  # MLSTUTOR_ADAPTED=0: the packaged model, nothing fitted
+    assert off.retriever.embedder.name != ADAPTED  # MLSTUTOR_ADAPTED=0: the packaged model, though one is fitted

@@ -193,6 +193,7 @@ def test_kill_9_of_the_web_ui_mid_reindex_keeps_the_old_index_and_the_stray_fold
         "MLSTUTOR_CACHE_DIR": str(tmp_path / "cache"),
         "MLSTUTOR_BACKEND": "openai",  # no local model is loaded: only the index matters here
         "MLSTUTOR_BANK_SCENARIOS": "0",
+        "MLSTUTOR_ADAPTED": "0",  # no background fit competing with the kill timing
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     log = tmp_path / "ui.log"

@@ -1060,6 +1060,7 @@ def test_a_value_blank_drops_an_alternative_that_scales_the_value(cloze: str, va
         ("TN / (TN + FP)", True),
         ("KDS / KDF", False),  # two names, no arithmetic
         ("S3 + EBS", False),
+        ("ETL / ELT + CDC", False),
         ("Correct / total = Accuracy", False),
         ("2 *( Recall* Precision) / ( Recall + Precision )", False),  # markdown debris in the notes' F1 line
     ],

@@ -3,7 +3,7 @@
 The question bank already asks about every line it can teach — "Which SageMaker built-in algorithm can be used for
 dimensionality reduction?" keyed on "PCA: Can be used for dimensionality reduction" — so each item whose key is a
 line is a (question, line) pair written by the program, with no model and no hand-written set. A few epochs of
-in-batch-negatives training on those pairs (~1 min on two cores) teach the encoder how questions about these notes
+in-batch-negatives training on those pairs (~1.5 min on two cores) teach the encoder how questions about these notes
 are worded: held-out hybrid hit@1 rose 0.82 → 0.85 on the bundled notes (README, issue #12). Nothing of the eval
 sets is trained on.
 
@@ -14,6 +14,7 @@ or edited notes) starts without one: run ``mlstutor index --adapt`` again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -27,8 +28,18 @@ import numpy as np
 
 from mlstutor.config import Settings
 from mlstutor.embedding import SentenceTransformerEmbedder
-from mlstutor.errors import MlstutorError
-from mlstutor.index import ADAPTED, BuildProgress, ensure_index
+from mlstutor.errors import MlstutorError, StorageError
+from mlstutor.index import (
+    ADAPTED,
+    ADAPTED_INFO,
+    ADAPTED_LINES,
+    ADAPTED_VECTORS,
+    BuildProgress,
+    adapted,
+    embedded_texts,
+    ensure_index,
+    live_dir,
+)
 from mlstutor.quiz import QuestionBank
 from mlstutor.retrieval import Retriever
 
@@ -40,7 +51,7 @@ def training_pairs(retriever: Retriever, bank: QuestionBank) -> list[tuple[str, 
     about X …?" items are left out: their stem says nothing of the line that answers them."""
     unit = {}
     for c in retriever.chunks:
-        for (no, _), u in zip(c.statements, c.line_units):
+        for (no, _), u in zip(c.statements, c.units_with(retriever.settings.heading_context)):
             unit.setdefault((c.source, no), u)
     pairs = []
     for q in bank.items:
@@ -102,36 +113,50 @@ def adapt_index(
     progress: BuildProgress | None = None,
     epochs: int = EPOCHS,
     busy: Callable[[], bool] | None = None,
+    retriever: Retriever | None = None,
 ) -> dict:
-    """Fine-tune the encoder on the live build's question bank and store it, with the vectors it gives, in the
-    build's ``adapted/`` folder. Returns what was done (pairs, seconds)."""
+    """Fine-tune the encoder on a build's question bank and store it, with the vectors it gives, in the build's
+    ``adapted/`` folder; a build that has one keeps it. ``retriever``: the build already loaded (the web UI's —
+    its bank is reused, and nothing is rebuilt behind the learner's back); else the live build, built if stale.
+    One fit per build at a time (a lock file in the build); the folder appears whole or not at all, and only
+    while its build is still the live one. Returns what was done (pairs, epochs, seconds)."""
     t0 = time.perf_counter()
-    index = ensure_index(settings)
+    index = retriever.index if retriever is not None else ensure_index(settings)
     base = Retriever(index, _base_embedder(settings), settings)
-    bank = QuestionBank.of(base)
-    pairs = training_pairs(base, bank)
-    if len(pairs) < 2 * BATCH:
-        raise MlstutorError(f"too few practice questions to adapt on ({len(pairs)}); add notes first")
-    for stale in index.path.glob(".tmp-adapted-*"):  # left by a killed run
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-adapted-", dir=index.path))
+    target = index.path / ADAPTED
     try:
-        fine_tune(base.embedder.path, pairs, tmp, epochs, progress=progress, busy=busy)
-        enc = SentenceTransformerEmbedder("adapted", str(tmp))
-        texts = [c.search_text_with(settings.heading_context) for c in index.chunks]
-        units = [u for c in index.chunks for u in c.units_with(settings.heading_context)]
-        vecs = enc.encode(texts + units, lambda done, total: progress and progress("embed", done, total))
-        np.save(tmp / "vectors.npy", vecs[: len(texts)])
-        np.save(tmp / "lines.npy", vecs[len(texts) :])
-        info = {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - t0, 1)}
-        (tmp / "adapted.json").write_text(json.dumps(info), encoding="utf-8")
-        target = index.path / ADAPTED
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with open(index.path / ".adapt.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise MlstutorError(
+                    "another process is fitting the encoder to these notes; try again later"
+                ) from None
+            for stale in index.path.glob(".tmp-adapted-*"):  # left by a killed run (none runs now: we hold the lock)
+                shutil.rmtree(stale, ignore_errors=True)
+            if adapted(index):
+                return json.loads((target / ADAPTED_INFO).read_text(encoding="utf-8")) | {"seconds": 0.0}
+            pairs = training_pairs(base, QuestionBank.of(retriever or base))
+            if len(pairs) < 2 * BATCH:
+                raise MlstutorError(f"too few practice questions to adapt on ({len(pairs)}); add notes first")
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-adapted-", dir=index.path))
+            try:
+                fine_tune(base.embedder.path, pairs, tmp, epochs, progress=progress, busy=busy)
+                enc = SentenceTransformerEmbedder(ADAPTED, str(tmp))
+                _, texts = embedded_texts(index.chunks, settings.heading_context)
+                vecs = enc.encode(texts, lambda done, total: progress and progress("embed", done, total))
+                np.save(tmp / ADAPTED_VECTORS, vecs[: len(index.chunks)])
+                np.save(tmp / ADAPTED_LINES, vecs[len(index.chunks) :])
+                info = {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - t0, 1)}
+                (tmp / ADAPTED_INFO).write_text(json.dumps(info), encoding="utf-8")
+                if live_dir(settings.index_dir) != index.path:
+                    raise MlstutorError("the notes were re-indexed meanwhile; fit the new index instead")
+                shutil.rmtree(target, ignore_errors=True)  # one that did not fit its build
+                os.replace(tmp, target)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        raise StorageError(f"cannot save the fitted encoder in {index.path}: {exc.strerror or exc}") from exc
     return info
 
 

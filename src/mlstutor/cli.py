@@ -83,6 +83,9 @@ def _adapt(settings: Settings) -> int:
     from mlstutor.adapt import adapt_index
 
     info = adapt_index(settings, _tqdm_progress())
+    if not info["seconds"]:
+        print("this build's encoder is already fitted to its notes")
+        return 0
     print(
         f"encoder adapted to these notes: {info['pairs']} practice questions, {info['epochs']} epochs, "
         f"{info['seconds']} s (search uses it from now on; MLSTUTOR_ADAPTED=0 turns it off)"
@@ -571,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or refresh the search index")
     p.add_argument("--rebuild", action="store_true", help="rebuild from scratch (embed everything again)")
     p.add_argument(
-        "--adapt", action="store_true", help="then fine-tune the encoder on the notes' practice questions (~2 min)"
+        "--adapt", action="store_true", help="then fine-tune the encoder on the notes' practice questions (~1.5 min)"
     )
     p.set_defaults(func=cmd_index)
 

@@ -333,7 +333,8 @@ def render_report(summary: dict, runs: Sequence[QueryRun]) -> str:
         f"# Retrieval eval: {summary['set']}",
         "",
         f"{summary['n']} questions ({summary['n_answerable']} answerable); k = {k}. A hit is a passage from a "
-        "listed source that contains a key string.",
+        "listed source that contains a key string."
+        + (f" Encoder: {summary['encoder']}." if summary.get("encoder") else ""),
         "",
         metrics_table(summary),
         "",
@@ -412,6 +413,8 @@ def evaluate(
     runs = run_retrieval(retrievers, items, k=k, progress=progress)
     summary = summarize(runs, k, set_path.name)
     summary["evidence_line"] = evidence_line_hits(main, items)
+    # which encoder searched: the packaged one, or the one fitted to the notes (the web UI's once it has fitted)
+    summary["encoder"] = main.embedder.name
     return summary, runs
 
 

@@ -39,8 +39,9 @@ _FORMULA = re.compile(r"^[()\s]*[A-Z]{2,4}\b[A-Za-z()+\-/\s]*/[A-Za-z()+\-/\s]*$
 
 
 def is_formula(text: str) -> bool:
-    """A ratio of confusion-matrix counts or the like: capitals, + - / and parentheses only."""
-    return bool(_FORMULA.match(text)) and "+" in text and len(re.findall(r"\b[A-Z]{2,4}\b", text)) >= 2
+    """A ratio of confusion-matrix counts (TP, TN, FP, FN): capitals, + - / and parentheses only ("ETL / ELT + CDC"
+    is not one)."""
+    return bool(_FORMULA.match(text)) and "+" in text and len(re.findall(r"\b(?:TP|TN|FP|FN)\b", text)) >= 2
 
 
 # "SageMaker Neo for edge devices", "AWS CloudTrail to see SageMaker API calls": a name and what it is for

@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -47,8 +47,10 @@ from mlstutor.files import write_text_atomic
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
 BUILD_FILES = ("chunks.jsonl", "vectors.faiss", "lines.npy", "line_owner.npy", "embed_keys.npy")
-# a build's encoder fine-tuned on its own practice questions, with the vectors it gives (``mlstutor.adapt``)
+# a build's encoder fine-tuned on its own practice questions, with the vectors it gives (``mlstutor.adapt``):
+# the model's files plus these
 ADAPTED = "adapted"
+ADAPTED_INFO, ADAPTED_VECTORS, ADAPTED_LINES = "adapted.json", "vectors.npy", "lines.npy"
 KEY_DTYPE = "S32"  # hex of a 16-byte blake2b digest
 BUILT_ELSEWHERE = "built by another process just now"
 
@@ -115,7 +117,7 @@ def load_embedding_cache(index_dir: Path, model: str) -> dict[bytes, np.ndarray]
         manifest = read_manifest(index_dir)
     except IndexLoadError:
         return {}
-    live = _live_dir(index_dir)
+    live = live_dir(index_dir)
     if (
         live is None
         or manifest["key"].get("embedding_model") != model
@@ -134,7 +136,8 @@ def load_embedding_cache(index_dir: Path, model: str) -> dict[bytes, np.ndarray]
     return {bytes(k): rows[i] for i, k in enumerate(keys)}
 
 
-def _live_dir(index_dir: Path) -> Path | None:
+def live_dir(index_dir: Path) -> Path | None:
+    """The folder of the build the pointer names (None before the first build)."""
     pointer = index_dir / POINTER
     if not pointer.exists():
         return None
@@ -144,7 +147,7 @@ def _live_dir(index_dir: Path) -> Path | None:
 
 def read_manifest(index_dir: Path) -> dict:
     """The live build's manifest; :class:`IndexLoadError` when missing or unreadable."""
-    live = _live_dir(index_dir)
+    live = live_dir(index_dir)
     if live is None:
         raise IndexLoadError(f"no index in {index_dir}: run `mlstutor index`")
     try:
@@ -175,7 +178,7 @@ def index_status(settings: Settings) -> IndexStatus:
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexLoadError as exc:
-        state = "missing" if _live_dir(settings.index_dir) is None else "corrupt"
+        state = "missing" if live_dir(settings.index_dir) is None else "corrupt"
         return IndexStatus(state, str(exc))
     want = expected_key(settings)
     have = manifest["key"]
@@ -229,7 +232,7 @@ def _cleanup(index_dir: Path, keep: str | None) -> None:
 
 def remove_stray_builds(index_dir: Path) -> None:
     """Clean what a killed build left behind, unless a build is running right now (then it is not stray)."""
-    live = _live_dir(index_dir)
+    live = live_dir(index_dir)
     try:
         with _build_lock(index_dir, blocking=False):
             _cleanup(index_dir, keep=live.name if live else None)
@@ -313,9 +316,7 @@ def _build_locked(
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        hc = settings.heading_context
-        units = [(i, u) for i, c in enumerate(chunks) for u in c.units_with(hc)]
-        texts = [c.search_text_with(hc) for c in chunks] + [u for _, u in units]
+        units, texts = embedded_texts(chunks, settings.heading_context)
         all_vectors, embed_keys, n_embedded, n_reused = _embed_cached(settings, texts, reuse, progress)
         vectors, line_vectors = all_vectors[: len(chunks)], all_vectors[len(chunks) :]
         line_owner = np.array([i for i, _ in units], dtype="int32")
@@ -350,7 +351,7 @@ def _build_locked(
         write_text_atomic(index_dir / POINTER, final.name + "\n")
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if final is not None and _live_dir(index_dir) != final:
+        if final is not None and live_dir(index_dir) != final:
             shutil.rmtree(final, ignore_errors=True)
         if isinstance(exc, OSError):
             raise StorageError(
@@ -368,7 +369,7 @@ def load_index(index_dir: Path, manifest: dict | None = None) -> LoadedIndex:
     """Load the live build; :class:`IndexLoadError` with a one-line reason when it is missing or damaged.
     ``manifest``: one :func:`read_manifest` just returned, so its checksums are not computed twice."""
     manifest = manifest or read_manifest(index_dir)
-    live = _live_dir(index_dir)
+    live = live_dir(index_dir)
     assert live is not None
     fix = "run `mlstutor index --rebuild`"
     try:
@@ -399,15 +400,22 @@ def load_index(index_dir: Path, manifest: dict | None = None) -> LoadedIndex:
     )
 
 
+def embedded_texts(chunks: Sequence[Chunk], heading: bool) -> tuple[list[tuple[int, str]], list[str]]:
+    """What a build embeds: (passage position, unit) per statement, and the texts in vector order (the passages,
+    then their statements)."""
+    units = [(i, u) for i, c in enumerate(chunks) for u in c.units_with(heading)]
+    return units, [c.search_text_with(heading) for c in chunks] + [u for _, u in units]
+
+
 def adapted(index: LoadedIndex) -> tuple[str, LoadedIndex] | None:
     """The build's adapted encoder folder and the index with its vectors, or None when the build has none (or
     one that does not fit it: then the base model's vectors serve)."""
     folder = index.path / ADAPTED
-    if not (folder / "adapted.json").is_file():
+    if not (folder / ADAPTED_INFO).is_file():
         return None
     try:
-        vectors = np.load(folder / "vectors.npy").astype("float32")
-        lines = np.load(folder / "lines.npy").astype("float32")
+        vectors = np.load(folder / ADAPTED_VECTORS).astype("float32")
+        lines = np.load(folder / ADAPTED_LINES).astype("float32")
     except (OSError, ValueError):
         return None
     if vectors.shape[0] != len(index.chunks) or lines.shape[0] != len(index.line_vectors):

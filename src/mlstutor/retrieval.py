@@ -18,9 +18,9 @@ import Stemmer
 
 from mlstutor.chunking import Chunk
 from mlstutor.config import Settings
-from mlstutor.embedding import Embedder, get_embedder
+from mlstutor.embedding import Embedder, SentenceTransformerEmbedder, get_embedder
 from mlstutor.errors import QueryError
-from mlstutor.index import BuildProgress, LoadedIndex, adapted, ensure_index
+from mlstutor.index import ADAPTED, BuildProgress, LoadedIndex, adapted, ensure_index
 from mlstutor.text import REMINDER, asked_quantity, states_quantity
 
 MODES = ("dense", "bm25", "hybrid")
@@ -179,7 +179,9 @@ class Retriever:
         index = ensure_index(settings, progress)
         if settings.adapted and (fitted := adapted(index)):
             folder, index = fitted
-            return cls(index, get_embedder(folder), settings)
+            encoder = SentenceTransformerEmbedder(ADAPTED, folder)
+            encoder.encode(["warm up"])  # loaded now, beside its vectors (not lazily, after a refit replaced them)
+            return cls(index, encoder, settings)
         return cls(index, get_embedder(settings.embedding_model), settings)
 
     @property

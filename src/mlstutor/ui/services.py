@@ -59,6 +59,7 @@ class Services:
         self.scenarios = bool(settings.bank_scenarios)
         self._lock = threading.Lock()
         self._adapting = threading.Lock()
+        self._adapt_wanted = threading.Event()
         self._stop = threading.Event()
         self.last_use = 0.0  # when a learner last used the model (background work yields to them)
 
@@ -98,11 +99,22 @@ class Services:
             self._fill_scenarios(tutor.llm)
 
     def adapt(self) -> None:
-        """Background, once the model is warm (and again after a re-index): fit the search encoder to the live build
-        of the notes (:mod:`mlstutor.adapt`, ~1.5 min on two cores; it pauses while a learner is using the model),
-        then search with it. A build that has one already, or ``MLSTUTOR_ADAPTED=0``: nothing to do."""
-        if not self.settings.adapted or not self._adapting.acquire(blocking=False):
-            return  # the running one picks up a newer build when it is done
+        """Background, once the model is warm (and again after a re-index): fit the search encoder to the loaded
+        build of the notes (:mod:`mlstutor.adapt`, ~1.5 min on two cores; it pauses while a learner is using the
+        model), then search with it. A build that has one already, or ``MLSTUTOR_ADAPTED=0``: nothing to do. Called
+        while a fit runs, it leaves a request the running one takes up when it is done."""
+        if not self.settings.adapted:
+            return
+        self._adapt_wanted.set()
+        while self._adapt_wanted.is_set() and self._adapting.acquire(blocking=False):
+            try:
+                self._adapt_wanted.clear()
+                self._adapt_loaded()
+            finally:
+                self.adapt_state = ""
+                self._adapting.release()
+
+    def _adapt_loaded(self) -> None:
         from mlstutor.adapt import adapt_index
 
         def show(stage: str, done: int, total: int) -> None:
@@ -114,17 +126,17 @@ class Services:
                 raise MlstutorError("stopping")
             return time.time() - self.last_use < 30
 
-        tried: set[str] = set()
+        r = self.retriever
+        if r is None or r.embedder.name == ADAPTED or self._stop.is_set():
+            return
         try:
-            while (r := self.retriever) is not None and r.embedder.name != ADAPTED and str(r.index.path) not in tried:
-                tried.add(str(r.index.path))
-                adapt_index(self.settings, show, busy=busy)
-                self.load_index()
+            adapt_index(self.settings, show, busy=busy, retriever=r)
+            with self._lock:
+                if self.retriever is r:  # not replaced by a re-index meanwhile (that one asks for its own fit)
+                    self.retriever = Retriever.open(self.settings)
+                    QuestionBank.of(self.retriever)
         except Exception:  # the packaged encoder keeps serving; `mlstutor index --adapt` says why
             pass
-        finally:
-            self.adapt_state = ""
-            self._adapting.release()
 
     def _fill_scenarios(self, llm: Any) -> None:
         """Background: the model wraps bank items in exam scenarios, one at a time, cached per fact."""
