@@ -7,9 +7,10 @@ in-batch-negatives training on those pairs (~1.5 min on two cores) teach the enc
 are worded: held-out hybrid hit@1 rose 0.82 → 0.85 on the bundled notes (README, issue #12). Nothing of the eval
 sets is trained on.
 
-The adapted model and the passages' and lines' vectors it gives are saved in the live build's ``adapted/`` folder
+The adapted model and the passages' and lines' vectors it gives are saved in the build's ``adapted/`` folder
 (written beside it, then renamed into place); :meth:`Retriever.open` uses them when present. A rebuilt index (new
-or edited notes) starts without one: run ``mlstutor index --adapt`` again.
+or edited notes) starts without one: the web UI fits it in the background (``Services.adapt``), the CLI with
+``mlstutor index --adapt``.
 """
 
 from __future__ import annotations
