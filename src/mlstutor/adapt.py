@@ -123,7 +123,7 @@ def adapt_index(
     while its build is still the live one. Returns what was done (pairs, epochs, seconds)."""
     t0 = time.perf_counter()
     index = retriever.index if retriever is not None else ensure_index(settings)
-    base = Retriever(index, _base_embedder(settings), settings)
+    base = retriever or Retriever(index, _base_embedder(settings), settings)
     target = index.path / ADAPTED
     try:
         with open(index.path / ".adapt.lock", "w") as lock:
@@ -137,12 +137,12 @@ def adapt_index(
                 shutil.rmtree(stale, ignore_errors=True)
             if adapted(index):
                 return json.loads((target / ADAPTED_INFO).read_text(encoding="utf-8")) | {"seconds": 0.0}
-            pairs = training_pairs(base, QuestionBank.of(retriever or base))
+            pairs = training_pairs(base, QuestionBank.of(base))
             if len(pairs) < 2 * BATCH:
                 raise MlstutorError(f"too few practice questions to adapt on ({len(pairs)}); add notes first")
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-adapted-", dir=index.path))
             try:
-                fine_tune(base.embedder.path, pairs, tmp, epochs, progress=progress, busy=busy)
+                fine_tune(_base_embedder(settings).path, pairs, tmp, epochs, progress=progress, busy=busy)
                 enc = SentenceTransformerEmbedder(ADAPTED, str(tmp))
                 _, texts = embedded_texts(index.chunks, settings.heading_context)
                 vecs = enc.encode(texts, lambda done, total: progress and progress("embed", done, total))

@@ -2074,7 +2074,7 @@ def pick(
                     again = [p for p in earlier if set(p.options.values()) == set(q.options.values())]
                     if len(same) >= 2 or any(p.subject == q.subject and p.kind == q.kind for p in same + again):
                         continue  # … also after an earlier quiz of the session (review 16: Q43 was Q24 again)
-                    if is_formula(_claim_of(q)) and any(is_formula(_claim_of(p)) for p in out):
+                    if q.kind == "formula" and any(p.kind == "formula" for p in out):
                         continue  # one formula a quiz: the feedback of one gives every other formula away
                     if q.kind == "term" and same:
                         continue  # glossary siblings: "lambda is “L2 regularization”" told the next key (review 20)
