@@ -379,6 +379,10 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
     assert any(q.options[q.answer[0]] == "eta" and "step size" in q.stem for q in gloss)
     # … but no scenario: a scene of "the model overfits" fits all four, and the gloss alone decides (review 11)
     assert not any(q.scenario and q.options[q.answer[0]] in ("eta", "gamma", "alpha", "lambda") for q in bank.items)
+    # scale_pos_weight's gloss is a need of its own ("deal with unbalanced data"): with its scene, a scenario that
+    # reads as a sentence (not "control the model's deal with unbalanced data")
+    spw = [q for q in bank.items if q.scenario and q.options[q.answer[0]] == "scale_pos_weight"]
+    assert spw and all("wants to deal with unbalanced data." in q.stem for q in spw), [q.stem for q in spw]
     # "When you want to avoid false negatives" (Recall) is a need a team has: a scenario stem with its scene
     fn = [q for q in bank.items if q.scenario and "wants to avoid false negatives" in q.stem]
     assert fn and all(q.options[q.answer[0]] == "Recall" and q.stem.startswith("A hospital") for q in fn)
