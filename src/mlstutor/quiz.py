@@ -1514,7 +1514,8 @@ def gloss_items(notes: Notes) -> list[Question]:
             if notes.kind_of(subject) == "algorithm":  # the exam asks which hyperparameter a practitioner sets
                 # "deal with unbalanced data" (scale_pos_weight) is a need already; "L1 regularization" is a property
                 verb = re.match(r"(?i)(deal|handle|prevent|reduce|avoid|balance|limit)\b", gloss)
-                need = f"The data scientist wants to {gloss}." if verb else f"The data scientist wants to control the model's {gloss}."
+                want = gloss if verb else "control the model's " + gloss
+                need = f"The data scientist wants to {want}."
                 stem = _situated(f"{need} Which hyperparameter should they adjust?", notes, name, q.fact_id)
                 if stem:
                     out.append(replace(q, stem=stem, scenario=True, difficulty="medium"))
