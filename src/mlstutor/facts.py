@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from mlstutor.chunking import Chunk, Citation, clean_heading, clean_statement, table_row_items
@@ -106,6 +106,7 @@ class Lexicon:
     domains: dict[str, tuple[float, tuple[str, ...]]]
     synonyms: dict[str, tuple[str, ...]]
     whole_only: frozenset[str] = frozenset()  # spellings that are common words: they name a subject only alone
+    glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name → plain words that spell it out
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -127,6 +128,7 @@ class Lexicon:
             domains,
             synonyms,
             frozenset(norm(w) for w in p.get("facts", {}).get("whole_heading_only", ())),
+            {k: tuple(v) for k, v in p.get("quiz", {}).get("glosses", {}).items()},
         )
 
     def lookup(self, name: str) -> str | None:

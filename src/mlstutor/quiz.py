@@ -153,6 +153,7 @@ class Notes:
         profile: str = DEFAULT_PROFILE,
         indent: dict[tuple[str, int], int] | None = None,
         cells: dict[tuple[str, int, str], int] | None = None,
+        raw: dict[tuple[str, int], str] | None = None,
     ) -> None:
         rules = load_profile(profile).get("quiz", {})
         self.generic = frozenset(rules.get("generic", ())) | _STEM_WORDS
@@ -170,6 +171,7 @@ class Notes:
         self.lex = lex
         self.indent = indent or {}  # (note, line) → how far the line is indented (see :meth:`nested`)
         self.cells = cells or {}  # (note, line, statement) → its cell of a table row
+        self.raw = raw or {}  # (note, line) → the line as written (see :meth:`under_a_part`)
         of: dict[str, list[Fact]] = defaultdict(list)
         for f in self.facts:
             of[f.subject].append(f)
@@ -347,10 +349,42 @@ class Notes:
 
     def about_a_part(self, fact: Fact) -> bool:
         """The line sits under a heading about a part of its subject ("S3 - Lifecycle Rules", "S3 - Security")
-        without a lead of its own: quoted without that heading, it no longer says what it describes."""
+        without a lead of its own, or is a bullet of a named part (:meth:`under_a_part`): quoted without it, it no
+        longer says what it describes."""
+        if self.under_a_part(fact):
+            return True
         if fact.origin != "heading" or fact.kind == "term":
             return False
         return not self.under_a_name(fact)
+
+    def under_a_part(self, fact: Fact) -> str | None:
+        """The bullet a line is nested in, when that bullet names a part of the line's subject: a function in code
+        (`RANDOM_CUT_FOREST` in Kinesis Data Analytics' notes) or the subject's name and more ("EMR Notebook").
+        Reviews 31-32 read "uses recent history to compute model" and "Similar to Zeppelin, but additional AWS
+        features", offered as Kinesis Data Analytics' and EMR's, as debris: they describe the part."""
+        src, no = fact.citation.source, fact.citation.line_start
+        depth = self.indent.get((src, no))
+        if depth is None or depth == 99:
+            return None
+        for k in range(no - 1, max(0, no - 40), -1):
+            d = self.indent.get((src, k))
+            if d is None:
+                return None  # a passage's first line: its indentation is unknown
+            if d == 99 or d >= depth:
+                continue
+            line = self.raw.get((src, k), "")
+            m = re.match(r"\s*(?:[*+-]|\d+\.)\s+(.*?)\s*:?\s*$", line)
+            if not m:
+                return None
+            head = m[1].strip()
+            if re.fullmatch(r"`?(?:[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{4,})`?", head):
+                return head.strip("`")  # a function's name in code, not a `Bundled Transformations` group
+            if re.search(r"[:(]|\s[-–—]\s", head) or len(head.split()) > 3:
+                return None  # a lead with its own description ("**S3** - Simple Cloud Storage"), not a part's name
+            name = norm(head)
+            own = [sp for sp, n in self.lex.spellings.items() if n == fact.subject]
+            return head if name not in own and any(name.startswith(sp + " ") for sp in own) else None
+        return None
 
     def under_a_name(self, fact: Fact) -> bool:
         """The line's innermost heading is a subject's name ("SageMaker - XGBoost"), not a part or a topic."""
@@ -632,6 +666,10 @@ def guessable(q: Question) -> str | None:
             canon = lex.lookup(name) or name
             return words(" ".join(s for s, n in lex.spellings.items() if n == canon) + " " + name)
 
+        def glossed(name: str) -> set[str]:
+            """The plain words the profile knows spell the name out ("bucketing" → Binning: reviews 31-32)."""
+            return words(" ".join(lex.glosses.get(lex.lookup(name) or name, lex.glosses.get(name, ()))))
+
         def stems(words: set[str]) -> set[str]:
             # a word inside a name: "matching" → FindMatches, "boosted" → XGBoost (review 24)
             return {_stem(w) for w in words if len(w) >= 5}
@@ -644,6 +682,10 @@ def guessable(q: Question) -> str | None:
         wrong_hit = any(name_words(q.options[x]) & stem_words for x in q.options if x not in q.answer)
         if key_hit and not wrong_hit:
             return "guessable: a word of the stem is in the key's name and in no other option's"
+        wrong = [q.options[x] for x in q.options if x not in q.answer]
+        wrong_names = set().union(*(name_words(w) | glossed(w) for w in wrong))
+        if any((glossed(q.options[a]) & stem_words) - wrong_names for a in q.answer):
+            return "guessable: the stem spells out the key's name in plain words"
         key_hit = any(stems(parts(q.options[a])) & stems(stem_words) for a in q.answer)
         wrong_hit = any(stems(parts(q.options[x])) & stems(stem_words) for x in q.options if x not in q.answer)
         if key_hit and not wrong_hit:
@@ -1560,7 +1602,8 @@ class QuestionBank:
             if (row := table_row_items(ln))
             for no, item in row[1]
         }
-        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile, indent, cells)
+        raw = {(c.source, c.line_start + i): ln for c in chunks for i, ln in enumerate(c.text.split("\n"))}
+        self.notes = Notes(extract_facts(chunks, profile), self.lex, profile, indent, cells, raw)
         self.stats = BankStats(facts=len(self.notes.facts))
         self.items: list[Question] = []
         # subject → fact id → how often its statement and need items offer that line as a wrong option
@@ -1734,19 +1777,37 @@ class QuestionBank:
         """A statement item's wrong options that earlier feedback already placed (Glue's "ETL" line after a reason
         said Glue does ETL; a statement an earlier item keyed) give way to other kin's statements the learner has not
         seen placed: review 29 rejected 13 of 51 as solved by elimination. The new item is remembered (its fact is
-        asked) so a later quiz does not ask the original."""
+        asked) so a later quiz does not ask the original. One with an option an earlier quiz placed left (no kin's
+        statement to put in its place) is not asked: fewer questions rather than one solved by elimination (reviews
+        31-32) — unless nothing else is left, which would start the topic's round again; within the quiz, the order
+        sees to it (:func:`feedback_order`)."""
         notes = self.notes
         told = [t for p in before for t in _placed(p, notes)]
+        earlier = list(told)
         keyed = {line for q in quiz for line in _key_lines(q)} | {line for p in before for line in _key_lines(p)}
         offered = {line for q in quiz if q.kind in ("about", "two") for line in _wrong_lines(q)}
-        out = []
+        out, solved = [], []
         for q in quiz:
             if _is_statement_item(q):
                 q = self._swap_known(q, told, keyed, offered, quiz)
+                if self._placed_options(q, earlier):
+                    solved.append(q)
+                    continue
                 offered |= _wrong_lines(q)
             out.append(q)
             told += _placed(q, notes)
-        return out
+        return out or solved
+
+    def _placed_options(self, q: Question, told: list) -> list[str]:
+        """The wrong options of ``q`` whose owner's lines the feedback ``told`` has placed (see :func:`_known`)."""
+        notes = self.notes
+        return [
+            x
+            for x, r in q.rationales.items()
+            if x not in q.answer
+            and (o := notes.at.get(_line(r.get("citation"))))
+            and _known(o, r["citation"].get("text", ""), told, notes)
+        ]
 
     def _refresh(
         self, q: Question, clash: frozenset, keyed: set, offered: set, chosen: Sequence[Question]
@@ -1768,15 +1829,9 @@ class QuestionBank:
         statements it did not, none of them a line the quiz keys or offers, nor one that tells another item's key."""
         notes = self.notes
         owner = {x: notes.at.get(_line(r.get("citation"))) for x, r in q.rationales.items() if x not in q.answer}
-        known = [
-            x
-            for x, o in owner.items()
-            if o
-            and (
-                _line(q.rationales[x].get("citation")) in clash
-                or _known(o, q.rationales[x]["citation"].get("text", ""), told, notes)
-            )
-        ]
+        placed = self._placed_options(q, told)
+        clashing = {x for x, r in q.rationales.items() if _line(r.get("citation")) in clash}
+        known = [x for x, o in owner.items() if o and (x in placed or x in clashing)]
         if not known:
             return q
         options, rationales = dict(q.options), dict(q.rationales)
@@ -2112,10 +2167,11 @@ def pick(
 
 
 def _eliminable(q: Question, seen: Sequence[Question]) -> bool:
-    """A name item whose wrong options the learner has already seen explained — all of them, as earlier keys or as
-    wrong options whose reason said what they are, or two of them as earlier keys: struck out, they leave the key.
-    (Two of three explained is still a question: reviews accepted Precision after Recall and Specificity had been
-    told; review 27 did not accept Glacier beside Bucket Policies and Client Side Encryption, the last two keys.)"""
+    """A name item two of whose wrong options the learner has already seen explained, as earlier keys or as wrong
+    options whose reason said what they are: struck out, they leave the key and one name to weigh it against.
+    (Review 27 did not accept Glacier beside Bucket Policies and Client Side Encryption, the last two keys; reviews
+    31 and 32 rejected every item with two names explained — Catalog after Triggers and FindMatches were, Neo after
+    Ground Truth and real-time endpoints — where earlier rounds accepted Precision after Recall and Specificity.)"""
     if not _is_name_item(q) or q.kind == "list":
         return False
     keys = {p.options[x] for p in seen for x in p.answer}
@@ -2125,8 +2181,17 @@ def _eliminable(q: Question, seen: Sequence[Question]) -> bool:
         for x, r in p.rationales.items()
         if x not in p.answer and ("described as" in r["why"] or r["why"].startswith(f"Wrong: {p.options[x]} is “"))
     }  # a glossary item's reasons say what each wrong setting is ("alpha is “L1 regularization”": review 29, Q8-Q9)
+    # a statement item's reasons say whose each wrong statement is ("… say this of Glue Triggers, not of …"): the
+    # learner has read what Triggers does (review 32: the Data Catalog item after a FindMatches statement item)
+    told |= {
+        m[1]
+        for p in seen
+        if p.kind in ("about", "two")
+        for x, r in p.rationales.items()
+        if x not in p.answer and (m := re.match(r"Wrong: your notes say this of (.+?), not of ", r["why"]))
+    }
     wrong = [o for x, o in q.options.items() if x not in q.answer]
-    return all(o in told for o in wrong) or sum(o in keys for o in wrong) >= 2
+    return sum(o in told for o in wrong) >= min(2, len(wrong))
 
 
 def keyed_on(q: Question, name: str) -> bool:
