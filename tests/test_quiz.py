@@ -218,6 +218,35 @@ def test_guessable_when_a_stem_word_is_part_of_the_keys_name() -> None:
     assert guessable(which("Which service records cloud API calls for auditors?", audit)) is None
     jobs = ["Glue Triggers", "Glue Scheduler", *parts[:1], *parts[2:]]
     assert guessable(which("Which AWS Glue component runs jobs when files arrive?", jobs)) is None
+    # reviews 31-32: plain words that spell the key out (the profile's [quiz.glosses]) give it away too
+    bins = ["Binning", "Normalization", "One-hot encoding", "Label encoding"]
+    assert guessable(which("Which technique puts ages into buckets based on ranges?", bins))
+    assert guessable(which("Which technique groups ages into ranges?", bins)) is None
+    seq = ["Seq2Seq", "BlazingText", "DeepAR", "Object2Vec"]
+    assert guessable(which("Which algorithm maps a sequence of tokens to another sequence of tokens?", seq))
+    assert guessable(which("Which algorithm translates sentences between languages?", seq)) is None
+    keys = ["Client Side Encryption", "Server Side Encryption (SSE)", "Bucket Policies", "Glacier"]
+    assert guessable(which("Which term do your notes define as “customer fully manages keys”?", keys))
+
+
+def test_lines_nested_in_a_named_part_are_no_options(retriever) -> None:
+    # reviews 31-32: "uses recent history to compute model" (a bullet of KDA's `RANDOM_CUT_FOREST`) and "Similar to
+    # Zeppelin, but additional AWS features" (of "EMR Notebook") were offered as what KDA / EMR do: debris
+    bank = QuestionBank.of(retriever)
+    notes = bank.notes
+    part = {f.text: notes.under_a_part(f) for f in notes.facts}
+    assert part["uses recent history to compute model"] == "RANDOM_CUT_FOREST"
+    assert part["Similar to Zeppelin, but additional AWS features"] == "EMR Notebook"
+    assert part["streams are divided into Shards / Partitions"] is None  # a lead's own bullet ("**KDS** - …")
+    assert part["identify duplciate / matching records in datasets"] is None  # a `group` of parts is no part
+    offered = {o for q in bank.items for o in q.options.values()}
+    assert "Uses recent history to compute model" not in offered
+    assert "Similar to Zeppelin, but additional AWS features" not in offered
+    # what real AWS makes a second right answer is never a wrong option (review 31: DataBrew writes Parquet/ORC)
+    assert not any(
+        q.subject == "AWS Glue DataBrew" and any("Parquet or ORC" in o for o in q.options.values())
+        for q in bank.items
+    )
 
 
 def test_a_name_item_whose_wrong_options_were_all_explained_before_is_not_asked() -> None:
