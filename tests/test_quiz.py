@@ -242,6 +242,10 @@ def test_lines_nested_in_a_named_part_are_no_options(retriever) -> None:
     offered = {o for q in bank.items for o in q.options.values()}
     assert "Uses recent history to compute model" not in offered
     assert "Similar to Zeppelin, but additional AWS features" not in offered
+    # nor are the algorithm table's input-format, instance and hyperparameter cells statements (reviews 32-33)
+    statements = {o for q in bank.items if q.kind in ("about", "two") for o in q.options.values()}
+    assert not statements & {"P2 or P3 for larger data sets", "L1, Wd (weight decay = L2)"}
+    assert not any("Counts for every word" in o for o in statements)
     # what real AWS makes a second right answer is never a wrong option (review 31: DataBrew writes Parquet/ORC)
     assert not any(
         q.subject == "AWS Glue DataBrew" and any("Parquet or ORC" in o for o in q.options.values())

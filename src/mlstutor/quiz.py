@@ -1356,6 +1356,10 @@ def _statement_usable(f: Fact, subject: str, notes: Notes, key: bool = False) ->
         # option that names a service may well be true of the subject too
         and not (notes.names_in(f.claim) & ({subject} if key else set(notes.of)))
         and not re.search(r"(?i)\bit\b", f.claim)
+        # a table's "how to run it" cells (input format, instances, hyperparameters: the algorithm table's third
+        # column on) say nothing alone: "P2 or P3 for larger data sets", "L1, Wd (weight decay = L2)" read as
+        # fragments beside description cells, and won or lost by their form (reviews 32-33)
+        and notes.cells.get((f.citation.source, f.citation.line_start, f.citation.text), 0) < 3
     )
 
 
