@@ -1389,6 +1389,9 @@ _WAYS = re.compile(
 )
 
 
+_VAGUE = re.compile(r"(?i)^(different|other|various|some|many|more)\b")
+
+
 def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
     """ "Which of these do your notes list under 'Unbalanced data › Solutions'?": one item of a list of ways or
     use cases is the key; the distractors are items of other such lists of the same domain, none of them like
@@ -1430,7 +1433,7 @@ def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
             for o in ways
             if o not in family and domain(o) == domain(nl)
             for line, h in o.items
-            if fair(h) and not h.isupper()
+            if fair(h) and not h.isupper() and not _VAGUE.match(h)  # nor surely wrong (reviews 31-32: missing data)
         ]
         pool += [  # other techniques of the same exam domain: the same kind of answer
             (None, 0, t) for t in techniques if fair(t) and notes.of[t][0].domain == domain(nl)
@@ -1438,7 +1441,7 @@ def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
         if len(pool) < 3:
             continue
         for line, head in nl.items:
-            if re.match(r"(?i)^(different|other|various|some|many|more)\b", head):
+            if _VAGUE.match(head):
                 continue  # "Different algorithms": too vague to be the one right answer
             rng = random.Random(f"{nl.source}:{line}")
             wrong = rng.sample(pool, 3)
