@@ -520,7 +520,8 @@ def test_quiz_mix_by_difficulty_and_no_repeats(retriever) -> None:
     # … but is not asked after it was shown (review 12: eight keys given away by an earlier question's feedback)
     for i, q in enumerate(asked):
         assert not _key_lines(q) & set().union(*map(_wrong_lines, asked[:i])), q.stem
-    assert len(asked) >= 20 and len({q.fact_id for q in asked}) == len(asked) and len(set(lines)) == len(lines)
+    # (≥ 18: session 17's stricter elimination rules ask fewer; the point is that none repeats)
+    assert len(asked) >= 18 and len({q.fact_id for q in asked}) == len(asked) and len(set(lines)) == len(lines)
     hard = QuizMaster(retriever, seed=3).generate("Data Engineering", n=10, difficulty="hard").questions
     assert any(q.choose == 2 and len(q.options) == 5 for q in hard)
     assert sum(q.scenario for q in hard) >= 2

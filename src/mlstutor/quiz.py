@@ -2156,9 +2156,11 @@ def pick(
                         continue  # two glosses that each tell the other's key (alpha's, lambda's): no order helps
                     if q.kind == "list" and any(_lists_told(p, q) for p in [*taken, *out, *earlier]):
                         continue  # the list was asked, or its key shown under a list's name (review 20: Q12-Q18)
-                    # (and a glossary item whose reasons would strike out an earlier one's: the order may swap them)
-                    if _eliminable(q, [*earlier, *out]) or any(_eliminable(p, [q]) for p in out if p.kind == "term"):
-                        continue  # its wrong names were all explained before (review 25: Q22 after Q21)
+                    # (and an item whose reasons would strike out an earlier name item's: the order may swap them —
+                    # the session-17 pass: a Glue Triggers statement item placed FindMatches, then the Catalog
+                    # scenario offered Triggers and FindMatches)
+                    if _eliminable(q, [*earlier, *out]) or any(_eliminable(p, [q]) for p in out if _is_name_item(p)):
+                        continue  # two of its wrong names were explained before (review 25: Q22 after Q21)
                     items.pop(i)
                     used_facts.add(q.fact_id)
                     lines |= _key_lines(q)
