@@ -49,6 +49,55 @@ def test_local_model_chat_stream_and_schema(small: Settings) -> None:
     assert isinstance(data["service"], str)
 
 
+def test_greedy_then_grammar_writes_what_the_full_grammar_writes(small: Settings) -> None:
+    """The faster grammar sampling (best token first, whole vocabulary only when the grammar rejects it) picks
+    the same tokens as llama-cpp-python's own (grammar over every candidate), on the real model."""
+    from llama_cpp import Llama
+
+    from mlstutor.llm.llamacpp import GreedyThenGrammar
+
+    llm = get_llm(small)
+    plain = Llama(model_path=str(llm.path), n_ctx=2048, n_threads=2, verbose=False)
+    schema = {
+        "type": "object",
+        "properties": {
+            "lines": {"type": "array", "items": {"type": "integer", "enum": [1, 2, 3]}},
+            "answer": {"type": "string"},
+        },
+        "required": ["lines", "answer"],
+    }
+    asked = [
+        [
+            {
+                "role": "user",
+                "content": "Lines: [1] Kinesis records are up to 1 MB. [2] S3 objects up to 5 TB.\n"
+                "Which line says how large a Kinesis record can be? Reply as JSON.",
+            }
+        ],
+        HELLO,
+    ]
+    used = []
+    real_init = type(llm._llama)._init_sampler
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sampler = real_init(self, *args, **kwargs)
+        used.append(type(sampler).__name__)
+        return sampler
+
+    type(llm._llama)._init_sampler = spy
+    try:
+        for messages in asked:
+            fmt = {"type": "json_object", "schema": schema}
+            ours = llm._llama.create_chat_completion(messages, max_tokens=48, temperature=0.0, response_format=fmt)
+            theirs = plain.create_chat_completion(messages, max_tokens=48, temperature=0.0, response_format=fmt)
+            text = ours["choices"][0]["message"]["content"]
+            assert text == theirs["choices"][0]["message"]["content"]
+            assert text.startswith("{")
+    finally:
+        type(llm._llama)._init_sampler = real_init
+    assert used == [GreedyThenGrammar.__name__] * len(asked)
+
+
 def test_model_cache_is_bounded_least_recently_used_out(small: Settings) -> None:
     """Switching models does not keep every model loaded: beyond ``max_local_models`` the least recently used
     one leaves the cache and its memory is freed once nobody uses it; one still in use is handed back, not

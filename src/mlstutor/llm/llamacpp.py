@@ -2,15 +2,83 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from mlstutor.config import Settings
 from mlstutor.errors import ModelError
 from mlstutor.llm.base import Message, register
 from mlstutor.llm.presets import resolve_model
+
+
+class GreedyThenGrammar:
+    """Greedy sampling under a grammar, the way llama.cpp's own ``common_sampler`` does it: take the model's best
+    token, and only when the grammar rejects it apply the grammar to the whole vocabulary. llama-cpp-python applies
+    the grammar to all ~150,000 candidates at every step, which cost a third of the speed of a schema-constrained
+    answer on two cores; the tokens chosen are the same (the best token the grammar allows)."""
+
+    def __init__(self, llama: Any, grammar: Any) -> None:
+        import llama_cpp
+
+        self._c = llama_cpp
+        self.n_vocab = llama.n_vocab()
+        self.grammar = llama_cpp.llama_sampler_init_grammar(
+            llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
+        if not self.grammar:
+            raise ModelError("llama.cpp could not compile the JSON schema's grammar")
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._all = (llama_cpp.llama_token_data * self.n_vocab)()
+        view = np.ctypeslib.as_array(self._all)  # a structured view: id, logit, p
+        view["id"] = np.arange(self.n_vocab, dtype=np.int32)
+        self._view = view
+
+    def _apply(self, data: Any, size: int) -> None:
+        arr = self._c.llama_token_data_array(ctypes.cast(data, self._c.llama_token_data_p), size, -1, False)
+        self._c.llama_sampler_apply(self.grammar, ctypes.byref(arr))
+
+    def sample(self, ctx: Any, idx: int = -1) -> int:
+        logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self.n_vocab,))
+        token = int(logits.argmax())
+        self._one[0].id, self._one[0].logit = token, float(logits[token])
+        self._apply(self._one, 1)
+        if self._one[0].logit == float("-inf"):  # the grammar forbids the model's choice: the best it allows
+            self._view["logit"] = logits
+            self._apply(self._all, self.n_vocab)
+            token = int(self._view["logit"].argmax())
+        self._c.llama_sampler_accept(self.grammar, token)
+        return token
+
+    def close(self) -> None:
+        if self.grammar:
+            self._c.llama_sampler_free(self.grammar)
+            self.grammar = None
+
+    __del__ = close
+
+
+def _llama_class() -> type:
+    """``Llama`` whose greedy, grammar-constrained sampling is :class:`GreedyThenGrammar` (other sampling as is)."""
+    from llama_cpp import Llama
+
+    class _Llama(Llama):  # type: ignore[misc, valid-type]
+        def _init_sampler(self, *args: Any, **kwargs: Any) -> Any:
+            plain = {"repeat_penalty": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+            if (
+                kwargs.get("grammar") is not None
+                and kwargs.get("temp") == 0.0
+                and kwargs.get("logits_processor") is None
+                and all(kwargs.get(k, v) == v for k, v in plain.items())
+            ):
+                return GreedyThenGrammar(self, kwargs["grammar"])
+            return super()._init_sampler(*args, **kwargs)
+
+    return _Llama
 
 
 class LlamaCppLLM:
@@ -22,9 +90,7 @@ class LlamaCppLLM:
         self.name = settings.model if not os.path.exists(settings.model) else os.path.basename(settings.model)
         self.path = path
         try:
-            from llama_cpp import Llama
-
-            self._llama = Llama(
+            self._llama = _llama_class()(
                 model_path=str(path),
                 n_ctx=settings.n_ctx,
                 n_threads=settings.n_threads or os.cpu_count() or 2,
