@@ -13,7 +13,7 @@ from mlstutor.evidence import Calibration, Signals, asked_quantity, fit_calibrat
 from mlstutor.llm import register
 from mlstutor.retrieval import Retriever
 from mlstutor.text import contains_key
-from mlstutor.tutor import _MARKER, Tutor, check_sentences
+from mlstutor.tutor import _MARKER, Tutor, check_sentences, written_enough
 
 SCRIPT: list[str] = []
 
@@ -355,3 +355,28 @@ def test_a_sentence_cites_the_line_that_holds_what_it_adds_to_the_question(tutor
         q,
     )
     assert f"[{right[0] + 1}]" in text and cited == [evidence[right[0]].citation]
+
+
+def test_the_model_is_stopped_after_two_sentences(tutor: Tutor) -> None:
+    """The prompt asks for one or two sentences; a third (mostly a repeat) is not waited for: the stream is closed
+    once two are written, and the answer is those two."""
+    reply = (
+        '{"lines": [1], "answer": "A Kinesis record can be up to 1MB. Firehose records can be up to 1MB too. '
+        'Records are stored in shards. Shards are numbered."}'
+    )
+    read: list[str] = []
+    closed: list[bool] = []
+
+    def stream() -> Iterator[str]:
+        try:
+            for i in range(0, len(reply), 5):
+                read.append(reply[i : i + 5])
+                yield reply[i : i + 5]
+        finally:
+            closed.append(True)
+
+    tutor.llm.chat = lambda *a, **k: stream()  # type: ignore[method-assign]
+    a = tutor.ask("How large can a Kinesis record be?")
+    assert closed == [True] and "".join(read).endswith("too. ")  # nothing read past the second sentence's stop
+    assert not a.abstained and "1MB" in a.text and "shards" not in a.text
+    assert written_enough("It is up to 1MB. It is 1.5 MB. ") and not written_enough("It is up to 1MB. It is 1.")
