@@ -111,7 +111,8 @@ _UNIT_AFTER_NUMBER = re.compile(r"\d\s*([A-Za-z]{1,9})\b")
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# "i.e." and "e.g." end no sentence ("transformations, i.e. FindMatches (fuzzy matching)" was cut after "i.e.")
+_SENTENCE = re.compile(r"(?<=[.!?])(?<![ie]\.[eg]\.)\s+(?=[A-Z0-9(\"'])")
 
 
 def sentences(text: str) -> list[str]:

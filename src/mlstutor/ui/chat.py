@@ -20,6 +20,9 @@ from mlstutor.ui.services import Services, friendly
 # the evidence events (retrieval + line choice, ~50 ms, no model) run side by side, up to this many at once; only
 # the model's explanation waits in the one-at-a-time "llm" queue
 EVIDENCE_CONCURRENCY = 8
+# the streamed explanation is redrawn at most this often: per token, the browser's markdown redraw took one of a
+# two-core laptop's cores from the model (headless Chromium at 50 % in the session-17 learner pass)
+STREAM_EVERY = 0.3
 MCQ_WAIT = "<p>The lines of your notes for each option appear here when the tutor takes up this question.</p>"
 
 
@@ -163,7 +166,7 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
         svc.last_use = time.time()
         try:
             tutor = Tutor(svc.need_retriever(), chat_settings(backend, model, url, omodel, key))
-            text, evidence = "", found[0] if found else []
+            text, evidence, shown = "", found[0] if found else [], 0.0
             for kind, value in tutor.ask_stream(message, history=turns, k=int(k), mode=mode, evidence=found):
                 if kind == "evidence":
                     evidence = value
@@ -172,6 +175,9 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
                     yield chat, cards, gr.skip(), gr.skip(), turns, None, svc.status_md(request)
                 elif kind == "token":
                     text += value
+                    if time.perf_counter() - shown < STREAM_EVERY:
+                        continue
+                    shown = time.perf_counter()
                     chat[-1]["content"] = text
                     yield chat, gr.skip(), gr.skip(), gr.skip(), turns, None, gr.skip()
                 else:
