@@ -54,6 +54,7 @@ from mlstutor.quiz import (
     unsupported_explanation,
     validate,
 )
+from mlstutor.retrieval import Retriever
 
 NOTE = """## Kinesis
 ### Kinesis - Data Streams
@@ -466,6 +467,31 @@ def test_validate_catches_form_errors() -> None:
     assert validate(replace(q, options={**GOOD_WHICH, "D": "None of the above"})).startswith("all/none")
     assert validate(replace(q, answer=["A", "B"])).startswith("keys")
     assert validate(replace(q, options={**GOOD_WHICH, "C": "Kinesis Data Streams"})).startswith("duplicate")
+
+
+def test_bank_is_stored_beside_the_index_and_read_by_the_next_process(retriever, monkeypatch) -> None:
+    """A CLI quiz is a new process: it reads the bank its index build stored instead of building it again
+    (seconds of a quiz's start); a bank file that cannot be read is built again, not trusted."""
+    from mlstutor.quiz import bank_cache_path
+
+    bank = QuestionBank.of(retriever)
+    path = bank_cache_path(retriever.index.path, retriever.settings.profile)
+    assert path.is_file() and list(path.parent.glob("*.pkl")) == [path]
+    again = Retriever(retriever.index, retriever.embedder, retriever.settings)  # what a new process opens
+
+    def no_build(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("built again")
+
+    with monkeypatch.context() as m:
+        m.setattr(QuestionBank, "__init__", no_build)
+        stored = QuestionBank.of(again)
+    assert stored is not bank and [q.to_dict() for q in stored.items] == [q.to_dict() for q in bank.items]
+    drawn = [b.draw("XGBoost", 3, "medium", random.Random(1)) for b in (stored, bank)]
+    assert [q.id for q in drawn[0]] == [q.id for q in drawn[1]] and drawn[0]
+    path.write_bytes(b"not a bank")
+    torn = Retriever(retriever.index, retriever.embedder, retriever.settings)
+    rebuilt = QuestionBank.of(torn)
+    assert [q.id for q in rebuilt.items] == [q.id for q in bank.items] and path.read_bytes() != b"not a bank"
 
 
 def test_bank_on_the_real_notes_is_verified_and_on_topic(retriever) -> None:

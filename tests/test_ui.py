@@ -174,6 +174,10 @@ def test_practice_exam_and_flashcards(page) -> None:
     page.click("#generate")
     page.wait_for_selector("#stem:has-text('Question 1 of')")
     started = time.time() - t0
+    note = page.inner_text("#practice-note")
+    assert "questions on Kinesis Data Firehose from your notes" in note, note
+    if "You asked for 10" in note:  # a short quiz points the learner to the topic's flashcards
+        assert re.search(r"\d+ flashcards on Kinesis Data Firehose", note), note
     page.click("#hint")
     page.wait_for_function("document.querySelector('#verdict').innerText.includes('💡')")
     choice = "#multi label" if page.locator("#multi").is_visible() else "#single label"

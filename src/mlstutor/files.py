@@ -9,11 +9,16 @@ from pathlib import Path
 
 
 def write_text_atomic(path: Path, data: str) -> None:
+    """:func:`write_bytes_atomic` of the text, UTF-8."""
+    write_bytes_atomic(path, data.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, flush it to disk, then rename it over ``path``; on any
     failure the old file stays as it was and the temp file is removed."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

@@ -25,8 +25,10 @@ import hashlib
 import io
 import json
 import math
+import pickle
 import random
 import re
+import sys
 import threading
 import time
 import weakref
@@ -51,6 +53,7 @@ from mlstutor.facts import (
     is_formula,
     norm,
 )
+from mlstutor.files import write_bytes_atomic
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
 from mlstutor.text import REMINDER, content_words, sentences, support
 
@@ -1589,6 +1592,21 @@ class BankStats:
     rejected: dict[str, int] = field(default_factory=dict)
 
 
+# the code a bank is made by: a bank stored by other code is not read
+_BANK_CODE = ("quiz.py", "facts.py", "text.py", "chunking.py", "profile.py")
+
+
+def bank_cache_path(index_path: Path, profile: str) -> Path:
+    """Where the bank of an index build is stored: named by the code, the course profile and Python that made it."""
+    h = hashlib.blake2b(digest_size=12)
+    here = Path(__file__).parent
+    for name in _BANK_CODE:
+        h.update((here / name).read_bytes())
+    h.update(json.dumps(load_profile(profile), sort_keys=True, default=str).encode())
+    h.update(f"{sys.version_info[:2]}".encode())
+    return index_path / "bank" / f"{h.hexdigest()}.pkl"
+
+
 class QuestionBank:
     """Every verified item the notes allow, built once per index without a model (a few seconds), so a quiz on
     any topic starts at once. Scenario wordings written by the model (:func:`phrase_scenario`) are kept in a
@@ -1649,15 +1667,53 @@ class QuestionBank:
 
     @classmethod
     def of(cls, retriever, profile: str | None = None) -> QuestionBank:
-        """One bank per loaded index (and profile)."""
+        """One bank per loaded index (and profile): kept in memory, and on disk beside the index so that the next
+        process (a CLI quiz, the web UI's start) reads it instead of building it again."""
         profile = profile or retriever.settings.profile
         with cls._lock:
             bank = cls._shared.get(retriever)
             if bank is None or bank.profile != profile:
-                bank = cls(retriever.chunks, profile, load_phrasings(retriever.settings.data_dir))
+                path = bank_cache_path(retriever.index.path, profile)
+                bank = cls._load(path) or cls._build_and_store(retriever.chunks, profile, path)
                 bank.profile = profile
+                bank.merge_phrasings(load_phrasings(retriever.settings.data_dir))
                 cls._shared[retriever] = bank
             return bank
+
+    @classmethod
+    def _load(cls, path: Path) -> QuestionBank | None:
+        """The bank stored at ``path``, or None (none yet, or unreadable: then it is built again)."""
+        try:
+            with path.open("rb") as fh:
+                bank = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return None
+        return bank if isinstance(bank, cls) else None
+
+    @classmethod
+    def _build_and_store(cls, chunks: Sequence[Chunk], profile: str, path: Path) -> QuestionBank:
+        bank = cls(chunks, profile)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, pickle.dumps(bank, protocol=pickle.HIGHEST_PROTOCOL))
+            for old in path.parent.glob("*.pkl"):  # banks of earlier code or profiles
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only index folder: the bank is rebuilt per process, as before
+        return bank
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_offered"] = {k: dict(v) for k, v in self._offered.items()}
+        state["_derived"] = {}  # made at draw time, per process
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        offered = defaultdict(lambda: defaultdict(int))
+        for k, v in state.pop("_offered").items():
+            offered[k].update(v)
+        self.__dict__.update(state, _offered=offered)
 
     profile: str = ""
 

@@ -111,10 +111,9 @@ def _schema(n_lines: int) -> dict:
 
 
 def written_enough(text: str) -> bool:
-    """The model has finished :data:`MAX_SENTENCES` sentences (a full stop and a space after it: "1." may go on
-    as "1.5")."""
-    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text)]
-    return bool(ends) and len(sentences(text[: ends[-1]])) >= MAX_SENTENCES
+    """The model has begun a sentence after :data:`MAX_SENTENCES` finished ones (judged by :func:`sentences`, so
+    "1." that goes on as "1.5" and "i.e. FindMatches" end none)."""
+    return len(sentences(text)) > MAX_SENTENCES
 
 
 def check_sentences(
@@ -369,7 +368,7 @@ class Tutor:
             return
         given = evidence[:LINES]  # the model explains the first lines; the rest are shown to the learner only
         field_ = JsonStringField("answer")
-        cut = ""
+        cut, stopped = "", False
         try:
             stream = self.llm.chat(
                 self.build_messages(question, given),
@@ -378,16 +377,19 @@ class Tutor:
                 schema=_schema(len(given)),
                 stream=True,
             )
-            for piece in stream:
-                if "first_token_ms" not in timings:
-                    timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
-                new = field_.feed(piece)
-                if new:
-                    timings.setdefault("first_answer_token_ms", (time.perf_counter() - t0) * 1000)
-                    yield "token", new
-                    if written_enough(field_.value()):
-                        getattr(stream, "close", lambda: None)()  # frees the model (and its lock) at once
-                        break
+            try:
+                for piece in stream:
+                    if "first_token_ms" not in timings:
+                        timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+                    new = field_.feed(piece)
+                    if new:
+                        timings.setdefault("first_answer_token_ms", (time.perf_counter() - t0) * 1000)
+                        yield "token", new
+                        if written_enough(field_.value()):
+                            stopped = True
+                            break
+            finally:  # however the loop ends, the model stops writing (and its lock is free) now
+                getattr(stream, "close", lambda: None)()
         except ModelError as exc:
             if not field_.raw.strip():
                 raise  # nothing arrived: the plain error, the evidence is already shown
@@ -395,7 +397,11 @@ class Tutor:
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         picked = [int(x) for x in re.findall(r"\d+", field_.raw.split('"answer"')[0])]
         picked = [n for n in dict.fromkeys(picked) if 1 <= n <= len(given)]
-        written = finished_sentences(field_.value(), field_.closed())
+        written = (
+            " ".join(sentences(field_.value())[:MAX_SENTENCES])
+            if stopped
+            else finished_sentences(field_.value(), field_.closed())
+        )
         text, citations, dropped, support_share = check_sentences(written, given, question)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)

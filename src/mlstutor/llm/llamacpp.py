@@ -33,21 +33,25 @@ class GreedyThenGrammar:
         if not self.grammar:
             raise ModelError("llama.cpp could not compile the JSON schema's grammar")
         self._one = (llama_cpp.llama_token_data * 1)()
-        self._all = (llama_cpp.llama_token_data * self.n_vocab)()
-        view = np.ctypeslib.as_array(self._all)  # a structured view: id, logit, p
-        view["id"] = np.arange(self.n_vocab, dtype=np.int32)
-        self._view = view
+        self._all: Any = None  # the whole vocabulary, made the first time the grammar rejects the best token
 
     def _apply(self, data: Any, size: int) -> None:
         arr = self._c.llama_token_data_array(ctypes.cast(data, self._c.llama_token_data_p), size, -1, False)
         self._c.llama_sampler_apply(self.grammar, ctypes.byref(arr))
 
     def sample(self, ctx: Any, idx: int = -1) -> int:
-        logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self.n_vocab,))
+        ptr = self._c.llama_get_logits_ith(ctx.ctx, idx)
+        if not ptr or not self.grammar:
+            raise ModelError("llama.cpp gave no logits to sample from")
+        logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
         token = int(logits.argmax())
         self._one[0].id, self._one[0].logit = token, float(logits[token])
         self._apply(self._one, 1)
         if self._one[0].logit == float("-inf"):  # the grammar forbids the model's choice: the best it allows
+            if self._all is None:
+                self._all = (self._c.llama_token_data * self.n_vocab)()
+                self._view = np.ctypeslib.as_array(self._all)  # a structured view: id, logit, p
+            self._view["id"] = np.arange(self.n_vocab, dtype=np.int32)
             self._view["logit"] = logits
             self._apply(self._all, self.n_vocab)
             token = int(self._view["logit"].argmax())
@@ -55,7 +59,7 @@ class GreedyThenGrammar:
         return token
 
     def close(self) -> None:
-        if self.grammar:
+        if getattr(self, "grammar", None):
             self._c.llama_sampler_free(self.grammar)
             self.grammar = None
 
@@ -120,10 +124,14 @@ class LlamaCppLLM:
 
     def _stream(self, messages: list[Message], kwargs: dict[str, Any]) -> Iterator[str]:
         with self._lock:
-            for part in self._llama.create_chat_completion(messages=messages, stream=True, **kwargs):
-                delta = part["choices"][0].get("delta", {}).get("content")
-                if delta:
-                    yield delta
+            parts = self._llama.create_chat_completion(messages=messages, stream=True, **kwargs)
+            try:
+                for part in parts:
+                    delta = part["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+            finally:
+                parts.close()  # closed early: llama.cpp's generator ends now, before the lock is released
 
 
 @register("llamacpp")

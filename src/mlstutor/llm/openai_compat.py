@@ -108,6 +108,8 @@ class OpenAICompatLLM:
             raise ModelError(f"the server at {self.base_url} stopped mid-answer (the connection broke)") from None
         except self._openai.OpenAIError as exc:
             raise self._error(exc) from None
+        finally:
+            chunks.close()  # closed early (the tutor stops after two sentences): the server stops writing too
         if not finished:
             raise ModelError(f"the server at {self.base_url} stopped mid-answer (the stream ended early)")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gradio as gr
 
 from mlstutor.errors import MlstutorError
-from mlstutor.practice import PracticeSession, feedback_lines, report_markdown
+from mlstutor.practice import PracticeSession, feedback_lines, flashcards, report_markdown
 from mlstutor.quiz import DIFFICULTIES
 from mlstutor.ui.services import Services, friendly
 
@@ -73,9 +73,11 @@ def build(svc: Services) -> tuple:
             note += (
                 f" You asked for {int(n)}: these are all the new ones your notes give on it in this session (none"
                 f" repeats a fact you were asked before, and none has {topic} itself as the answer, which the quiz's"
-                f" name would give away — unless nothing else is left: then “which …?” items with {topic} as the"
-                " answer come beside as many where it is a wrong option)."
+                " name would give away)."
             )
+            cards = len(flashcards(qm.bank, topic))
+            if cards:  # a fact too thin for four fair options still makes a card
+                note += f" To go on: **{cards} flashcards on {topic}** (Flashcards tab, topic “{topic}”)."
         return session, *question_view(session, ""), "", "", note, sorted(qm.asked)
 
     def review(request: gr.Request) -> tuple:
@@ -122,7 +124,7 @@ def build(svc: Services) -> tuple:
         with gr.Row():
             gen_btn = gr.Button("Start quiz", variant="primary", elem_id="generate")
             review_btn = gr.Button("Review due questions")
-        note = gr.Markdown()
+        note = gr.Markdown(elem_id="practice-note")
         stem = gr.Markdown(elem_id="stem")
         single = gr.Radio([], label="Your answer", visible=False, elem_id="single")
         multi = gr.CheckboxGroup([], label="Choose two", visible=False, elem_id="multi")
