@@ -469,6 +469,39 @@ def test_validate_catches_form_errors() -> None:
     assert validate(replace(q, options={**GOOD_WHICH, "C": "Kinesis Data Streams"})).startswith("duplicate")
 
 
+def test_describe_items_ask_for_a_subjects_line_among_its_siblings_lines(retriever) -> None:
+    """The notes list sibling algorithms one line each ("DeepAR — Forecasting one-dimensional time series data with
+    RNN"): "which line describes DeepAR?" offers its siblings' lines, all of one form; a line that spells its own
+    subject out ("Identify all objects in an image" for Object Detection, "… from IP addresses" for IP Insights)
+    is not asked that way."""
+    from mlstutor.quiz import DESCRIBE_STEM, describe_items
+
+    bank = QuestionBank.of(retriever)
+    made = {q.subject: q for q in describe_items(bank.notes)}
+    kept = {q.subject: q for q in bank.items if q.stem == DESCRIBE_STEM.format(subject=q.subject)}
+    deepar = kept["DeepAR"]
+    assert deepar.options[deepar.answer[0]] == "Forecasting one-dimensional time series data with RNN"
+    wrong = [deepar.rationales[x] for x in deepar.options if x not in deepar.answer]
+    assert all(r["why"].startswith("Wrong: your notes describe ") and r["citation"] for r in wrong)
+    assert not {"Object Detection", "IP Insights", "Seq2Seq", "BlazingText"} & set(made)
+    assert all(not acceptability(q, "", bank.notes) for q in kept.values())
+    assert deepar in QuestionBank.of(retriever).on_topic("DeepAR")
+
+
+def test_a_statement_key_that_spells_its_subject_out_is_not_asked(retriever) -> None:
+    """Review 33: "which two statements about FindMatches…?" keyed "identify … matching records"; Binning's keyed
+    "… by bucketing observations". The name's parts and the profile's glosses count as spelling it out."""
+    from mlstutor.quiz import _spelled_out
+
+    bank = QuestionBank.of(retriever)
+    assert {"find", "match"} <= _spelled_out("Glue FindMatches", bank.lex)
+    assert "bucke" in _spelled_out("Binning", bank.lex) and "seque" in _spelled_out("Seq2Seq", bank.lex)
+    assert not {"aw", "amazo", "data"} & _spelled_out("AWS Data Pipeline", bank.lex)
+    keys = [q.options[a].lower() for q in bank.items if q.kind in ("about", "two") for a in q.answer]
+    assert not [k for k in keys if "matching records" in k or "bucketing" in k]
+    assert any("in comparison to glue" in k for k in keys)  # "AWS" in a key is no giveaway for AWS Data Pipeline
+
+
 def test_bank_is_stored_beside_the_index_and_read_by_the_next_process(retriever, monkeypatch) -> None:
     """A CLI quiz is a new process: it reads the bank its index build stored instead of building it again
     (seconds of a quiz's start); a bank file that cannot be read is built again, not trusted."""

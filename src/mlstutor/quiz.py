@@ -1281,14 +1281,15 @@ def two_items(
     fs = notes.of.get(subject, [])
     if not fs or fs[0].kind == "term":
         return []
-    name = {_stem(w) for w in content_words(" ".join(notes.lex.spellings_of(subject)))} - {"data", "amazo", "aws"}
+    name = _spelled_out(subject, notes.lex)
     mine = [
         f
         for f in fs
         if _statement_usable(f, subject, notes, key=True)
         and _reads_as_claim(f.claim, notes, key=True)
         and not notes.about_a_part(f)
-        and not {_stem(w) for w in content_words(f.claim)} & name  # "Streams are divided…" about Kinesis Data Streams
+        # "Streams are divided…" about Kinesis Data Streams; "identify matching records" about FindMatches (review 33)
+        and not {_stem(w) for w in _plain_words(f.claim)} & name
     ]
     rivals = _rival_statements(subject, notes)
     closeness = {o: rank for rank, o, _ in rivals}
@@ -1399,6 +1400,78 @@ _WAYS = re.compile(
 
 
 _VAGUE = re.compile(r"(?i)^(different|other|various|some|many|more)\b")
+
+
+DESCRIBE_STEM = "Which line of your notes describes {subject}?"
+
+
+def _plain_words(text: str) -> set[str]:
+    """Content words, a camel-cased name split ("BlazingText" → blazing, text; "FindMatches" → find, matches)."""
+    return content_words(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text))
+
+
+def _spelled_out(subject: str, lex: Lexicon) -> set[str]:
+    """Stems of the words that name ``subject`` (its spellings, the profile's glosses: "sequence" → Seq2Seq)."""
+    names = [subject, *lex.spellings_of(subject), *lex.glosses.get(subject, ())]
+    return {_stem(w.rstrip("s")) for w in _plain_words(" ".join(names)) - {"amazon", "aws", "sagemaker", "data"}}
+
+
+def describe_items(notes: Notes) -> list[Question]:
+    """ "Which line of your notes describes Amazon Comprehend?": where the notes list sibling subjects with one line
+    each (High-Level AI/ML Services: Comprehend "NLP and text analytics: entities, …", Polly "Text to speech", Lex
+    "Natural-language chatbot engine"), X's line is the key and its siblings' are the wrong options — one form by
+    construction, so a list-like line is fair here though it is no statement option. A quiz on X asks it without
+    naming X as the answer (reviews 31-33: Comprehend's and Neo's quizzes had only "→ X" items)."""
+    groups: dict[tuple[str, str], dict[str, list[Fact]]] = defaultdict(lambda: defaultdict(list))
+    for f in notes.facts:
+        if f.kind != "term":
+            groups[(f.citation.source, f.section)][f.subject].append(f)
+    out = []
+    for by_subject in groups.values():
+        lines = {
+            s: fs[0]
+            for s, fs in by_subject.items()
+            if len(fs) == 1
+            and not fs[0].value
+            and not notes.unteachable(fs[0])
+            and not re.search(r"(?i)\bit\b", fs[0].claim)
+            and 2 <= len(content_words(fs[0].claim)) <= 14
+            and not notes.names_in(fs[0].claim)
+        }
+        kinds = defaultdict(list)
+        for s, f in lines.items():
+            kinds[f.kind].append(s)
+        for subjects in kinds.values():
+            if len(subjects) < 4:
+                continue
+            for subject in subjects:
+                f = lines[subject]
+                if _spelled_out(subject, notes.lex) & {_stem(w) for w in _plain_words(f.claim)}:
+                    continue  # "Identify all objects in an image" for Object Detection answers itself
+                rng = random.Random("describe:" + subject)
+                # the wrong lines nearest the key's length (options of one form), none the notes also say of X
+                others = sorted(
+                    (o for o in subjects if o != subject and notes.says(subject, lines[o].claim) < 0.3),
+                    key=lambda o: (abs(len(lines[o].claim) - len(f.claim)), o),
+                )[:3]
+                if len(others) < 3:
+                    continue
+                wrong = {_option(lines[o].claim): o for o in others}
+                options, answer = _letters([_option(f.claim)], list(wrong), rng)
+                rationales = {
+                    x: (
+                        _rationale(f"Right: your notes describe {subject} as “{f.text}”.", f)
+                        if x in answer
+                        else _rationale(
+                            f"Wrong: your notes describe {wrong[t]} this way, not {subject}.", lines[wrong[t]]
+                        )
+                    )
+                    for x, t in options.items()
+                }
+                stem = DESCRIBE_STEM.format(subject=subject)
+                hint = _elimination_hint(options, answer, rationales)
+                out.append(replace(_item(f, stem, options, answer, "about", rationales, hint), difficulty="medium"))
+    return out
 
 
 def list_items(lists: Sequence[NoteList], notes: Notes) -> list[Question]:
@@ -1730,6 +1803,7 @@ class QuestionBank:
             yield from two_items(subject, self.notes, random.Random(subject), offered=offered)
             yield from about_items(subject, self.notes, random.Random("about:" + subject), offered=offered)
         yield from gloss_items(self.notes)
+        yield from describe_items(self.notes)
         yield from formula_items(self.notes)
         yield from list_items(extract_lists(self._chunks), self.notes)
 
