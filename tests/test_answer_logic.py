@@ -382,3 +382,12 @@ def test_the_model_is_stopped_after_two_sentences(tutor: Tutor) -> None:
     assert not a.abstained and "1MB" in a.text and "shards" not in a.text
     assert written_enough("It is up to 1MB. It is 1.5 MB. It") and not written_enough("It is up to 1MB. It is 1.5")
     assert not written_enough("Records are up to 1MB. Glue has transforms, i.e. FindMatches")
+
+
+def test_a_lines_double_quotes_reach_the_model_as_curly_ones(tutor: Tutor) -> None:
+    """The model copies a line's quotes into its JSON answer, where a straight one ends the string: "KNN: Find K
+    "nearest" most similar rows…" was answered "KNN: Find K"."""
+    ev, _ = tutor.evidence("How does KNN imputation fill a missing value?")
+    assert any('"nearest"' in e.citation.text for e in ev)  # the notes' own quotes, shown as written
+    prompt = tutor.build_messages("How does KNN imputation fill a missing value?", ev)[1]["content"]
+    assert "“nearest”" in prompt and '"' not in prompt.split("Question:")[0]

@@ -110,6 +110,12 @@ def _schema(n_lines: int) -> dict:
     }
 
 
+def curly_quotes(text: str) -> str:
+    """Straight double quotes as “…”: the model copies a line's quotes into its JSON answer, where a straight one
+    closes the string ("KNN: Find K "nearest" most similar rows" was answered "KNN: Find K")."""
+    return re.sub(r'"([^"\n]*)"', r"“\1”", text).replace('"', "”")
+
+
 def written_enough(text: str) -> bool:
     """The model has begun a sentence after :data:`MAX_SENTENCES` finished ones (judged by :func:`sentences`, so
     "1." that goes on as "1.5" and "i.e. FindMatches" end none)."""
@@ -309,7 +315,7 @@ class Tutor:
         # notes are data: a sentence in them addressed to the model is elided, never passed on
         lines = "\n".join(
             f"[{i}] ({strip_instructions(self.label(e.citation.heading_path))}) "
-            f"{strip_instructions(e.citation.text[:LINE_CHARS])}"
+            f"{curly_quotes(strip_instructions(e.citation.text[:LINE_CHARS]))}"
             for i, e in enumerate(evidence, start=1)
         )
         p = self.settings.profile
