@@ -957,7 +957,7 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str, turn: str = "") ->
         for f in notes.of.get(name, [])
         if (f.origin != "heading" or notes.under_a_name(f))  # under its own name's heading: surely about it
         and not notes.unteachable(f)
-        and len(content_words(claim_body(f.claim))) >= 2  # "Glue Scheduler - schedule jobs" tells what it is
+        and _reads_as_claim(f.claim, notes)
         and not any(d in f.text.lower() for d in notes.dated)  # a limit AWS has changed is not taught, even here
     ]
     asked = content_words(fact.claim) - notes.generic - set(notes.lex.spellings)
@@ -965,16 +965,17 @@ def _contrast(notes: Notes, name: str, fact: Fact, noun: str, turn: str = "") ->
     # the line closest to what was asked; else the line that says what the subject *is* (its lead line)
     def closeness(f: Fact) -> tuple:
         near = len(content_words(f.text) & asked)
-        claim = _reads_as_claim(f.claim, notes)
         if turn:
-            return near, claim, notes.under_a_name(f) or f.origin == "lead", zlib.crc32((turn + f.id).encode())
+            return near, notes.under_a_name(f) or f.origin == "lead", zlib.crc32((turn + f.id).encode())
         same_note = f.citation.source == fact.citation.source
-        return near, claim, notes.under_a_name(f), f.origin == "lead", same_note, -len(f.text)  # own heading
+        return near, notes.under_a_name(f), f.origin == "lead", same_note, -len(f.text)  # own heading: defining
 
     other = max(mine, key=closeness, default=None)
-    # any line of the distractor's own teaches by its own words, even one that shares none with what was asked
-    # (reviews 9, 10 and 34: "your notes say this of X, not of Y", citing X's line, never says what Y does)
-    if other is None:
+    # a sibling defined in the same section (a glossary: learning rate, batch size, epochs), or a line that says
+    # what the distractor is (its own lead, under its own heading), teaches by its own words even when it shares
+    # none with what was asked (reviews 9 and 10: "your notes say this of X, not of Y" never says what Y does)
+    defining = other is not None and (other.origin == "lead" or notes.under_a_name(other))
+    if other is None or not (content_words(other.text) & asked or other.section == fact.section or defining):
         return _rationale(f"Wrong: your notes say this of {fact.subject}, not of {name}.", fact)
     return _rationale(f"Wrong: your notes say this of {fact.subject}. {name} is described as “{other.text}”.", other)
 
