@@ -482,7 +482,7 @@ def test_describe_items_ask_for_a_subjects_line_among_its_siblings_lines(retriev
     deepar = kept["DeepAR"]
     assert deepar.options[deepar.answer[0]] == "Forecasting one-dimensional time series data with RNN"
     wrong = [deepar.rationales[x] for x in deepar.options if x not in deepar.answer]
-    assert all(r["why"].startswith("Wrong: your notes describe ") and r["citation"] for r in wrong)
+    assert all(r["why"].startswith("Wrong: your notes say this of ") and r["citation"] for r in wrong)
     assert not {"Object Detection", "IP Insights", "Seq2Seq", "BlazingText"} & set(made)
     assert all(not acceptability(q, "", bank.notes) for q in kept.values())
     assert deepar in QuestionBank.of(retriever).on_topic("DeepAR")

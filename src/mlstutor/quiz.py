@@ -1462,11 +1462,10 @@ def describe_items(notes: Notes) -> list[Question]:
                     x: (
                         _rationale(f"Right: your notes describe {subject} as “{f.text}”.", f)
                         if x in answer
-                        else _rationale(
-                            f"Wrong: your notes describe {wrong[t]} this way, not {subject}.", lines[wrong[t]]
-                        )
+                        else _rationale(f"Wrong: your notes say this of {o}, not of {subject}.", lines[o])
                     )
                     for x, t in options.items()
+                    for o in [wrong.get(t, subject)]
                 }
                 stem = DESCRIBE_STEM.format(subject=subject)
                 hint = _elimination_hint(options, answer, rationales)
