@@ -1456,17 +1456,15 @@ def describe_items(notes: Notes) -> list[Question]:
                 )[:3]
                 if len(others) < 3:
                     continue
-                wrong = {_option(lines[o].claim): o for o in others}
-                options, answer = _letters([_option(f.claim)], list(wrong), rng)
-                rationales = {
-                    x: (
-                        _rationale(f"Right: your notes describe {subject} as “{f.text}”.", f)
-                        if x in answer
-                        else _rationale(f"Wrong: your notes say this of {o}, not of {subject}.", lines[o])
+                owner = {_option(lines[o].claim): o for o in [subject, *others]}
+                options, answer = _letters([_option(f.claim)], [_option(lines[o].claim) for o in others], rng)
+                rationales = {}
+                for x, text in options.items():
+                    o = owner[text]
+                    why = f"Wrong: your notes say this of {o}, not of {subject}."
+                    rationales[x] = _rationale(
+                        f"Right: your notes describe {subject} as “{f.text}”." if x in answer else why, lines[o]
                     )
-                    for x, t in options.items()
-                    for o in [wrong.get(t, subject)]
-                }
                 stem = DESCRIBE_STEM.format(subject=subject)
                 hint = _elimination_hint(options, answer, rationales)
                 out.append(replace(_item(f, stem, options, answer, "about", rationales, hint), difficulty="medium"))
