@@ -49,7 +49,7 @@ MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evide
 LINE_CHARS = 220  # an evidence line is cut to this many characters in the prompt (prompt tokens cost ~25 ms)
 ANSWER_TOKENS = 120  # JSON wrapper + one or two sentences
 # the prompt asks for one or two sentences; a third mostly repeated the first (27 of 228 held-out answers) and
-# cost its seconds in the slowest answers: the model is stopped once two are written
+# cost its seconds in the slowest answers: the model is stopped once a third begins (:func:`written_enough`)
 MAX_SENTENCES = 2
 MCQ_NOTES_SUPPORT = 0.67  # an option line must hold this share of the option's words to go into the pick prompt
 

@@ -51,7 +51,7 @@ class GreedyThenGrammar:
             if self._all is None:
                 self._all = (self._c.llama_token_data * self.n_vocab)()
                 self._view = np.ctypeslib.as_array(self._all)  # a structured view: id, logit, p
-            self._view["id"] = np.arange(self.n_vocab, dtype=np.int32)
+                self._view["id"] = np.arange(self.n_vocab, dtype=np.int32)  # the grammar sets logits, never ids
             self._view["logit"] = logits
             self._apply(self._all, self.n_vocab)
             token = int(self._view["logit"].argmax())
