@@ -262,6 +262,13 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
         ("How many shards can one account provision?", "count", "1 MB / s or 1 000 messages / s PER SHARD", False),
         ("How many shards can one account provision?", "count", "1MB/s or 1000 messages/s PER SHARD", False),
         ("In what year did AWS launch SageMaker?", "year", "Train and evaluate model", False),
+        # "2 MB/s" measures a consumer's throughput, it counts no consumers
+        ("How many consumers can register for enhanced fan-out?", "count", "Consumer: 2 MB/s per shard", False),
+        ("Which Apache Spark version does AWS Glue 4.0 run?", "version", "Glue ETL runs Apache Spark code", False),
+        ("Which Apache Spark version does AWS Glue 4.0 run?", "version", "Glue 4.0 runs Spark 3.3", True),
+        ("What is the on-demand hourly price of an ml.p3.2xlarge?", "money", "around $5.00 per TB scanned", False),
+        ("What is the on-demand hourly price of an ml.p3.2xlarge?", "money", "ml.p3.2xlarge: $3.06 per hour", True),
+        ("What is the minimum amount of data Athena bills per query?", "size", "around $5.00 per TB scanned", False),
         ("How many ready-made transformations does DataBrew offer?", "count", "+250 ready-made transformation", True),
         ("Which instance type fits an EMR cluster of 80 nodes?", None, "", False),
         ("What does SMOTE do?", None, "", False),

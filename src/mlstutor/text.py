@@ -250,7 +250,7 @@ def strip_instructions(text: str) -> str:
 # state no number: on the dev sets most unanswerable limit and price questions look like this.
 ASKS_QUANTITY = re.compile(
     r"\b(how (many|much|large|big|long|fast|often|far)|maximum|minimum|max|min|limit|size|default value|price|cost"
-    r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest)|(in )?(what|which) year)\b",
+    r"|quota|timeout|duration|percent|number of|version|what(?: is|'s) the (largest|smallest)|(in )?(what|which) year)\b",
     re.I,
 )
 # What kind of quantity a question asks for, and how a line states one: "how large" wants "1 MB", "how long"
@@ -258,13 +258,14 @@ ASKS_QUANTITY = re.compile(
 # many consumers can register…") does not answer it. First match wins; a question without one wants any number.
 _ASKED_KIND = (
     ("year", r"\b(what|which) year\b"),  # "In what year did AWS launch SageMaker?" wants "2017", not a line about it
+    ("version", r"\bversion\b"),  # "Which Spark version does Glue 4.0 run?" wants "3.3", not "Glue runs Spark code"
     ("time", r"\b(how long|timeout|duration|retention|runtime|how often)\b"),
     (
         "money",
         r"\b(price|priced|pricing|per (hour|month|gb)|billed)\b|\bhow much\b.*\b(cost|costs|save|saves|reduce)\b",
     ),
     ("percent", r"percent|%|durab|availab"),
-    ("size", r"\b(size|how large|largest|how big|biggest|payload|memory|capacity|how much data)\b"),
+    ("size", r"\b(size|how large|largest|how big|biggest|payload|memory|capacity|how much data|amount of data)\b"),
     ("time", r"\b(latency|interval|minutes|hours|days|period|keep|retain)\b"),
 )
 _STATED_KIND = {
@@ -272,9 +273,13 @@ _STATED_KIND = {
     "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?)\b",
     "percent": r"\d\s*%|\bpercent",
     "year": r"\b(19|20)\d\d\b",
+    "version": r"\b\d+\.\d+(?:\.\d+)?\b(?!\s*(%|[kmgt]i?b|[kmgt]?b/s))",
     "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
 }
 _PER = {"per", "each", "every", "/", "a"}
+_UNIT = re.compile(r"(?:[kmgtp]i?b|bytes?|[kmgt]?b/s|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|%)\b", re.I)
+# the rate a price is asked per ("hourly price") must be the rate a line prices per
+_RATES = (r"hourly|per hour|an hour|/\s*h(?:ou)?r\b", r"monthly|per month|/\s*month", r"per gb|/\s*gb\b", r"per tb|/\s*tb\b")
 _SAVING = re.compile(r"\b(save|saves|saving|savings|discount|cheaper|reduce|reduction)\b", re.I)
 _COUNTED = re.compile(
     r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
@@ -293,7 +298,7 @@ def asked_quantity(question: str) -> str | None:
     if not ASKS_QUANTITY.search(question):
         return None
     if re.search(r"\bwhich\b", question, re.I) and not re.search(
-        r"\bhow (many|much|long|large|big)\b", question, re.I
+        r"\bhow (many|much|long|large|big)\b|\bversion\b", question, re.I
     ):
         return None
     return next((kind for kind, pat in _ASKED_KIND if re.search(pat, question, re.I)), "count")
@@ -303,6 +308,12 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
     """Does ``text`` state a quantity of the ``kind`` the question asks for (one not already in the question)?"""
     if kind == "money" and _SAVING.search(question) and re.search(_STATED_KIND["percent"], text):
         return True  # "how much can spot training save?" "up to 90%"; a price is not "99.9% availability"
+    if kind == "money":  # an hourly price is not "$5.00 per TB" (dev: Athena's scan price given for an instance's)
+        rates = [pat for pat in _RATES if re.search(pat, question, re.I)]
+        if rates and not any(re.search(pat, text, re.I) for pat in rates):
+            return False
+    if kind == "version":  # "Glue 4.0" in the question is not the version it asks for
+        return bool({m[0] for m in re.finditer(_STATED_KIND[kind], text)} - set(re.findall(r"\d+\.\d+", question)))
     if kind in _STATED_KIND:
         return bool(re.search(_STATED_KIND[kind], text, re.I))
     given = numbers(question)
@@ -316,7 +327,12 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
             before = words[max(0, i - COUNT_BEFORE) : i]
             # "1000 messages/s PER SHARD": what stands between the number and the thing makes it a rate
             last_rate = max((k for k, w in enumerate(before) if w in _PER or w.endswith("/s")), default=-1)
-            near = before[last_rate + 1 :] + words[i + 1 : i + COUNT_AFTER + 1]
-            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given for w in near):
+            # "Consumer: 2 MB/s per shard": a number with a unit after it measures something, it counts nothing
+            after = words[i + 1 : i + COUNT_AFTER + 2]
+            near = [
+                *zip(before[last_rate + 1 :], words[max(0, i - COUNT_BEFORE) + last_rate + 2 : i + 1]),
+                *zip(after[:COUNT_AFTER], after[1:] + [""]),
+            ]
+            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given and not _UNIT.match(nxt) for w, nxt in near):
                 return True
     return False
