@@ -698,6 +698,10 @@ def answer_rows(tutor: Tutor, items: Sequence[EvalItem], progress: Progress | No
                     "key_in_answer": it.answerable and key_in_answer(ans.text, keys),
                     "key_in_answer_lenient": it.answerable and key_in_answer(ans.text, keys, lenient=True),
                     "citation_ok": it.answerable and any(contains_key(c.text, keys) for c in ans.citations),
+                    # what the learner reads beside a cited line: the heading it sits under ("Rekognition: Videos:
+                    # detect offensive content" cites Rekognition though the line never names it)
+                    "citation_ok_label": it.answerable
+                    and any(contains_key(f"{tutor.label(c.heading_path)} {c.text}", keys) for c in ans.citations),
                     "has_citation": bool(ans.citations),
                     "signals": ans.signals.to_dict() if ans.signals else None,
                     "vote": ans.model_vote,
@@ -756,6 +760,7 @@ def score_answers(rows: Sequence[dict], cal: Calibration, threshold: float | Non
         "key_in_answer": share(ans, lambda r: not ab[r["id"]] and r["key_in_answer"]),
         "key_in_answer_lenient": share(ans, lambda r: not ab[r["id"]] and r["key_in_answer_lenient"]),
         "citation_accuracy": share(answered, lambda r: r["citation_ok"]),
+        "citation_accuracy_label": share(answered, lambda r: r.get("citation_ok_label", r["citation_ok"])),
         "abstention_on_unanswerable": share(un, lambda r: ab[r["id"]]),
         "false_abstention": share(ans, lambda r: ab[r["id"]]),
         "paraphrase_groups": len(groups),
@@ -820,6 +825,7 @@ ANSWER_ROWS = (
     ("key fact in the model's answer, lenient", "key_in_answer_lenient", "≥ 0.80"),
     ("key fact in the model's answer, literal", "key_in_answer", ""),
     ("citation accuracy (a cited line holds the key)", "citation_accuracy", "≥ 0.95"),
+    ("citation accuracy, a cited line or the heading shown with it", "citation_accuracy_label", ""),
     ("abstention on unanswerable questions", "abstention_on_unanswerable", "≥ 0.90"),
     ("false abstention on answerable questions", "false_abstention", "≤ 0.05"),
     ("paraphrase consistency (all 3 right or all 3 abstain)", "paraphrase_consistency", "≥ 0.90"),
@@ -849,11 +855,15 @@ def tradeoff_table(points: Sequence[dict]) -> str:
         "| threshold | abstention on unanswerable | false abstention | key in what the learner sees |",
         "| ---: | ---: | ---: | ---: |",
     ]
+
+    def cell(v: float | None) -> str:  # a set without unanswerable (or answerable) questions has no share
+        return "–" if v is None else f"{v:.2f}"
+
     for t in points:
         mark = " **(default)**" if t["default"] else ""
         lines.append(
-            f"| {t['threshold']:.2f}{mark} | {t['abstention_on_unanswerable']:.2f} | {t['false_abstention']:.2f} "
-            f"| {t['key_in_shown']:.2f} |"
+            f"| {t['threshold']:.2f}{mark} | {cell(t['abstention_on_unanswerable'])} | {cell(t['false_abstention'])} "
+            f"| {cell(t['key_in_shown'])} |"
         )
     return "\n".join(lines)
 

@@ -250,7 +250,8 @@ def strip_instructions(text: str) -> str:
 # state no number: on the dev sets most unanswerable limit and price questions look like this.
 ASKS_QUANTITY = re.compile(
     r"\b(how (many|much|large|big|long|fast|often|far)|maximum|minimum|max|min|limit|size|default value|price|cost"
-    r"|quota|timeout|duration|percent|number of|version|what(?: is|'s) the (largest|smallest)|(in )?(what|which) year)\b",
+    r"|quota|timeout|duration|percent|number of|version|what(?: is|'s) the (largest|smallest)"
+    r"|(in )?(what|which) year)\b",
     re.I,
 )
 # What kind of quantity a question asks for, and how a line states one: "how large" wants "1 MB", "how long"
@@ -277,9 +278,16 @@ _STATED_KIND = {
     "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
 }
 _PER = {"per", "each", "every", "/", "a"}
-_UNIT = re.compile(r"(?:[kmgtp]i?b|bytes?|[kmgt]?b/s|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|%)\b", re.I)
+_UNIT = re.compile(
+    r"(?:[kmgtp]i?b|bytes?|[kmgt]?b/s|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|%)\b", re.I
+)
 # the rate a price is asked per ("hourly price") must be the rate a line prices per
-_RATES = (r"hourly|per hour|an hour|/\s*h(?:ou)?r\b", r"monthly|per month|/\s*month", r"per gb|/\s*gb\b", r"per tb|/\s*tb\b")
+_RATES = (
+    r"hourly|per hour|an hour|/\s*h(?:ou)?r\b",
+    r"monthly|per month|/\s*month",
+    r"per gb|/\s*gb\b",
+    r"per tb|/\s*tb\b",
+)
 _SAVING = re.compile(r"\b(save|saves|saving|savings|discount|cheaper|reduce|reduction)\b", re.I)
 _COUNTED = re.compile(
     r"\b(?:how many|number of|value of|default(?! value))\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+([a-z_][\w-]*))?", re.I
@@ -331,8 +339,8 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
             after = words[i + 1 : i + COUNT_AFTER + 2]
             near = [
                 *zip(before[last_rate + 1 :], words[max(0, i - COUNT_BEFORE) + last_rate + 2 : i + 1]),
-                *zip(after[:COUNT_AFTER], after[1:] + [""]),
+                *zip(after[:COUNT_AFTER], [*after[1:], ""]),
             ]
-            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given and not _UNIT.match(nxt) for w, nxt in near):
+            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given and not _UNIT.match(n) for w, n in near):
                 return True
     return False
