@@ -48,6 +48,15 @@ def test_adapt_fits_the_encoder_and_search_uses_it(two_notes: Settings) -> None:
     assert not np.allclose(fitted.index.vectors, base.index.vectors)
     assert _first_hits(fitted, pairs) >= _first_hits(base, pairs)  # it learnt what it was shown
 
+    # a CLI quiz from the stored bank opens the index without loading the encoder; a search loads it then
+    lazy = Retriever.open(two_notes, load_encoder=False)
+    assert lazy.embedder.path == str(folder) and lazy.embedder._model is None
+    assert (
+        lazy.search("What is Amazon Polly?", k=1)[0].chunk.id
+        == fitted.search("What is Amazon Polly?", k=1)[0].chunk.id
+    )
+    assert lazy.embedder._model is not None
+
     # MLSTUTOR_ADAPTED=0: the packaged model, the build's own vectors
     plain = Retriever.open(two_notes.with_(adapted=False))
     assert plain.embedder.path != str(folder)

@@ -217,7 +217,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     from mlstutor.retrieval import Retriever
 
     settings = _llm_settings(args)
-    master = QuizMaster(Retriever.open(settings, _tqdm_progress()), settings, seed=args.seed)
+    # a topic of the stored bank needs no search: the encoder loads only for a fresh topic (one process, no refit)
+    master = QuizMaster(Retriever.open(settings, _tqdm_progress(), load_encoder=False), settings, seed=args.seed)
     if args.list_topics:
         for domain, topics in master.topics().items():
             print(f"{domain}: {', '.join(topics[:20])}")
@@ -261,7 +262,9 @@ def cmd_cards(args: argparse.Namespace) -> int:
     from mlstutor.retrieval import Retriever
 
     settings = _llm_settings(args)
-    cards = flashcards(QuestionBank.of(Retriever.open(settings, _tqdm_progress())), args.topic or "")
+    cards = flashcards(
+        QuestionBank.of(Retriever.open(settings, _tqdm_progress(), load_encoder=False)), args.topic or ""
+    )
     if args.anki:
         to_anki_cards(cards, str(args.anki))
         print(f"{len(cards)} cards written to {args.anki}")
@@ -294,7 +297,7 @@ def cmd_bank(args: argparse.Namespace) -> int:
     from mlstutor.retrieval import Retriever
 
     settings = _llm_settings(args)
-    bank = QuestionBank.of(Retriever.open(settings, _tqdm_progress()))
+    bank = QuestionBank.of(Retriever.open(settings, _tqdm_progress(), load_encoder=False))
     if args.scenarios:
         bar = _tqdm_counter("scenario stems")
         added = fill_scenarios(

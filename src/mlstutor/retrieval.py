@@ -173,14 +173,18 @@ class Retriever:
         return float(self.index.vectors[self._pos[chunk.id]] @ query_vec)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, progress: BuildProgress | None = None) -> Retriever:
-        """Load the index for ``settings`` (building it first when missing or stale)."""
+    def open(
+        cls, settings: Settings | None = None, progress: BuildProgress | None = None, load_encoder: bool = True
+    ) -> Retriever:
+        """Load the index for ``settings`` (building it first when missing or stale). ``load_encoder=False``: the
+        encoder loads on the first search instead (a CLI quiz from the stored bank never searches: 4 s saved)."""
         settings = settings or Settings.from_env()
         index = ensure_index(settings, progress)
         if settings.adapted and (fitted := adapted(index)):
             folder, index = fitted
             encoder = SentenceTransformerEmbedder(ADAPTED, folder)
-            encoder.encode(["warm up"])  # loaded now, beside its vectors (not lazily, after a refit replaced them)
+            if load_encoder:  # loaded now, beside its vectors (not lazily, after a refit replaced them)
+                encoder.encode(["warm up"])
             return cls(index, encoder, settings)
         return cls(index, get_embedder(settings.embedding_model), settings)
 
