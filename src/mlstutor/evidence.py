@@ -83,6 +83,7 @@ def _words(question: str) -> list[tuple[str, str, bool]]:
     return [
         (w, re.sub(r"['’]s$", "", w.strip("?!,.:;()[]'\"“”’")), i == 0 or raw[i - 1][-1:] in ".!?:")
         for i, w in enumerate(raw)
+        if not re.fullmatch(r"I(['’](m|ve|d|ll))?[?!,.:;]*", w)  # "if I'm predicting…" names nothing
     ]
 
 
