@@ -269,6 +269,14 @@ def test_a_quantity_question_without_a_number_in_the_evidence_is_flagged(tutor: 
         ("What is the on-demand hourly price of an ml.p3.2xlarge?", "money", "around $5.00 per TB scanned", False),
         ("What is the on-demand hourly price of an ml.p3.2xlarge?", "money", "ml.p3.2xlarge: $3.06 per hour", True),
         ("What is the minimum amount of data Athena bills per query?", "size", "around $5.00 per TB scanned", False),
+        # a unit counts when it is what is asked for; a version is not a price or a size; a rate has many spellings
+        ("How many seconds does Kinesis wait before retrying?", "count", "retries after 5 seconds", True),
+        ("How many bytes can a record key hold?", "count", "up to 256 bytes", True),
+        ("Which Apache Spark version does AWS Glue 4.0 run?", "version", "G.1X worker costs $0.44", False),
+        ("Which Apache Spark version does AWS Glue 4.0 run?", "version", "Glue 4.0 workers have 1.5 GB", False),
+        ("What is Glue's hourly price per DPU?", "money", "$0.44 per DPU-Hour", True),
+        ("Which SageMaker feature tracks every model version?", None, "", False),
+        ("How do I roll back to a previous model version?", None, "", False),
         ("How many ready-made transformations does DataBrew offer?", "count", "+250 ready-made transformation", True),
         ("Which instance type fits an EMR cluster of 80 nodes?", None, "", False),
         ("What does SMOTE do?", None, "", False),
@@ -350,6 +358,10 @@ def test_a_line_under_a_generic_heading_is_labelled_with_its_subject(tutor: Tuto
     assert tutor.label(joined, "What is Object2Vec?") == "Object2Vec"
     assert tutor.label(joined, "What is DeepAR?") == "BlazingText / Object2Vec"
     assert tutor.label(joined) == "BlazingText / Object2Vec"
+    assert (
+        tutor.label(joined, "Does Object2Vec classify text?", "BlazingText: text classification")
+        == joined.split(" > ")[-1]
+    )
 
 
 def test_a_sentence_cites_the_line_that_holds_what_it_adds_to_the_question(tutor: Tutor) -> None:

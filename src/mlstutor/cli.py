@@ -217,7 +217,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     from mlstutor.retrieval import Retriever
 
     settings = _llm_settings(args)
-    # a topic of the stored bank needs no search: the encoder loads only for a fresh topic (one process, no refit)
+    # a topic of the stored bank needs no search: the encoder loads only for a fresh topic, whose questions are all
+    # drawn at once, at the start (so a rebuild by another process later cannot pull the encoder's folder away)
     master = QuizMaster(Retriever.open(settings, _tqdm_progress(), load_encoder=False), settings, seed=args.seed)
     if args.list_topics:
         for domain, topics in master.topics().items():

@@ -250,7 +250,7 @@ def strip_instructions(text: str) -> str:
 # state no number: on the dev sets most unanswerable limit and price questions look like this.
 ASKS_QUANTITY = re.compile(
     r"\b(how (many|much|large|big|long|fast|often|far)|maximum|minimum|max|min|limit|size|default value|price|cost"
-    r"|quota|timeout|duration|percent|number of|version|what(?: is|'s) the (largest|smallest)"
+    r"|quota|timeout|duration|percent|number of|what(?: is|'s) the (largest|smallest)"
     r"|(in )?(what|which) year)\b",
     re.I,
 )
@@ -259,7 +259,6 @@ ASKS_QUANTITY = re.compile(
 # many consumers can register…") does not answer it. First match wins; a question without one wants any number.
 _ASKED_KIND = (
     ("year", r"\b(what|which) year\b"),  # "In what year did AWS launch SageMaker?" wants "2017", not a line about it
-    ("version", r"\bversion\b"),  # "Which Spark version does Glue 4.0 run?" wants "3.3", not "Glue runs Spark code"
     ("time", r"\b(how long|timeout|duration|retention|runtime|how often)\b"),
     (
         "money",
@@ -274,17 +273,19 @@ _STATED_KIND = {
     "money": r"\$\s*\d|\d\s*(cents?|usd|dollars?)\b",
     "percent": r"\d\s*%|\bpercent",
     "year": r"\b(19|20)\d\d\b",
-    "version": r"\b\d+\.\d+(?:\.\d+)?\b(?!\s*(%|[kmgt]i?b|[kmgt]?b/s))",
+    # "Spark 3.3", not "$0.44" or "1.5 GB"
+    "version": r"(?<![$\d.])\b\d+\.\d+(?:\.\d+)?\b(?!\s*(%|[kmgt]i?b\b|[kmgt]?b/s|x\b))",
     "size": r"\d+\s*x\s*\d+|\d\s*(b|kb|mb|gb|tb|pb|bytes?|kib|mib|gib)\b",
 }
 _PER = {"per", "each", "every", "/", "a"}
-_UNIT = re.compile(
-    r"(?:[kmgtp]i?b|bytes?|[kmgt]?b/s|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|%)\b", re.I
-)
+_UNIT = re.compile(r"[kmgtp]i?b|bytes?|[kmgt]?b/s|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|%", re.I)
+# "Which Spark version does Glue 4.0 run?" wants "3.3", not "Glue runs Spark code"; "which feature tracks every
+# model version?" asks for a name
+ASKS_VERSION = re.compile(r"(?i)\b(?:which|what)\s+(?:(?!model\b|object\b)[\w.-]+\s+){0,3}?version\b(?!s)")
 # the rate a price is asked per ("hourly price") must be the rate a line prices per
 _RATES = (
-    r"hourly|per hour|an hour|/\s*h(?:ou)?r\b",
-    r"monthly|per month|/\s*month",
+    r"hourly|\bper\b[\w\s-]{0,20}?hour|an hour|/\s*h(?:ou)?r?\b",
+    r"monthly|\bper\b[\w\s-]{0,20}?month|a month|/\s*mo(?:nth)?\b",
     r"per gb|/\s*gb\b",
     r"per tb|/\s*tb\b",
 )
@@ -303,10 +304,12 @@ COUNT_BEFORE, COUNT_AFTER = 3, 2
 def asked_quantity(question: str) -> str | None:
     """ "time", "money", "percent", "size" or "count" when the question asks for a quantity, else None. "Which
     instance type for 80 nodes?" asks for a name, not a number."""
+    if ASKS_VERSION.search(question):
+        return "version"
     if not ASKS_QUANTITY.search(question):
         return None
     if re.search(r"\bwhich\b", question, re.I) and not re.search(
-        r"\bhow (many|much|long|large|big)\b|\bversion\b", question, re.I
+        r"\bhow (many|much|long|large|big)\b", question, re.I
     ):
         return None
     return next((kind for kind, pat in _ASKED_KIND if re.search(pat, question, re.I)), "count")
@@ -321,7 +324,8 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
         if rates and not any(re.search(pat, text, re.I) for pat in rates):
             return False
     if kind == "version":  # "Glue 4.0" in the question is not the version it asks for
-        return bool({m[0] for m in re.finditer(_STATED_KIND[kind], text)} - set(re.findall(r"\d+\.\d+", question)))
+        stated = {m[0] for m in re.finditer(_STATED_KIND[kind], text, re.I)}
+        return bool(stated - set(re.findall(r"\d+\.\d+", question)))
     if kind in _STATED_KIND:
         return bool(re.search(_STATED_KIND[kind], text, re.I))
     given = numbers(question)
@@ -341,6 +345,10 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
                 *zip(before[last_rate + 1 :], words[max(0, i - COUNT_BEFORE) + last_rate + 2 : i + 1]),
                 *zip(after[:COUNT_AFTER], [*after[1:], ""]),
             ]
-            if any(_COUNT.fullmatch(w) and w.replace(",", "") not in given and not _UNIT.match(n) for w, n in near):
+            # …but "how many seconds…": "5 seconds" counts the very thing asked
+            if any(
+                _COUNT.fullmatch(w) and w.replace(",", "") not in given and not (_UNIT.fullmatch(n) and n != word)
+                for w, n in near
+            ):
                 return True
     return False
