@@ -352,16 +352,6 @@ def test_a_line_under_a_generic_heading_is_labelled_with_its_subject(tutor: Tuto
         in (tutor.build_messages(q, evidence)[1]["content"])
     )
     assert tutor.label("Precision vs Recall > Sensitivity") == "Sensitivity"
-    # a heading that joins two subjects is cut to the one asked about ("What is Object2Vec?" had been answered
-    # "It is based on the BlazingText model")
-    joined = "Modeling > SageMaker Algorithms > BlazingText / Object2Vec"
-    assert tutor.label(joined, "What is Object2Vec?") == "Object2Vec"
-    assert tutor.label(joined, "What is DeepAR?") == "BlazingText / Object2Vec"
-    assert tutor.label(joined) == "BlazingText / Object2Vec"
-    assert (
-        tutor.label(joined, "Does Object2Vec classify text?", "BlazingText: text classification")
-        == joined.split(" > ")[-1]
-    )
 
 
 def test_a_sentence_cites_the_line_that_holds_what_it_adds_to_the_question(tutor: Tutor) -> None:

@@ -314,7 +314,7 @@ class Tutor:
         """The constant system prompt (cached by llama.cpp) and the numbered evidence lines."""
         # notes are data: a sentence in them addressed to the model is elided, never passed on
         lines = "\n".join(
-            f"[{i}] ({strip_instructions(self.label(e.citation.heading_path, question, e.citation.text))}) "
+            f"[{i}] ({strip_instructions(self.label(e.citation.heading_path))}) "
             f"{curly_quotes(strip_instructions(e.citation.text[:LINE_CHARS]))}"
             for i, e in enumerate(evidence, start=1)
         )
@@ -324,23 +324,14 @@ class Tutor:
             {"role": "user", "content": prompt("answer_user", p).format(lines=lines, question=question)},
         ]
 
-    def label(self, heading_path: str, question: str = "", text: str = "") -> str:
+    def label(self, heading_path: str) -> str:
         """What a line is about, for the model: its last heading, after the nearest heading that names a subject
         when the last names none. "(Hyperparameters one might see on the exam) alpha (L1 regularization)" lost
         to "(XGBoost) … eta" for "Which XGBoost hyperparameter applies L1 regularization?". A heading that joins
-        two subjects ("BlazingText / Object2Vec") is cut to the one the question asks about: the model had
-        answered "What is Object2Vec?" with "It is based on the BlazingText model". Not when the line (``text``)
-        names one of the others: "BlazingText: text classification" stays BlazingText's for an Object2Vec question."""
-        lex = self.finder.lex
+        two subjects ("BlazingText / Object2Vec") stays joined: its lines mix both (cut to the one asked about, the
+        web UI's "What is Object2Vec?" was answered with BlazingText's "accepts text as input")."""
         parts = heading_path.split(" > ")
-        asked = lex.names_in(question, strict=True)
-        pieces = [p.strip() for p in parts[-1].split(" / ")]
-        if asked and len(pieces) > 1 and all(lex.names_in(p, strict=True) for p in pieces):
-            chosen = [p for p in pieces if lex.names_in(p, strict=True) & asked]
-            others = set().union(*(lex.names_in(p, strict=True) for p in pieces if p not in chosen))
-            if len(chosen) == 1 and not lex.names_in(text, strict=True) & others:
-                return chosen[0]
-        if lex.names_in(parts[-1], strict=True):
+        if self.finder.lex.names_in(parts[-1], strict=True):
             return parts[-1]
         subject = next((p for p in reversed(parts[:-1]) if self.finder.lex.names_in(p, strict=True)), None)
         return f"{subject} > {parts[-1]}" if subject else parts[-1]
