@@ -177,7 +177,7 @@ class Retriever:
         cls, settings: Settings | None = None, progress: BuildProgress | None = None, load_encoder: bool = True
     ) -> Retriever:
         """Load the index for ``settings`` (building it first when missing or stale). ``load_encoder=False``: the
-        encoder loads on the first search instead (a CLI quiz from the stored bank never searches: 4 s saved)."""
+        encoder loads on the first search instead (a CLI quiz from the stored bank never searches: ~8 s saved)."""
         settings = settings or Settings.from_env()
         index = ensure_index(settings, progress)
         if settings.adapted and (fitted := adapted(index)):

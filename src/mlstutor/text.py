@@ -339,16 +339,12 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
             before = words[max(0, i - COUNT_BEFORE) : i]
             # "1000 messages/s PER SHARD": what stands between the number and the thing makes it a rate
             last_rate = max((k for k, w in enumerate(before) if w in _PER or w.endswith("/s")), default=-1)
-            # "Consumer: 2 MB/s per shard": a number with a unit after it measures something, it counts nothing
-            after = words[i + 1 : i + COUNT_AFTER + 2]
-            near = [
-                *zip(before[last_rate + 1 :], words[max(0, i - COUNT_BEFORE) + last_rate + 2 : i + 1]),
-                *zip(after[:COUNT_AFTER], [*after[1:], ""]),
-            ]
-            # …but "how many seconds…": "5 seconds" counts the very thing asked
-            if any(
-                _COUNT.fullmatch(w) and w.replace(",", "") not in given and not (_UNIT.fullmatch(n) and n != word)
-                for w, n in near
-            ):
-                return True
+            near = [*range(max(0, i - COUNT_BEFORE) + last_rate + 1, i), *range(i + 1, i + COUNT_AFTER + 1)]
+            for j in (j for j in near if j < len(words)):
+                after = words[j + 1] if j + 1 < len(words) else ""
+                # "Consumer: 2 MB/s per shard": a number with a unit after it measures something, it counts
+                # nothing; but "how many seconds…": "5 seconds" counts the very thing asked
+                measures = bool(_UNIT.fullmatch(after)) and after != word
+                if _COUNT.fullmatch(words[j]) and words[j].replace(",", "") not in given and not measures:
+                    return True
     return False
