@@ -13,7 +13,7 @@ from mlstutor.evidence import Calibration, Signals, asked_quantity, fit_calibrat
 from mlstutor.llm import register
 from mlstutor.retrieval import Retriever
 from mlstutor.text import contains_key
-from mlstutor.tutor import _MARKER, Tutor, check_sentences, written_enough
+from mlstutor.tutor import _MARKER, Tutor, check_sentences, cite, written_enough
 
 SCRIPT: list[str] = []
 
@@ -372,6 +372,36 @@ def test_a_sentence_cites_the_line_that_holds_what_it_adds_to_the_question(tutor
         q,
     )
     assert f"[{right[0] + 1}]" in text and cited == [evidence[right[0]].citation]
+
+
+def test_a_sentence_also_cites_the_line_that_names_what_it_says() -> None:
+    """Lines as the notes write them. The sentence's workflow words are in the first line, its subject only in
+    the second: both are cited. A shared filler word or "AWS" adds no citation."""
+    q = "Which service handles workflows with retries?"
+    lines = [
+        "Design workflows\nError Handling & Retry mechanisms\nHistory of executions",
+        "Orchestrate batch jobs using Step Functions\nBatch vs. Glue: Batch should be for non-ETL jobs.",
+        "AWS DataSync\nHistory of executions",
+    ]
+    headings = ["AWS Step Functions", "AWS Batch", "AWS DataSync"]
+    assert cite("Step Functions designs workflows with error handling and retry mechanisms.", lines, headings, q) == [
+        0,
+        1,
+    ]
+    assert cite("AWS designs workflows with error handling and retry mechanisms.", lines, headings, q) == [0]
+    assert cite("It keeps the history of executions.", lines, headings, q) == [0]  # held by the first read
+
+
+def test_a_denial_cites_the_line_that_denies(tutor: Tutor) -> None:
+    """ "Firehose does not support replay" is held by "doesnt support replay", not by "supports replay
+    capability" (Data Streams' line, which shares more words)."""
+    q = "Is replay possible with Firehose?"
+    evidence, _ = tutor.evidence(q)
+    deny = [i for i, e in enumerate(evidence) if "doesnt support replay" in e.citation.text]
+    other = [i for i, e in enumerate(evidence) if "supports replay capability" in e.citation.text]
+    assert deny and other  # both kinds of line are shown
+    text, cited, _, _ = check_sentences("Kinesis Data Firehose does not support replay.", evidence[:3], q, evidence)
+    assert [c.text for c in cited] == [evidence[deny[0]].citation.text], text
 
 
 def test_the_model_is_stopped_after_two_sentences(tutor: Tutor) -> None:

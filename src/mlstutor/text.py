@@ -83,17 +83,39 @@ def content_words(text: str) -> set[str]:
     return {w.strip(".-_") for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
+def claim_words(claim: str, given: str = "") -> set[str]:
+    """The claim's content words that ``given`` (the question it answers) does not already hold, units spelled
+    one way."""
+    return {_UNITS.get(w, w) for w in content_words(claim) - content_words(given)}
+
+
+def passage_words(passage: str) -> set[str]:
+    """What :func:`claim_words` is looked up in: the passage's content words, and "h" for "24h"."""
+    return {_UNITS.get(w, w) for w in content_words(passage)} | {
+        _UNITS.get(u.lower(), u.lower()) for u in _UNIT_AFTER_NUMBER.findall(passage)
+    }
+
+
 def support(claim: str, passage: str, given: str = "") -> float:
     """Share of the claim's content words that occur in the passage (0..1): a cheap, explainable entailment
     proxy that catches an option or an answer the passage never mentions. Words of ``given`` (the question the
     claim answers) are left out: restating the question neither supports a claim nor counts against it."""
-    words = {_UNITS.get(w, w) for w in content_words(claim) - content_words(given)}
+    words = claim_words(claim, given)
     if not words:
         return 0.0
-    have = {_UNITS.get(w, w) for w in content_words(passage)} | {
-        _UNITS.get(u.lower(), u.lower()) for u in _UNIT_AFTER_NUMBER.findall(passage)
-    }
+    have = passage_words(passage)
     return sum(1 for w in words if w in have) / len(words)
+
+
+_NEGATION = re.compile(
+    r"(?i)\b(?:not|never|cannot|can'?t|doesn'?t|don'?t|isn'?t|aren'?t|won'?t|without)\b|(?<![/\w])no\s+[a-z]"
+)
+
+
+def negated(text: str) -> bool:
+    """Does the text deny something ("doesnt support replay", "not deep learning", "no data storage")? A "yes/no"
+    question or a confusion matrix's "Actual NO," denies nothing."""
+    return bool(_NEGATION.search(text))
 
 
 # A unit written out or short is one word: "24 hours" is supported by the notes' "24h" ("24 h data retention").

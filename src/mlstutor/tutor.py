@@ -34,9 +34,12 @@ from mlstutor.retrieval import Retriever, validate_query
 from mlstutor.text import (
     ELIDED,
     JsonStringField,
+    claim_words,
     content_words,
     finished_sentences,
+    negated,
     numbers,
+    passage_words,
     quantities,
     sentences,
     strip_instructions,
@@ -123,15 +126,21 @@ def written_enough(text: str) -> bool:
 
 
 def check_sentences(
-    text: str, evidence: list[Evidence], question: str = ""
+    text: str, evidence: list[Evidence], question: str = "", shown: list[Evidence] | None = None
 ) -> tuple[str, list[Citation], list[str], float]:
-    """Keep the model's sentences that the evidence supports, each followed by ``[n]``, the number of its best
-    evidence item as shown to the learner. Returns the text, the cited citations (evidence order), the
+    """Keep the model's sentences that the evidence supports, each followed by the numbers of the evidence items
+    that hold it, as shown to the learner. Returns the text, the cited citations (evidence order), the
     unsupported sentences and the share kept. Supported: the evidence holds most of the sentence's content words
-    and every number it states. A sentence that only echoes the question or a heading is skipped."""
+    and every number it states. A sentence that only echoes the question or a heading is skipped.
+
+    ``shown``: all the items the learner sees (``evidence`` is the first of them, what the model read); a
+    sentence may cite any of them, see :func:`cite`."""
+    shown = shown or evidence
     # a sentence of a note addressed to the model ("ignore previous instructions…") supports nothing
-    texts = [strip_instructions(f"{e.citation.heading_path} {e.citation.text}") for e in evidence]
-    all_numbers = numbers(" ".join(texts))
+    lines = [strip_instructions(e.citation.text) for e in shown]
+    headings = [e.citation.heading_path for e in shown]
+    read = " ".join(strip_instructions(f"{h} {t}") for h, t in zip(headings[: len(evidence)], lines))
+    all_numbers = numbers(read)
     kept: list[str] = []
     cited: set[int] = set()
     dropped: list[str] = []
@@ -139,17 +148,59 @@ def check_sentences(
     for sent in sentences(_MARKER.sub("", text)):
         if not content_words(sent) - echo:
             continue
-        if support(sent, " ".join(texts), question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
+        if support(sent, read, question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
             dropped.append(sent)
             continue
-        # the line that holds what the sentence adds to the question: the question's own words ("CSV log files in
-        # S3") are in the overview line too, the answer's ("columnar data") only in the line that answers
-        best = max(range(len(texts)), key=lambda i: (support(sent, texts[i], question), support(sent, texts[i])))
-        cited.add(best)
+        mine = cite(sent, lines, headings, question, len(evidence))
+        cited.update(mine)
         body = sent.rstrip(".!?")
-        kept.append(f"{body} [{best + 1}]{sent[len(body) :]}")
+        marks = "".join(f"[{i + 1}]" for i in mine)
+        kept.append(f"{body} {marks}{sent[len(body) :]}")
     share = len(kept) / (len(kept) + len(dropped)) if kept or dropped else 0.5  # nothing said: no evidence either way
-    return " ".join(kept), [evidence[i].citation for i in sorted(cited)], dropped, share
+    return " ".join(kept), [shown[i].citation for i in sorted(cited)], dropped, share
+
+
+def cite(
+    sentence: str, texts: list[str], headings: list[str], question: str = "", read: int | None = None, most: int = 2
+) -> list[int]:
+    """The evidence items (indexes into ``texts``) that hold a sentence: the best of the first ``read`` (what the
+    model read), then, while some of the sentence's own words are in none of those chosen, the item of all shown
+    holding most of the rest when that names something the others do not — a service, a term, a value ("Glue
+    Data Brew fits … without writing any code" had been cited to the line about code alone, not to the one that
+    names Glue Data Brew; a shared filler word such as "format" adds no citation). Best: every number the
+    sentence states, then, for a denial, a line that denies ("does not support replay" is held by "doesnt support
+    replay", not by "supports replay capability"), then what the sentence adds to the question — the question's
+    own words ("CSV log files in S3") are in the overview line too, the answer's ("columnar data") only in the
+    line that answers. The words are looked for in the lines themselves first, then with their ``headings``: the
+    learner sees the cited line marked in its note, so "AWS Step Functions … orchestrating batch jobs" is cited to
+    "Orchestrate batch jobs using Step Functions" rather than to a line under the Step Functions heading."""
+    said = numbers(sentence) - numbers(question)  # the "3" of "S3" is no value the answer adds
+    denies = negated(sentence)
+    has = [passage_words(t) for t in texts]
+    names = claim_words(" ".join(_NAME.findall(sentence))) - {"aws", "amazon"}
+
+    def rank(i: int) -> tuple[float, ...]:
+        return (
+            len(said & numbers(texts[i])),
+            denies and negated(texts[i]),
+            support(sentence, texts[i], question),
+            support(sentence, f"{headings[i]} {texts[i]}", question),
+            support(sentence, texts[i]),
+        )
+
+    chosen = [max(range(read or len(texts)), key=rank)]
+    rest = claim_words(sentence, question) - has[chosen[0]]
+    while rest and len(chosen) < most:
+        i = max(range(len(texts)), key=lambda j: (len(rest & has[j]), rank(j)))
+        found = rest & has[i]
+        if i in chosen or not found & names:
+            break
+        chosen.append(i)
+        rest -= has[i]
+    return chosen
+
+
+_NAME = re.compile(r"\b(?:[A-Z][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]+|\w*\d\w*)\b")  # "DataBrew", "Glue", "S3", "p3"
 
 
 # "Which metric should I use to …?", "What AWS service …?": the answer is a name ("which algorithms does Amazon
@@ -410,7 +461,7 @@ class Tutor:
             if stopped
             else finished_sentences(field_.value(), field_.closed())
         )
-        text, citations, dropped, support_share = check_sentences(written, given, question)
+        text, citations, dropped, support_share = check_sentences(written, given, question, evidence)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)
