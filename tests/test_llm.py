@@ -98,6 +98,24 @@ def test_greedy_then_grammar_writes_what_the_full_grammar_writes(small: Settings
     assert used == [GreedyThenGrammar.__name__] * len(asked)
 
 
+def test_the_model_steps_down_to_one_thread_while_a_learner_searches(small: Settings) -> None:
+    """While foreground work runs (a learner's search or quiz start), the real local model writes on one
+    thread; before and after, on all it was given."""
+    import llama_cpp
+
+    from mlstutor.cores import foreground
+
+    llm = get_llm(small.with_(n_threads=2))
+    threads = lambda: llama_cpp.llama_n_threads(llm._llama._ctx.ctx)  # noqa: E731
+    stream = llm.chat(HELLO, max_tokens=12, stream=True)
+    first = next(stream)
+    assert first and threads() == 2
+    with foreground():
+        assert next(stream) and threads() == 1
+    list(stream)  # the model is free again: the next request writes on both
+    assert complete(llm, HELLO, max_tokens=4) is not None and threads() == 2
+
+
 def test_model_cache_is_bounded_least_recently_used_out(small: Settings) -> None:
     """Switching models does not keep every model loaded: beyond ``max_local_models`` the least recently used
     one leaves the cache and its memory is freed once nobody uses it; one still in use is handed back, not

@@ -17,14 +17,17 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from mlstutor.chunking import Chunk, Citation, clean_heading, clean_statement, table_row_items
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
 from mlstutor.text import content_words
 
+_T = TypeVar("_T")
+MEMO_SIZE = 50_000  # remembered lexicon answers, then forgotten all at once (a server runs for weeks)
 _UNIT = (
     r"(?:MB/s|KB/s|GB/s|MB|KB|GB|TB|PB|ms|milliseconds?|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|days?|"
     r"years?|%|percent|dollars?|messages/s|records/s|records|shards?|nodes?|instances?|x)"
@@ -107,6 +110,16 @@ class Lexicon:
     synonyms: dict[str, tuple[str, ...]]
     whole_only: frozenset[str] = frozenset()  # spellings that are common words: they name a subject only alone
     glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name → plain words that spell it out
+    # answers already worked out: every search asks about the same headings and lines, and each lookup scans
+    # every spelling (a tenth of a search's time under load, by py-spy)
+    _memo: dict[tuple[str, ...], object] = field(default_factory=dict, compare=False, repr=False)
+
+    def _remember(self, key: tuple[str, ...], work: Callable[[], _T]) -> _T:
+        if key not in self._memo:
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = work()
+        return self._memo[key]  # type: ignore[return-value]
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -133,6 +146,9 @@ class Lexicon:
 
     def lookup(self, name: str) -> str | None:
         """The canonical subject a heading or lead term names, if any."""
+        return self._remember(("lookup", name), lambda: self._lookup(name))
+
+    def _lookup(self, name: str) -> str | None:
         n = norm(name)
         if not n:
             return None
@@ -151,11 +167,16 @@ class Lexicon:
     def names_in(self, text: str, strict: bool = False) -> set[str]:
         """Subjects whose names a text mentions; ``strict`` leaves out spellings that are common words ("Batch")."""
         low = " " + norm(text) + " "
-        return {
-            name
-            for s, name in self.spellings.items()
-            if len(s) >= 2 and not (strict and s in self.whole_only) and f" {s} " in low
-        }
+        return set(
+            self._remember(
+                ("names_in", low, str(strict)),
+                lambda: frozenset(
+                    name
+                    for s, name in self.spellings.items()
+                    if len(s) >= 2 and not (strict and s in self.whole_only) and f" {s} " in low
+                ),
+            )
+        )
 
     def parent(self, subject: str) -> str | None:
         """The subject ``subject`` is a part of, read from its name: "Glue Crawlers" and "Glue FindMatches" are
@@ -179,6 +200,9 @@ class Lexicon:
         return self.spellings[best] if best else None
 
     def _spelling(self, low: str, besides: str = "") -> str | None:
+        return self._remember(("spelling", low, besides), lambda: self._longest(low, besides))
+
+    def _longest(self, low: str, besides: str) -> str | None:
         return max(
             (
                 s

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from mlstutor.config import Settings
+from mlstutor.cores import contended
 from mlstutor.errors import ModelError
 from mlstutor.llm.base import Message, register
 from mlstutor.llm.presets import resolve_model
@@ -93,11 +94,13 @@ class LlamaCppLLM:
         path = resolve_model(settings.model, settings.cache_dir)
         self.name = settings.model if not os.path.exists(settings.model) else os.path.basename(settings.model)
         self.path = path
+        self._n_threads = self._now = settings.n_threads or os.cpu_count() or 2
         try:
             self._llama = _llama_class()(
                 model_path=str(path),
                 n_ctx=settings.n_ctx,
-                n_threads=settings.n_threads or os.cpu_count() or 2,
+                n_threads=self._n_threads,
+                n_threads_batch=self._n_threads,
                 verbose=False,
             )
         except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on bad files
@@ -118,15 +121,26 @@ class LlamaCppLLM:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         if not stream:
             with self._lock:
+                self._threads()
                 out = self._llama.create_chat_completion(messages=messages, **kwargs)
             return out["choices"][0]["message"]["content"] or ""
         return self._stream(messages, kwargs)
 
+    def _threads(self) -> None:
+        """One thread while a learner's search or quiz start runs beside the model (:mod:`mlstutor.cores`), all
+        otherwise. Set between tokens, so it holds from the next one."""
+        want = 1 if contended() else self._n_threads
+        if want != self._now:
+            self._llama._ctx.set_n_threads(want, want)
+            self._now = want
+
     def _stream(self, messages: list[Message], kwargs: dict[str, Any]) -> Iterator[str]:
         with self._lock:
+            self._threads()
             parts = self._llama.create_chat_completion(messages=messages, stream=True, **kwargs)
             try:
                 for part in parts:
+                    self._threads()
                     delta = part["choices"][0].get("delta", {}).get("content")
                     if delta:
                         yield delta

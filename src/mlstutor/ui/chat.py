@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from mlstutor.config import Settings
+from mlstutor.cores import foreground
 from mlstutor.evidence import LINES, PASSAGES, Evidence, Signals
 from mlstutor.llm import PRESETS
 from mlstutor.mcq import parse_mcq
@@ -114,7 +115,8 @@ def build(svc: Services, settings: Settings, status: gr.Markdown) -> None:
             question = validate_query(message, settings.max_query_chars)
             retriever = svc.need_retriever()
             mcq = parse_mcq(question) is not None
-            found = None if mcq else Tutor(retriever, settings).evidence(question, turns, int(k), mode)
+            with foreground():  # the model, if writing for someone else, steps down to one core meanwhile
+                found = None if mcq else Tutor(retriever, settings).evidence(question, turns, int(k), mode)
         except Exception as exc:  # a refused question: said in the chat, kept in the box to edit
             chat += [{"role": "user", "content": message}, {"role": "assistant", "content": _friendly(exc)}]
             refused = Asked(message, k, mode, None, refused=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from mlstutor.cores import foreground
 from mlstutor.errors import MlstutorError
 from mlstutor.practice import PracticeSession, feedback_lines, flashcards, report_markdown
 from mlstutor.quiz import DIFFICULTIES
@@ -60,7 +61,8 @@ def build(svc: Services) -> tuple:
         try:
             qm = svc.quizmaster(int(seed) if seed else None)
             qm.asked = set(asked or [])  # this session's earlier quizzes: no repeats until the topic runs out
-            quiz = qm.generate(topic, n=int(n), difficulty=difficulty)
+            with foreground():
+                quiz = qm.generate(topic, n=int(n), difficulty=difficulty)
         except Exception as exc:
             return None, friendly(exc), HIDDEN, gr.update(visible=False, value=[]), "", "", "", asked
         session = PracticeSession(quiz.questions, topic)
@@ -144,7 +146,8 @@ def build(svc: Services) -> tuple:
     # ---------------- mock exam
     def exam_start() -> tuple:
         try:
-            qs = svc.quizmaster().mock_exam()
+            with foreground():
+                qs = svc.quizmaster().mock_exam()
         except Exception as exc:
             return None, friendly(exc), HIDDEN, gr.update(visible=False, value=[]), "", ""
         session = PracticeSession(qs, "mock exam", exam=True, minutes=180)
