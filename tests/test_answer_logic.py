@@ -111,6 +111,15 @@ def test_fallback_quote_is_the_line_the_model_picked(tutor: Tutor) -> None:
     assert a.citations[0] == a.evidence[1].citation  # (then Firehose's line: it says 1 MB too)
 
 
+def test_a_quoted_line_that_names_itself_gets_no_heading_lead(tutor: Tutor) -> None:
+    """A quote is led by its heading only when the line does not name its own subject: "SMOTE (…): oversampling
+    …" under "General Knowledge" is quoted as is (the web UI had shown "General Knowledge: SMOTE …")."""
+    _say('{"lines": [1], "answer": "SMOTE is used when classes are unbalanced and boosts accuracy a lot."}')
+    a = tutor.ask("When should I use SMOTE?")
+    assert not a.abstained and a.text.startswith("Your notes say: “SMOTE"), a.text
+    assert "SMOTE" in a.citations[0].text
+
+
 def test_question_about_something_absent_from_the_notes_abstains(tutor: Tutor) -> None:
     _say('{"lines": [], "answer": "Timestream allows 128 dimensions per record."}')
     a = tutor.ask("What is the maximum number of dimensions per record in Amazon Timestream?")

@@ -300,7 +300,12 @@ def is_follow_up(question: str, names_a_subject: bool = False) -> bool:
     return bool(m) and (bool(m.group(1)) or words <= FOLLOW_UP_MAX_WORDS)
 
 
-def quote_answer(evidence: list[Evidence], picked: list[int] | None = None) -> tuple[str, list[Citation]]:
+_LABELLED = re.compile(r"^([A-Za-z0-9][^:.!?,]{0,60}):\s")  # "Term (gloss): …"
+
+
+def quote_answer(
+    evidence: list[Evidence], picked: list[int] | None = None, lex: Lexicon | None = None
+) -> tuple[str, list[Citation]]:
     """When the model adds nothing usable, a line itself is the answer: the first the model picked as answering
     (its sentences may have been dropped, its choice of line still counts), else the best ranked."""
     n = picked[0] if picked else 1
@@ -308,8 +313,19 @@ def quote_answer(evidence: list[Evidence], picked: list[int] | None = None) -> t
     lines = strip_instructions(top.text).split("\n")
     first = next((ln for ln in lines if ln.strip() and ln.strip() != ELIDED), lines[0])
     subject = top.heading_path.split(" > ")[-1] if top.heading_path else ""
-    # "Natural-language chatbot engine" means nothing without its heading, "Amazon Lex"
-    lead = f"{subject}: " if subject and not content_words(subject) <= content_words(first) else ""
+    # "Natural-language chatbot engine" means nothing without its heading, "Amazon Lex"; a line that opens with
+    # its own name ("SMOTE (…): oversampling using nearest neighbors") under a heading that names nothing needs none
+    # ("General Knowledge: SMOTE …" was seen in the web UI); "Consumer: 2 MB/s" under a named heading keeps it
+    label = _LABELLED.match(strip_markdown(first).strip(" -*•"))
+    names_itself = (
+        label is not None
+        and label[1][0].isupper()  # "interval: 60s - 900s" names a property, not a subject
+        and lex is not None
+        and norm(label[1]) not in lex.labels  # "Use cases: …"
+        and not lex.lookup(subject)
+    )
+    bare = subject and not names_itself and not content_words(subject) <= content_words(first)
+    lead = f"{subject}: " if bare else ""
     return f"Your notes say: “{lead}{first}” [{n}]", [top]
 
 
@@ -482,7 +498,7 @@ class Tutor:
             )
         else:
             if not text:
-                text, citations = quote_answer(evidence, picked)
+                text, citations = quote_answer(evidence, picked, self.finder.lex)
             text = name_the_subject(text, question, evidence, self.finder.lex)
             text, more = same_in_siblings(text, question, evidence, self.finder.lex)
             citations = [*citations, *more]
