@@ -120,6 +120,26 @@ def test_a_quoted_line_that_names_itself_gets_no_heading_lead(tutor: Tutor) -> N
     assert "SMOTE" in a.citations[0].text
 
 
+def test_a_whats_question_asking_for_a_name_gets_the_name(tutor: Tutor) -> None:
+    """ "What's the … algorithm for …?" asks for a name as "Which algorithm …?" does: an answer that leaves it out
+    ("It creates a forest of trees …") is led by the subject of the line it cites."""
+    from mlstutor.tutor import name_the_subject
+
+    q = "What's the SageMaker algorithm for finding anomalies without labels?"
+    evidence, _ = tutor.evidence(q)
+    lex = tutor.finder.lex
+    rcf = [
+        i
+        for i, e in enumerate(evidence)
+        if lex.lookup(e.citation.heading_path.split(" > ")[-1]) == "Random Cut Forest"
+    ]
+    assert rcf  # the line under Random Cut Forest's own heading is shown
+    text = name_the_subject(f"It finds anomalous data points [{rcf[0] + 1}].", q, evidence, lex)
+    assert text.startswith("Random Cut Forest"), text
+    same = name_the_subject(f"It finds anomalous data points [{rcf[0] + 1}].", "What does it find?", evidence, lex)
+    assert same.startswith("It finds")  # no name asked for: the answer as written
+
+
 def test_question_about_something_absent_from_the_notes_abstains(tutor: Tutor) -> None:
     _say('{"lines": [], "answer": "Timestream allows 128 dimensions per record."}')
     a = tutor.ask("What is the maximum number of dimensions per record in Amazon Timestream?")

@@ -206,8 +206,10 @@ _NAME = re.compile(r"\b(?:[A-Z][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]+|\w*\d\w*)\b")  #
 # "Which metric should I use to …?", "What AWS service …?": the answer is a name ("which algorithms does Amazon
 # Forecast offer?" asks for a list of what Forecast has, not for the subject of a line)
 _ASKS_NAME = re.compile(
-    r"(?i)^\s*(?:which|what)\s+(?:[\w-]+\s+){0,3}?(service|feature|algorithm|metric|technique|hyperparameter)\b"
+    r"(?i)^\s*(?:which|what(?:'s|’s|\s+is|\s+are)?)\s+(?:[\w-]+\s+){0,3}?"
+    r"(service|feature|algorithm|metric|technique|hyperparameter|setting)\b"
 )
+_ASKED_KIND = {"setting": "hyperparameter"}  # "what's the setting for how far back DeepAR looks?"
 
 
 def name_the_subject(text: str, question: str, evidence: list[Evidence], lex: Lexicon) -> str:
@@ -221,7 +223,7 @@ def name_the_subject(text: str, question: str, evidence: list[Evidence], lex: Le
         return text
     leaf = evidence[int(first[1]) - 1].citation.heading_path.split(" > ")[-1]
     subject = lex.lookup(leaf)
-    if subject is None or lex.kinds.get(subject) != asked[1].lower():
+    if subject is None or lex.kinds.get(subject) != _ASKED_KIND.get(asked[1].lower(), asked[1].lower()):
         return text
     low = text.lower()
     if any(
