@@ -830,6 +830,10 @@ def test_a_quiz_on_a_service_asks_what_it_is_for_among_its_rivals(retriever) -> 
     assert "Create real-time machine learning applications" in firehose.options.values() or any(
         "Flink" in o for o in firehose.options.values()
     )  # the exam's alternatives, not far services
+    # needs are worded alike: Firehose's "can optionally perform custom transformations …" is asked as "Perform …"
+    asked_needs = [o for q in needs if "needs" in q.stem for o in q.options.values()]
+    assert "Perform custom transformations on the data using Lambda function" in asked_needs
+    assert not any(o.lower().startswith("can ") for o in asked_needs)
     # in one quiz, one such item per subject: the same rivals twice would be eliminated by the second
     qs = QuizMaster(retriever, seed=2).generate("Kinesis Data Firehose", n=8).questions
     assert sum(q.stem.startswith("Which of these needs") for q in qs) <= 1

@@ -2136,8 +2136,9 @@ class QuestionBank:
                 used[f.id] += 1
                 offered[f.id] += 1
             rng = random.Random("need:" + key.id)
-            texts = {_use_option(f): (o, f) for o, f in [(subject, key), *picked]}
-            options, answer = _letters([_use_option(key)], list(texts)[1:], rng)
+            need = form == "use"
+            texts = {_use_option(f, need): (o, f) for o, f in [(subject, key), *picked]}
+            options, answer = _letters([_use_option(key, need)], list(texts)[1:], rng)
             rationales = {}
             for letter, text in options.items():
                 o, f = texts[text]
@@ -2169,9 +2170,13 @@ class QuestionBank:
         return out
 
 
-def _use_option(f: Fact) -> str:
-    """A subject's line as an option: "Use case: Streaming ETL, …" → "Streaming ETL, …"."""
-    return _option(_USE_CASE.sub("", claim_body(f.claim)))
+def _use_option(f: Fact, need: bool = False) -> str:
+    """A subject's line as an option: "Use case: Streaming ETL, …" → "Streaming ETL, …". As a ``need``, "can
+    optionally perform custom transformations …" → "Perform custom transformations …", worded like its rivals'
+    ("Create real-time ML applications"), not the one option in another form (seen in a Firehose "which needs"
+    item); among statements ("Needs an EC2 instance …") "Can save outputs …" stays as written."""
+    text = _USE_CASE.sub("", claim_body(f.claim))
+    return _option(re.sub(r"(?i)^can\s+(?:optionally\s+|also\s+)?", "", text) if need else text)
 
 
 _FORMS = ("use", "does")  # the forms of a subject's line, most worth asking first
