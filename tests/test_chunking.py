@@ -89,6 +89,26 @@ def test_tiny_sections_are_merged_and_long_ones_split() -> None:
     assert long[1].line_start <= long[0].line_end
 
 
+def test_a_line_of_a_packed_passage_keeps_its_own_heading(chunks) -> None:
+    """ "BlazingText / Object2Vec" packs two algorithms; each line is cited under its own (a line's citation and
+    evidence heading), a section opened above the passage is its first name, a name holding " / " stays whole."""
+    packed = next(c for c in chunks if c.heading.endswith("Algorithms > BlazingText / Object2Vec"))
+    line = {t: no for no, t in packed.statements}
+    word2vec, objects = (
+        line["Also supports Word2Vec"],
+        line["Like Word2Vec but generalized to objects, i.e. similar products"],
+    )
+    assert packed.line_heading_path(word2vec)[-2:] == ("Algorithms", "BlazingText")
+    assert packed.line_heading_path(objects)[-2:] == ("Algorithms", "Object2Vec")
+    assert packed.citation(objects, objects).heading_path == "Modeling > SageMaker > Algorithms > Object2Vec"
+    assert packed.citation().heading_path == packed.heading  # the whole passage keeps the joined path
+    text = "# T\n\n## A / B\n\n* one fact about a\n\n## C\n\n* one fact about c\n\n### D\n\n* one fact about d\n"
+    (one,) = chunk_document(Document("t.md", Path("t.md"), text, "x"), ChunkerSettings(min_chunk=150))
+    assert one.heading == "A / B / C"
+    lines = {t: no for no, t in one.statements}
+    assert [one.line_heading_path(lines[f"one fact about {x}"]) for x in "acd"] == [("A / B",), ("C",), ("C", "D")]
+
+
 def test_headings_inside_code_fences_are_not_headings() -> None:
     text = "# T\n\n## Real\n\n```\n# not a heading\n```\n\nbody\n"
     out = chunk_document(Document("c.md", Path("c.md"), text, "x"))

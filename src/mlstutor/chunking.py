@@ -116,6 +116,27 @@ class Chunk:
                 out.append((self.line_start + offset, t))
         return out
 
+    def line_heading_path(self, line: int) -> tuple[str, ...]:
+        """The heading path of one line of the passage. A passage packed from small sections joins their names
+        ("… > BlazingText / Object2Vec"); each of its lines sits under one of them (the model had read BlazingText's
+        "Also supports Word2Vec" as said of Object2Vec, and a learner could not tell whose line it was)."""
+        if not self.heading_path or " / " not in self.heading_path[-1]:
+            return self.heading_path
+        tails = self.heading_path[-1].split(" / ")
+        stack: list[tuple[int, str]] = []
+        for row in self.text.split("\n")[: max(0, line - self.line_start)]:  # the rows above the line
+            if m := _HEADING.match(row.strip()):
+                level, name = len(m.group(1)), clean_heading(m.group(2))
+                while stack and stack[-1][0] >= level:
+                    stack.pop()
+                stack.append((level, name))
+        names = [n for _, n in stack]
+        joined = f" / {self.heading_path[-1]} / "  # a name may hold " / " itself ("Deep learning on EC2 / EMR")
+        first = next((i for i, n in enumerate(names) if f" / {n} / " in joined), None)
+        # no section's own heading above: the passage opened inside the first section ("#### Video Streams" of
+        # "Kinesis / Glue" sits under Kinesis)
+        return (*self.heading_path[:-1], *((tails[0], *names) if first is None else names[first:]))
+
     @property
     def line_units(self) -> list[str]:
         """What is embedded for each statement (heading path first), the "small" units of small-to-big
@@ -134,7 +155,7 @@ class Chunk:
         """A citation of this passage, or of some of its lines."""
         return Citation(
             self.source,
-            self.heading,
+            self.heading if line_start is None else PATH_SEP.join(self.line_heading_path(line_start)),
             self.line_start if line_start is None else line_start,
             (self.line_end if line_start is None else line_start) if line_end is None else line_end,
             self.text if text is None else text,

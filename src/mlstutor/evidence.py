@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mlstutor.chunking import Chunk, Citation
+from mlstutor.chunking import PATH_SEP, Chunk, Citation
 from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
@@ -165,6 +165,11 @@ def parent_item(chunk: Chunk, line: int, limit: int = 90) -> str | None:
 _ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
 
 
+def heading_of(hit: Hit, line: int) -> str:
+    """The heading path a line of a retrieved passage sits under (a packed passage joins several)."""
+    return PATH_SEP.join(hit.chunk.line_heading_path(line))
+
+
 class EvidenceFinder:
     """Chooses evidence lines from a retriever's index. Get the shared one with :meth:`of`."""
 
@@ -270,15 +275,16 @@ class EvidenceFinder:
         named = self.lex.names_in(question, strict=True)
         formula = bool(ASKS_FORMULA.search(question))
         kind = asked_quantity(question)
-        under = {id(h): self.lex.names_in(h.chunk.heading, strict=True) if named else set() for h in hits}
+        heads = [heading_of(h, no) for _, no, _, h in rows]
+        under = {hd: self.lex.names_in(hd, strict=True) if named else set() for hd in set(heads)}
         feats = {
             "cos": r.index.line_vectors[[row for row, _, _, _ in rows]] @ qv,
-            "cover": r.bm25.coverage_texts(question, [f"{h.chunk.heading} {text}" for _, _, text, h in rows]),
+            "cover": r.bm25.coverage_texts(question, [f"{hd} {t}" for hd, t in zip(heads, texts)]),
             "line_cover": r.bm25.coverage_texts(question, texts),
             "rank": [1 / h.rank for _, _, _, h in rows],
-            "no_news": [not (content_words(t) - asked - content_words(h.chunk.heading)) for _, _, t, h in rows],
+            "no_news": [not (content_words(t) - asked - content_words(hd)) for hd, t in zip(heads, texts)],
             "reminder": [reminders_down and bool(REMINDER.match(t)) for t in texts],
-            "elsewhere": [self._elsewhere(named, under[id(h)], t) for _, _, t, h in rows],
+            "elsewhere": [self._elsewhere(named, under[hd], t) for hd, t in zip(heads, texts)],
             "formula": [formula and bool(STATES_FORMULA.search(t)) for t in texts],
             "quantity": [kind is not None and states_quantity(kind, question, t) for t in texts],
         }
@@ -287,10 +293,13 @@ class EvidenceFinder:
     @staticmethod
     def _block_end(rows: list[tuple[int, int, str, Hit]], i: int) -> int:
         """The last row of the evidence item that opens at row ``i``: the statements right after it in its
-        passage, within :data:`BLOCK_LINES` and :data:`BLOCK_CHARS`."""
+        passage and under its heading, within :data:`BLOCK_LINES` and :data:`BLOCK_CHARS`."""
         end, size = i, len(rows[i][2])
+        head = heading_of(rows[i][3], rows[i][1])
         for j in range(i + 1, min(i + BLOCK_LINES, len(rows))):
             if rows[j][3] is not rows[i][3] or size + len(rows[j][2]) > BLOCK_CHARS:
+                break
+            if heading_of(rows[j][3], rows[j][1]) != head:  # BlazingText's last line is not Object2Vec's
                 break
             end, size = j, size + len(rows[j][2])
         return end
@@ -336,7 +345,7 @@ class EvidenceFinder:
             cit = self._with_lead(h.chunk.citation(no, rows[end][1], "\n".join(block)), no, h.chunk)
             evidence.append(Evidence(cit, no, scores[i], float(cos[i]), cover[i], h, tuple(also.get(i, ()))))
         passage_cos = max(r.similarity(qv, h.chunk) for h in hits)
-        seen = " ".join(f"{rows[i][3].chunk.heading} {rows[i][2]}" for i in order[: max(n, 5)])
+        seen = " ".join(f"{heading_of(rows[i][3], rows[i][1])} {rows[i][2]}" for i in order[: max(n, 5)])
         # what the model is given is what the signals judge (the calibration was fitted on it); a quantity is looked
         # for in the lines about the subject asked of ("maximum size of a DynamoDB item" is not answered by S3's
         # "max object size is 5TB")

@@ -396,9 +396,8 @@ class Tutor:
     def label(self, heading_path: str) -> str:
         """What a line is about, for the model: its last heading, after the nearest heading that names a subject
         when the last names none. "(Hyperparameters one might see on the exam) alpha (L1 regularization)" lost
-        to "(XGBoost) … eta" for "Which XGBoost hyperparameter applies L1 regularization?". A heading that joins
-        two subjects ("BlazingText / Object2Vec") stays joined: its lines mix both (cut to the one asked about, the
-        web UI's "What is Object2Vec?" was answered with BlazingText's "accepts text as input")."""
+        to "(XGBoost) … eta" for "Which XGBoost hyperparameter applies L1 regularization?". A line of a packed
+        passage carries its own section's heading (:meth:`Chunk.line_heading_path`), not the joined one."""
         parts = heading_path.split(" > ")
         if self.finder.lex.names_in(parts[-1], strict=True):
             return parts[-1]
