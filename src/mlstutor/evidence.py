@@ -199,6 +199,9 @@ class EvidenceFinder:
                 out[(f.citation.source, f.citation.line_start)] = f.citation.heading_path[len(f.section) + 3 :]
         return out
 
+    def _lead(self, chunk: Chunk, line: int) -> str | None:
+        return self._leads.get((chunk.source, line)) or parent_item(chunk, line)
+
     def _with_lead(self, cit: Citation, line: int, chunk: Chunk | None = None) -> Citation:
         lead = self._leads.get((cit.source, line)) or (chunk and parent_item(chunk, line))
         if not lead or cit.text.lower().startswith(lead.lower()) or cit.heading_path.endswith(lead):
@@ -275,7 +278,9 @@ class EvidenceFinder:
         named = self.lex.names_in(question, strict=True)
         formula = bool(ASKS_FORMULA.search(question))
         kind = asked_quantity(question)
-        heads = [heading_of(h, no) for _, no, _, h in rows]
+        # a nested line's context is also the item it sits under ("Useful when seasonality changes …" under
+        # "Multiplicative model (…)"), as it is in its citation (see :meth:`_with_lead`)
+        heads = [f"{heading_of(h, no)} {self._lead(h.chunk, no) or ''}".strip() for _, no, _, h in rows]
         under = {hd: self.lex.names_in(hd, strict=True) if named else set() for hd in set(heads)}
         feats = {
             "cos": r.index.line_vectors[[row for row, _, _, _ in rows]] @ qv,
