@@ -351,6 +351,29 @@ def test_a_formula_question_shows_a_line_that_states_one_first(tutor: Tutor) -> 
     assert "TN / (TN + FP)" in evidence[0].citation.text.splitlines()[0]
 
 
+def test_an_acronym_question_shows_the_line_that_spells_it_out_first(tutor: Tutor) -> None:
+    """ "What does HDFS stand for?" showed "HDFS, distributed, scalable file system" and "EMRFS: use S3 as if it were
+    HDFS" before "HDFS: Hadoop Distributed File System" (7th)."""
+    from mlstutor.text import expansions
+
+    assert expansions("Regression: MICE (Multiple Imputation by Chained Equations) is state-of-art.") == {"MICE"}
+    assert expansions("Synthetic Minority Over-sampling TEchnique (SMOTE)") == {"SMOTE"}
+    assert expansions("HDFS, distributed, scalable file system -> Ephemeral") == set()
+    assert expansions("KDS - create real-time machine learning applications") == set()
+    evidence, _ = tutor.evidence("What does HDFS stand for?")
+    assert "Hadoop Distributed File System" in evidence[0].citation.text.splitlines()[0]
+
+
+def test_a_nested_line_is_found_by_the_item_it_sits_under_and_stays_in_it(tutor: Tutor) -> None:
+    """ "Useful when seasonality changes as the trend increases" sits under "- Multiplicative model (…)": scored
+    without that item it was 6th; its evidence item ran on into Hadoop's "Software to process massive data" (the
+    short "- Hadoop" / "- MapReduce" rows between are no statements)."""
+    evidence, _ = tutor.evidence("When is a multiplicative time series model better than an additive one?")
+    item = next(e for e in evidence if "seasonality changes as the trend increases" in e.citation.text)
+    assert item.citation.heading_path.endswith("Multiplicative model (Seasonality * Trends * Noise)")
+    assert "massive data" not in item.citation.text
+
+
 def test_a_unit_written_out_is_supported_by_its_short_form() -> None:
     """The model writes "24 hours" where the notes say "24h"; the sentence was dropped as unsupported."""
     from mlstutor.text import support

@@ -29,9 +29,12 @@ from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever
 from mlstutor.text import (  # the quantity helpers live with the text helpers: retrieval ranks by them too
+    ASKS_EXPANSION,
     REMINDER,
+    acronyms,
     asked_quantity,
     content_words,
+    expansions,
     states_quantity,
     strip_markdown,
 )
@@ -71,6 +74,9 @@ LINE_WEIGHTS = {
     # "after how many days does Intelligent-Tiering move an object?" is answered by "objects not accessed for 30
     # days", not by the class's lead line (dev evidence line hit@1 0.676 -> 0.696; 0.15 and 0.5 no better)
     "quantity": 0.3,
+    # "What does HDFS stand for?" is answered by "HDFS: Hadoop Distributed File System", not by the lines that use
+    # HDFS ("EMRFS: use S3 as if it were HDFS" came first)
+    "expansion": 0.3,
 }
 TWIN = 0.95  # two lines this similar (cosine) say the same thing: show one, note the other file
 # "Amazon SageMaker Role Manager" is asked about as "Role Manager"
@@ -163,6 +169,19 @@ def parent_item(chunk: Chunk, line: int, limit: int = 90) -> str | None:
 
 
 _ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def _leaves_item(chunk: Chunk, opening: int, last: int, nxt: int) -> bool:
+    """Is there a row between lines ``last`` and ``nxt`` (one too short to be a statement: "- Hadoop") that is
+    less indented than the ``opening`` line — a new item the block would run into unseen ("Useful when seasonality
+    changes …" followed by Hadoop's "Software to process massive data in parallel")?"""
+    rows = chunk.text.split("\n")
+    depth = _depth(rows[opening - chunk.line_start])
+    return any(r.strip() and _depth(r) < depth for r in rows[last - chunk.line_start + 1 : nxt - chunk.line_start])
+
+
+def _depth(row: str) -> int:
+    return len(row) - len(row.lstrip())
 
 
 def heading_of(hit: Hit, line: int) -> str:
@@ -278,6 +297,8 @@ class EvidenceFinder:
         named = self.lex.names_in(question, strict=True)
         formula = bool(ASKS_FORMULA.search(question))
         kind = asked_quantity(question)
+        # the acronyms asked to be spelled out (any, when the question names none: "… that technique's full name?")
+        spelled = ASKS_EXPANSION.search(question) and (acronyms(question) or set(expansions(" ".join(texts))))
         # a nested line's context is also the item it sits under ("Useful when seasonality changes …" under
         # "Multiplicative model (…)"), as it is in its citation (see :meth:`_with_lead`)
         heads = [f"{heading_of(h, no)} {self._lead(h.chunk, no) or ''}".strip() for _, no, _, h in rows]
@@ -292,6 +313,7 @@ class EvidenceFinder:
             "elsewhere": [self._elsewhere(named, under[hd], t) for hd, t in zip(heads, texts)],
             "formula": [formula and bool(STATES_FORMULA.search(t)) for t in texts],
             "quantity": [kind is not None and states_quantity(kind, question, t) for t in texts],
+            "expansion": [bool(spelled and (expansions(t) & spelled)) for t in texts],
         }
         return rows, {k: np.asarray(v, dtype=float) for k, v in feats.items()}
 
@@ -305,6 +327,8 @@ class EvidenceFinder:
             if rows[j][3] is not rows[i][3] or size + len(rows[j][2]) > BLOCK_CHARS:
                 break
             if heading_of(rows[j][3], rows[j][1]) != head:  # BlazingText's last line is not Object2Vec's
+                break
+            if _leaves_item(rows[i][3].chunk, rows[i][1], rows[j - 1][1], rows[j][1]):
                 break
             end, size = j, size + len(rows[j][2])
         return end

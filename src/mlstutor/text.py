@@ -370,3 +370,49 @@ def states_quantity(kind: str, question: str, text: str) -> bool:
                 if _COUNT.fullmatch(words[j]) and words[j].replace(",", "") not in given and not measures:
                     return True
     return False
+
+
+ASKS_EXPANSION = re.compile(r"(?i)\b(stands?\s+for|full\s+name|short\s+for|acronym|abbreviat\w*|spelled\s+out)\b")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")
+_NAME_WORD = re.compile(r"[A-Za-z][\w-]*")
+
+
+def _spells(acronym: str, words: list[str]) -> bool:
+    """Do ``words``, from the first, spell ``acronym`` by their initials (a hyphen's part or an inner capital may
+    give a letter: "Over-sampling TEchnique" → O, T, E; small words may be skipped: "Imputation by Chained")?"""
+    letters = acronym.lower()
+    if not words or words[0][:1].lower() != letters[0]:
+        return False
+    i = 0
+    for w in words:
+        if i == len(letters):
+            break
+        marks = [w[0].lower()] + [c.lower() for c in w[1:] if c.isupper()] + re.findall(r"(?<=-)[a-z]", w.lower())
+        took = False
+        for m in marks:
+            if i < len(letters) and m == letters[i]:
+                i, took = i + 1, True
+        if not took and w.lower() not in _STOP:
+            return False  # a word that gives no letter ends the spelling
+    return i == len(letters)
+
+
+def acronyms(text: str) -> set[str]:
+    """Words in capitals ("HDFS", "MICE")."""
+    return {a for a in _ACRONYM.findall(text) if 2 <= len(a) <= 8}
+
+
+def expansions(text: str) -> set[str]:
+    """Acronyms a line spells out, before or after their name: "HDFS: Hadoop Distributed File System", "MICE
+    (Multiple Imputation by Chained Equations)", "Synthetic Minority Over-sampling TEchnique (SMOTE)"."""
+    out = set()
+    for m in _ACRONYM.finditer(text):
+        if not 2 <= len(a := m.group()) <= 8:
+            continue
+        after = _NAME_WORD.findall(text[m.end() : m.end() + 120])
+        before = _NAME_WORD.findall(text[max(0, m.start() - 120) : m.start()])
+        if _spells(a, after[: len(a) * 2]) or any(
+            _spells(a, before[k:]) for k in range(max(0, len(before) - len(a) * 2), len(before))
+        ):
+            out.add(a)
+    return out
