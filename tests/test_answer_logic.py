@@ -111,6 +111,29 @@ def test_fallback_quote_is_the_line_the_model_picked(tutor: Tutor) -> None:
     assert a.citations[0] == a.evidence[1].citation  # (then Firehose's line: it says 1 MB too)
 
 
+def test_a_quote_is_never_a_bare_label(tutor: Tutor) -> None:
+    """The held-out set's "Which confusion-matrix formula gives its recall?" was answered "Your notes say: “5. Model
+    Performance and Optimization: Confusion matrix”": the model picked a label. A label is quoted with the line
+    after it ("Data conversions:" / "from CSV / JSON to Parquet / ORC"), or passed over for the next item the model
+    was given."""
+    from dataclasses import replace
+
+    from mlstutor.tutor import quote_answer
+
+    ev, _ = tutor.evidence("How large can a Kinesis record be?")
+
+    def item(e, text: str):
+        return replace(e, citation=replace(e.citation, text=text))
+
+    labels = [item(ev[0], "Record size"), item(ev[1], "Confusion matrix"), *ev[2:]]
+    text, cits = quote_answer(labels, [2], tutor.finder.lex)
+    assert "Confusion matrix" not in text and "Record size" not in text and text.endswith("[3]")
+    assert cits == [ev[2].citation]
+    headed = [item(ev[0], "Data conversions:\nfrom CSV / JSON to Parquet / ORC"), *ev[1:]]
+    text, _ = quote_answer(headed, [1], tutor.finder.lex)
+    assert "Data conversions: from CSV / JSON to Parquet / ORC" in text
+
+
 def test_a_quoted_line_that_names_itself_gets_no_heading_lead(tutor: Tutor) -> None:
     """A quote is led by its heading only when the line does not name its own subject: "SMOTE (…): oversampling
     …" under "General Knowledge" is quoted as is (the web UI had shown "General Knowledge: SMOTE …")."""
@@ -370,7 +393,9 @@ def test_a_nested_line_is_found_by_the_item_it_sits_under_and_stays_in_it(tutor:
     short "- Hadoop" / "- MapReduce" rows between are no statements)."""
     evidence, _ = tutor.evidence("When is a multiplicative time series model better than an additive one?")
     item = next(e for e in evidence if "seasonality changes as the trend increases" in e.citation.text)
-    assert item.citation.heading_path.endswith("Multiplicative model (Seasonality * Trends * Noise)")
+    assert (
+        "Multiplicative model (Seasonality * Trends * Noise)" in f"{item.citation.heading_path} {item.citation.text}"
+    )
     assert "massive data" not in item.citation.text
 
 

@@ -180,6 +180,10 @@ def _leaves_item(chunk: Chunk, opening: int, last: int, nxt: int) -> bool:
     return any(r.strip() and _depth(r) < depth for r in rows[last - chunk.line_start + 1 : nxt - chunk.line_start])
 
 
+def _depth_at(chunk: Chunk, line: int) -> int:
+    return _depth(chunk.text.split("\n")[line - chunk.line_start])
+
+
 def _depth(row: str) -> int:
     return len(row) - len(row.lstrip())
 
@@ -323,12 +327,18 @@ class EvidenceFinder:
         passage and under its heading, within :data:`BLOCK_LINES` and :data:`BLOCK_CHARS`."""
         end, size = i, len(rows[i][2])
         head = heading_of(rows[i][3], rows[i][1])
+        # an item with nested lines ends with them: "- PCA - CPU or GPU / - Singular value decomposition" is not
+        # followed by the next algorithm's "- Factorization Machines - CPU or GPU"
+        chunk, depth = rows[i][3].chunk, _depth_at(rows[i][3].chunk, rows[i][1])
+        nested = i + 1 < len(rows) and rows[i + 1][3] is rows[i][3] and _depth_at(chunk, rows[i + 1][1]) > depth
         for j in range(i + 1, min(i + BLOCK_LINES, len(rows))):
             if rows[j][3] is not rows[i][3] or size + len(rows[j][2]) > BLOCK_CHARS:
                 break
             if heading_of(rows[j][3], rows[j][1]) != head:  # BlazingText's last line is not Object2Vec's
                 break
             if _leaves_item(rows[i][3].chunk, rows[i][1], rows[j - 1][1], rows[j][1]):
+                break
+            if nested and _depth_at(chunk, rows[j][1]) <= depth:
                 break
             end, size = j, size + len(rows[j][2])
         return end

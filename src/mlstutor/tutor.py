@@ -309,11 +309,13 @@ def quote_answer(
     evidence: list[Evidence], picked: list[int] | None = None, lex: Lexicon | None = None
 ) -> tuple[str, list[Citation]]:
     """When the model adds nothing usable, a line itself is the answer: the first the model picked as answering
-    (its sentences may have been dropped, its choice of line still counts), else the best ranked."""
-    n = picked[0] if picked else 1
+    (its sentences may have been dropped, its choice of line still counts), else the best ranked. A label states
+    nothing ("Confusion matrix", "Transformations:"): it is quoted with the line after it, or passed over for the
+    next item the model was given."""
+    order = list(dict.fromkeys([*(picked or []), *range(1, min(LINES, len(evidence)) + 1)]))
+    quotes = [(n, _quotable(evidence[n - 1].citation.text)) for n in order]
+    n, first = next(((n, q) for n, q in quotes if not _is_label(q)), quotes[0])
     top = evidence[n - 1].citation
-    lines = strip_instructions(top.text).split("\n")
-    first = next((ln for ln in lines if ln.strip() and ln.strip() != ELIDED), lines[0])
     subject = top.heading_path.split(" > ")[-1] if top.heading_path else ""
     # "Natural-language chatbot engine" means nothing without its heading, "Amazon Lex"; a line that opens with
     # its own name ("SMOTE (…): oversampling using nearest neighbors") under a heading that names nothing needs none
@@ -329,6 +331,19 @@ def quote_answer(
     bare = subject and not names_itself and not content_words(subject) <= content_words(first)
     lead = f"{subject}: " if bare else ""
     return f"Your notes say: “{lead}{first}” [{n}]", [top]
+
+
+def _quotable(text: str) -> str:
+    """An evidence item's first line, or its first two when the first is a label ("Kinesis Firehose (DELIVERY /
+    INGESTION): Ingest real-time data …")."""
+    lines = [ln for ln in strip_instructions(text).split("\n") if ln.strip() and ln.strip() != ELIDED] or [text]
+    if _is_label(lines[0]) and len(lines) > 1:
+        return f"{lines[0].rstrip().rstrip(':')}: {lines[1]}"
+    return lines[0]
+
+
+def _is_label(line: str) -> bool:
+    return len(line.split()) <= 3 and not re.search(r"\d", line)
 
 
 class Tutor:
