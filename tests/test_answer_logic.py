@@ -132,6 +132,9 @@ def test_a_quote_is_never_a_bare_label(tutor: Tutor) -> None:
     headed = [item(ev[0], "Data conversions:\nfrom CSV / JSON to Parquet / ORC"), *ev[1:]]
     text, _ = quote_answer(headed, [1], tutor.finder.lex)
     assert "Data conversions: from CSV / JSON to Parquet / ORC" in text
+    two = [item(ev[0], "Real-time inference\nBatch inference"), *ev[1:]]  # heldout3: "Real-time inference: Batch …"
+    text, _ = quote_answer(two, [1], tutor.finder.lex)
+    assert "inference" not in text.split("”")[0] and not text.endswith("[1]")
 
 
 def test_a_quoted_line_that_names_itself_gets_no_heading_lead(tutor: Tutor) -> None:
