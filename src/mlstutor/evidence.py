@@ -223,10 +223,11 @@ class EvidenceFinder:
         return out
 
     def _lead(self, chunk: Chunk, line: int) -> str | None:
+        """The bold term or the list item a line sits under, if any."""
         return self._leads.get((chunk.source, line)) or parent_item(chunk, line)
 
-    def _with_lead(self, cit: Citation, line: int, chunk: Chunk | None = None) -> Citation:
-        lead = self._leads.get((cit.source, line)) or (chunk and parent_item(chunk, line))
+    def _with_lead(self, cit: Citation, line: int, chunk: Chunk) -> Citation:
+        lead = self._lead(chunk, line)
         if not lead or cit.text.lower().startswith(lead.lower()) or cit.heading_path.endswith(lead):
             return cit
         return replace(cit, heading_path=f"{cit.heading_path} > {lead}")
@@ -336,7 +337,7 @@ class EvidenceFinder:
                 break
             if heading_of(rows[j][3], rows[j][1]) != head:  # BlazingText's last line is not Object2Vec's
                 break
-            if _leaves_item(rows[i][3].chunk, rows[i][1], rows[j - 1][1], rows[j][1]):
+            if _leaves_item(chunk, rows[i][1], rows[j - 1][1], rows[j][1]):
                 break
             if nested and _depth_at(chunk, rows[j][1]) <= depth:
                 break

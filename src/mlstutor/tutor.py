@@ -343,6 +343,7 @@ def _quotable(text: str) -> str:
 
 
 def _is_label(line: str) -> bool:
+    """Three words or fewer and no number: a name over a list ("Confusion matrix"), not a statement."""
     return len(line.split()) <= 3 and not re.search(r"\d", line)
 
 
