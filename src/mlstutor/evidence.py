@@ -303,7 +303,7 @@ class EvidenceFinder:
         formula = bool(ASKS_FORMULA.search(question))
         kind = asked_quantity(question)
         # the acronyms asked to be spelled out (any, when the question names none: "… that technique's full name?")
-        spelled = ASKS_EXPANSION.search(question) and (acronyms(question) or set(expansions(" ".join(texts))))
+        spelled = (acronyms(question) or expansions(" ".join(texts))) if ASKS_EXPANSION.search(question) else set()
         # a nested line's context is also the item it sits under ("Useful when seasonality changes …" under
         # "Multiplicative model (…)"), as it is in its citation (see :meth:`_with_lead`)
         heads = [f"{heading_of(h, no)} {self._lead(h.chunk, no) or ''}".strip() for _, no, _, h in rows]
@@ -318,7 +318,7 @@ class EvidenceFinder:
             "elsewhere": [self._elsewhere(named, under[hd], t) for hd, t in zip(heads, texts)],
             "formula": [formula and bool(STATES_FORMULA.search(t)) for t in texts],
             "quantity": [kind is not None and states_quantity(kind, question, t) for t in texts],
-            "expansion": [bool(spelled and (expansions(t) & spelled)) for t in texts],
+            "expansion": [bool(spelled and spelled & expansions(t)) for t in texts],
         }
         return rows, {k: np.asarray(v, dtype=float) for k, v in feats.items()}
 
