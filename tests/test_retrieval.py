@@ -72,10 +72,25 @@ def test_stopword_only_query_returns_dense_results(retriever: Retriever) -> None
 
 
 def test_python_api_three_lines(settings) -> None:
-    from mlstutor import Retriever as R
+    from mlstutor import EvidenceFinder, Retriever as R
 
-    hits = R.open(settings).search("What is the maximum record size in Kinesis Data Streams?")
+    hits = EvidenceFinder.of(R.open(settings)).search("What is the maximum record size in Kinesis Data Streams?")
     assert hits[0].chunk.source.endswith(".md") and hits[0].to_dict()["heading_path"]
+
+
+def test_passages_are_ordered_by_their_best_line(retriever: Retriever) -> None:
+    """The hybrid ranker puts Firehose's passage ("a record can be up to 1 MB large") first for a Data Streams
+    question; ordered by their best evidence line, a Data Streams passage comes first and nothing is lost."""
+    from mlstutor.evidence import PASSAGES, EvidenceFinder
+
+    q = "How large can a single Kinesis Data Streams record be?"
+    raw, ordered = retriever.search(q, k=8), EvidenceFinder.of(retriever).search(q, k=8)
+    assert "Firehose" in raw[0].chunk.heading
+    assert "Data Streams" in ordered[0].chunk.heading and "1MB" in ordered[0].chunk.text.replace(" ", "")
+    assert [h.rank for h in ordered] == list(range(1, 9))
+    assert {h.chunk.id for h in ordered[:PASSAGES]} == {h.chunk.id for h in raw[:PASSAGES]}
+    assert [h.chunk.id for h in ordered[PASSAGES:]] == [h.chunk.id for h in raw[PASSAGES:]]
+    assert EvidenceFinder.of(retriever).search(q, k=8, mode="dense") == retriever.search(q, k=8, mode="dense")
 
 
 @pytest.mark.parametrize(

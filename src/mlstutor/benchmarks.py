@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mlstutor.config import Settings
 from mlstutor.errors import MlstutorError
+from mlstutor.evidence import EvidenceFinder
 from mlstutor.index import build_index, ensure_index
 from mlstutor.retrieval import MODES, Retriever
 
@@ -82,15 +83,16 @@ def run_retrieval_bench(settings: Settings, repeats: int = 3) -> dict:
         cold.append(time.perf_counter() - t0)
 
     retriever = Retriever.open(settings)
+    finder = EvidenceFinder.of(retriever)
     queries = eval_questions()
     latency: dict[str, dict[str, float]] = {}
     for mode in MODES:
-        retriever.search(queries[0], mode=mode)  # warm-up (BM25 index, torch kernels)
+        finder.search(queries[0], mode=mode)  # warm-up (BM25 index, torch kernels)
         times = []
         for _ in range(repeats):
             for q in queries:
                 t0 = time.perf_counter()
-                retriever.search(q, mode=mode)
+                finder.search(q, mode=mode)
                 times.append((time.perf_counter() - t0) * 1000)
         latency[mode] = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(_percentile(times, 0.95), 1)}
 

@@ -102,6 +102,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from mlstutor.evidence import EvidenceFinder
     from mlstutor.retrieval import Retriever, validate_k, validate_mode, validate_query
 
     settings = _settings(args)
@@ -110,7 +111,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     validate_mode(settings.mode)
     validate_k(settings.k)
     retriever = Retriever.open(settings, _tqdm_progress())
-    hits = retriever.search(args.query)
+    hits = EvidenceFinder.of(retriever).search(args.query)
     if args.json:
         _print_json({"query": args.query.strip(), "mode": settings.mode, "results": [h.to_dict() for h in hits]})
         return 0

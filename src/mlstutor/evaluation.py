@@ -182,10 +182,11 @@ def run_retrieval(
         relevant_counts = {
             it.id: sum(1 for c in retriever.chunks if is_relevant(c, it)) for it in items if it.answerable
         }
-        retriever.search(items[0].question, k=k, mode=search_mode)  # warm-up, not timed
+        finder = EvidenceFinder.of(retriever)
+        finder.search(items[0].question, k=k, mode=search_mode)  # warm-up, not timed
         for it in items:
             t0 = time.perf_counter()
-            hits = retriever.search(it.question, k=k, mode=search_mode)
+            hits = finder.search(it.question, k=k, mode=search_mode)
             latency = (time.perf_counter() - t0) * 1000
             rel = [is_relevant(h.chunk, it) for h in hits]
             runs.append(
