@@ -412,6 +412,39 @@ def test_a_unit_written_out_is_supported_by_its_short_form() -> None:
     assert support("Retention is 24 weeks by default.", notes) < 1.0
 
 
+def test_a_word_in_another_form_is_supported() -> None:
+    """The model writes "avoiding" and "transactions" where the notes say "avoid" and "transaction"."""
+    from mlstutor.text import fold, support
+
+    assert (
+        support("Sensitivity is used when avoiding false negatives.", "Sensitivity: use to avoid false negatives")
+        == 1
+    )
+    assert support("It flags fraudulent transactions.", "flags a fraudulent transaction") == 1
+    assert [fold(w) for w in ("classes", "class", "queries", "encoding", "encode")] == [
+        "class",
+        "class",
+        "query",
+        "encod",
+        "encod",
+    ]
+    assert support("It is used when avoiding false positives.", "When you want to avoid false negatives") < 1
+
+
+def test_the_fraud_answer_keeps_its_false_negatives_sentence(tutor: Tutor) -> None:
+    """The README's fraud question: the model's second sentence says why, in its own word forms; it had been
+    dropped as unsupported, leaving the notes' disease example as the only explanation."""
+    _say(
+        '{"lines": [1], "answer": "Optimise Sensitivity (recall). It is the metric to use when avoiding false '
+        'negatives, i.e. missed fraudulent transactions."}'
+    )
+    a = tutor.ask(
+        "A company must make sure a model never misses a fraudulent transaction. Which metric should it optimise?"
+    )
+    assert not a.abstained and "Sensitivity" in a.text and "avoiding false negatives" in a.text, a.text
+    assert not a.unsupported and any("avoid false negatives" in c.text for c in a.citations)
+
+
 def test_a_line_an_earlier_item_shows_is_not_offered_again(tutor: Tutor) -> None:
     """ "alpha (L1 …) / lambda (L2 …) / scale_pos_weight" was item 1 and "lambda (L2 …) / scale_pos_weight" item 2:
     the model read the same lines twice and a fourth line never made it in."""

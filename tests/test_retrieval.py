@@ -72,7 +72,8 @@ def test_stopword_only_query_returns_dense_results(retriever: Retriever) -> None
 
 
 def test_python_api_three_lines(settings) -> None:
-    from mlstutor import EvidenceFinder, Retriever as R
+    from mlstutor import EvidenceFinder
+    from mlstutor import Retriever as R
 
     hits = EvidenceFinder.of(R.open(settings)).search("What is the maximum record size in Kinesis Data Streams?")
     assert hits[0].chunk.source.endswith(".md") and hits[0].to_dict()["heading_path"]

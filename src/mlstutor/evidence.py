@@ -295,7 +295,7 @@ class EvidenceFinder:
         if (mode or r.settings.mode) != "hybrid" or len(hits) < 2:
             return hits
         top = hits[:PASSAGES]
-        rows, feats = self.line_features(query, top, r.embedder.encode([query])[0])
+        rows, feats = self.line_features(query, top, r.query_vector(query))
         best: dict[int, float] = {}
         for (_, _, _, h), score in zip(rows, sum(LINE_WEIGHTS[f] * feats[f] for f in LINE_WEIGHTS) if rows else []):
             best[h.rank] = max(best.get(h.rank, -math.inf), float(score))
@@ -371,7 +371,7 @@ class EvidenceFinder:
         """The ``n`` best distinct lines among the passages ``hits`` for ``question``, and the answerability
         signals."""
         r = self.retriever
-        qv = r.embedder.encode([question])[0] if qv is None else qv
+        qv = r.query_vector(question) if qv is None else qv
         rows, feats = self.line_features(question, hits, qv, reminders_down)
         if not rows:
             return [], Signals(0.0, 0.0, 0.0, 0.0)

@@ -7,6 +7,7 @@ folded into the best-ranked copy, whose ``also_in`` remembers the other files.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Sequence
@@ -156,6 +157,8 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
         self._pos = {c.id: i for i, c in enumerate(index.chunks)}
+        # a question is encoded once: passages, their ordering by best line and the evidence all read its vector
+        self.query_vector = functools.lru_cache(maxsize=256)(self._encode)
         # statement vectors are stored passage by passage, in passage order: passage p's are rows
         # line_starts[p]:line_starts[p + 1] of the index's line vectors
         self.line_starts = np.searchsorted(index.line_owner, np.arange(len(index.chunks) + 1))
@@ -163,6 +166,9 @@ class Retriever:
         self.reminder_share = [
             sum(bool(REMINDER.match(t)) for _, t in c.statements) / max(1, len(c.statements)) for c in index.chunks
         ]
+
+    def _encode(self, query: str) -> np.ndarray:
+        return self.embedder.encode([query])[0]
 
     def position(self, chunk: Chunk) -> int:
         """The chunk's row in this index (its vector, its statements' vectors)."""
@@ -217,7 +223,7 @@ class Retriever:
         """(chunk position, score) best first, before de-duplication."""
         if mode == "bm25":
             return self.bm25.search(query, depth)
-        qv = self.embedder.encode([query])[0]
+        qv = self.query_vector(query)
         if mode == "dense":
             return self._dense(qv, depth)
         fused, feats = self.candidates(query, qv, depth)

@@ -204,9 +204,10 @@ _NAME = re.compile(r"\b(?:[A-Z][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]+|\w*\d\w*)\b")  #
 
 
 # "Which metric should I use to …?", "What AWS service …?": the answer is a name ("which algorithms does Amazon
-# Forecast offer?" asks for a list of what Forecast has, not for the subject of a line)
+# Forecast offer?" asks for a list of what Forecast has, not for the subject of a line); also as the last sentence
+# of a scenario ("A company must make sure a model never misses a fraudulent transaction. Which metric …?")
 _ASKS_NAME = re.compile(
-    r"(?i)^\s*(?:which|what(?:'s|’s|\s+is|\s+are)?)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?i)(?:^|[.!?]\s+)\s*(?:which|what(?:'s|’s|\s+is|\s+are)?)\s+(?:[\w-]+\s+){0,3}?"
     r"(service|feature|algorithm|metric|technique|hyperparameter|setting)\b"
 )
 _ASKED_KIND = {"setting": "hyperparameter"}  # "what's the setting for how far back DeepAR looks?"
@@ -217,7 +218,7 @@ def name_the_subject(text: str, question: str, evidence: list[Evidence], lex: Le
     cites (the bold term or heading it sits under); when the model's sentence leaves it out ("It measures the
     percentage of people with a disease that are identified…", seen in the web UI for "Which metric should I use to
     avoid false negatives?"), the name leads the answer: "Sensitivity (Recall): it measures …"."""
-    asked = _ASKS_NAME.match(question)
+    asked = _ASKS_NAME.search(question)
     first = _MARKER.search(text)
     if not asked or not first or not 1 <= int(first[1]) <= len(evidence):
         return text
