@@ -429,6 +429,16 @@ def test_a_word_in_another_form_is_supported() -> None:
         "encod",
     ]
     assert support("It is used when avoiding false positives.", "When you want to avoid false negatives") < 1
+    assert fold("settings") == fold("setting") and fold("embeddings") == fold("embedding")
+    # a question's word in another form is the question's, not a claim the line must hold
+    assert support("Avoid false negatives with recall.", "recall", given="What helps avoiding false negatives?") == 1
+
+
+def test_a_name_is_not_found_in_another_form_of_its_word() -> None:
+    """"Streams" (Kinesis Data Streams) is no reason to cite a Firehose line about "streaming" as well."""
+    texts = ["24h data retention by default", "Firehose is near real time streaming"]
+    sentence = "Kinesis Data Streams keeps records for 24 hours by default."
+    assert cite(sentence, texts, ["Kinesis > Data Streams", "Kinesis > Firehose"], "How long?", read=1) == [0]
 
 
 def test_the_fraud_answer_keeps_its_false_negatives_sentence(tutor: Tutor) -> None:

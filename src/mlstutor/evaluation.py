@@ -196,7 +196,7 @@ def run_retrieval(
                     mode=mode,
                     chunk_ids=[h.chunk.id for h in hits],
                     relevant=rel,
-                    top_score=float(hits[0].score) if hits else 0.0,
+                    top_score=max((float(h.score) for h in hits), default=0.0),
                     latency_ms=latency,
                     n_relevant_in_index=relevant_counts.get(it.id, 0),
                     sources_found=[h.chunk.source for h, r in zip(hits, rel) if r],

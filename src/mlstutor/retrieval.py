@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import bm25s
@@ -147,6 +147,18 @@ class BM25Index:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
+def _query_cache(embedder: Embedder) -> Callable[[str], np.ndarray]:
+    """A query's vector, remembered for the last 256 queries (read-only: callers share it)."""
+
+    @functools.lru_cache(maxsize=256)
+    def encode(query: str) -> np.ndarray:
+        vec = embedder.encode([query])[0]
+        vec.setflags(write=False)
+        return vec
+
+    return encode
+
+
 class Retriever:
     """Search one loaded index. Thread-safe for concurrent ``search`` calls; build with :meth:`open`."""
 
@@ -158,7 +170,8 @@ class Retriever:
         self._lock = threading.Lock()
         self._pos = {c.id: i for i, c in enumerate(index.chunks)}
         # a question is encoded once: passages, their ordering by best line and the evidence all read its vector
-        self.query_vector = functools.lru_cache(maxsize=256)(self._encode)
+        # (the cache holds the encoder, not the retriever: a swapped-out index is freed at once)
+        self.query_vector = _query_cache(embedder)
         # statement vectors are stored passage by passage, in passage order: passage p's are rows
         # line_starts[p]:line_starts[p + 1] of the index's line vectors
         self.line_starts = np.searchsorted(index.line_owner, np.arange(len(index.chunks) + 1))
@@ -166,9 +179,6 @@ class Retriever:
         self.reminder_share = [
             sum(bool(REMINDER.match(t)) for _, t in c.statements) / max(1, len(c.statements)) for c in index.chunks
         ]
-
-    def _encode(self, query: str) -> np.ndarray:
-        return self.embedder.encode([query])[0]
 
     def position(self, chunk: Chunk) -> int:
         """The chunk's row in this index (its vector, its statements' vectors)."""

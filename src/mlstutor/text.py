@@ -86,7 +86,7 @@ def content_words(text: str) -> set[str]:
 def claim_words(claim: str, given: str = "") -> set[str]:
     """The claim's content words that ``given`` (the question it answers) does not already hold, units spelled
     one way, word endings folded (see :func:`fold`)."""
-    return {fold(w) for w in content_words(claim) - content_words(given)}
+    return {fold(w) for w in content_words(claim)} - {fold(w) for w in content_words(given)}
 
 
 def passage_words(passage: str) -> set[str]:
@@ -103,16 +103,18 @@ def fold(word: str) -> str:
     "fraudulent transaction" (the fraud answer's sentence had been dropped as unsupported). Both sides of a
     lookup are folded alike, so a crude stem is enough: "encoding" and "encode" are both "encod"."""
     word = _UNITS.get(word, word)
-    if len(word) <= 4 or any(c.isdigit() for c in word):
-        return word
-    for end, by in _ENDINGS:
-        if word.endswith(end) and len(word) - len(end) >= 3:
-            word = word[: -len(end)] + by
+    while len(word) > 4 and not any(c.isdigit() for c in word):  # to a fixed point: "settings" and "setting" meet
+        end, by = next(((e, b) for e, b in _ENDINGS if word.endswith(e) and len(word) - len(e) >= 3), ("", ""))
+        if end:
+            shorter = word[: -len(end)] + by
+        elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            shorter = word[:-1]
+        else:
+            shorter = word[:-1] if word.endswith("e") else word
+        if shorter == word:
             break
-    else:
-        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-            word = word[:-1]
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+        word = shorter
+    return word
 
 
 def support(claim: str, passage: str, given: str = "") -> float:

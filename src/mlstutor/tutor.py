@@ -177,7 +177,9 @@ def cite(
     said = numbers(sentence) - numbers(question)  # the "3" of "S3" is no value the answer adds
     denies = negated(sentence)
     has = [passage_words(t) for t in texts]
-    names = claim_words(" ".join(_NAME.findall(sentence))) - {"aws", "amazon"}
+    # names are matched as written: folded, "Streams" would find a Firehose line's "streaming"
+    raw = [content_words(t) for t in texts]
+    names = content_words(" ".join(_NAME.findall(sentence))) - content_words(question) - {"aws", "amazon"}
 
     def rank(i: int) -> tuple[float, ...]:
         return (
@@ -190,13 +192,14 @@ def cite(
 
     chosen = [max(range(read or len(texts)), key=rank)]
     rest = claim_words(sentence, question) - has[chosen[0]]
+    names -= raw[chosen[0]]
     while rest and len(chosen) < most:
         i = max(range(len(texts)), key=lambda j: (len(rest & has[j]), rank(j)))
-        found = rest & has[i]
-        if i in chosen or not found & names:
+        if i in chosen or not names & raw[i]:
             break
         chosen.append(i)
         rest -= has[i]
+        names -= raw[i]
     return chosen
 
 
@@ -207,7 +210,7 @@ _NAME = re.compile(r"\b(?:[A-Z][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]+|\w*\d\w*)\b")  #
 # Forecast offer?" asks for a list of what Forecast has, not for the subject of a line); also as the last sentence
 # of a scenario ("A company must make sure a model never misses a fraudulent transaction. Which metric …?")
 _ASKS_NAME = re.compile(
-    r"(?i)(?:^|[.!?]\s+)\s*(?:which|what(?:'s|’s|\s+is|\s+are)?)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?i)(?:^\s*|[.!?]\s+|\n\s*)(?:which|what(?:'s|’s|\s+is|\s+are)?)\s+(?:[\w-]+\s+){0,3}?"
     r"(service|feature|algorithm|metric|technique|hyperparameter|setting)\b"
 )
 _ASKED_KIND = {"setting": "hyperparameter"}  # "what's the setting for how far back DeepAR looks?"
