@@ -85,6 +85,23 @@ def test_an_answer_to_which_metric_names_the_metric(tutor: Tutor) -> None:
     assert tutor.ask("Which metric should I use to avoid false negatives?").text.startswith("Sensitivity measures")
 
 
+def test_a_name_put_in_front_never_contradicts_the_one_the_model_wrote(tutor: Tutor) -> None:
+    """Seen in heldout3: "AWS DMS: AWS DataSync is the service that fits …" — the sentence cited DMS's line while
+    naming DataSync. The cited line's subject leads only an answer that names no other one of its kind."""
+    from mlstutor.tutor import name_the_subject
+
+    q = (
+        "A company is moving an on-premises Oracle database to AWS and needs it continuously replicated during the "
+        "migration. Which service fits?"
+    )
+    ev, _ = tutor.evidence(q)
+    lex = tutor.finder.lex
+    dms = next(i for i, e in enumerate(ev, 1) if lex.lookup(e.citation.heading_path.split(" > ")[-1]) == "AWS DMS")
+    wrong = f"AWS DataSync is the service that fits for continuous replication [{dms}]."
+    assert name_the_subject(wrong, q, ev, lex) == wrong
+    assert name_the_subject(f"It keeps the copy in sync during the move [{dms}].", q, ev, lex).startswith("AWS DMS")
+
+
 def test_a_value_two_members_of_a_family_share_cites_both(tutor: Tutor) -> None:
     """Seen in the web UI: "How large can a Kinesis record be?" was answered from the Firehose section only; the
     learner (and the README) meant Data Streams, whose section says 1MB too. Asked of Firehose, Firehose it is."""
@@ -435,7 +452,7 @@ def test_a_word_in_another_form_is_supported() -> None:
 
 
 def test_a_name_is_not_found_in_another_form_of_its_word() -> None:
-    """"Streams" (Kinesis Data Streams) is no reason to cite a Firehose line about "streaming" as well."""
+    """ "Streams" (Kinesis Data Streams) is no reason to cite a Firehose line about "streaming" as well."""
     texts = ["24h data retention by default", "Firehose is near real time streaming"]
     sentence = "Kinesis Data Streams keeps records for 24 hours by default."
     assert cite(sentence, texts, ["Kinesis > Data Streams", "Kinesis > Firehose"], "How long?", read=1) == [0]

@@ -227,7 +227,12 @@ def name_the_subject(text: str, question: str, evidence: list[Evidence], lex: Le
         return text
     leaf = evidence[int(first[1]) - 1].citation.heading_path.split(" > ")[-1]
     subject = lex.lookup(leaf)
-    if subject is None or lex.kinds.get(subject) != _ASKED_KIND.get(asked[1].lower(), asked[1].lower()):
+    kind = _ASKED_KIND.get(asked[1].lower(), asked[1].lower())
+    if subject is None or lex.kinds.get(subject) != kind:
+        return text
+    # the model named another one ("AWS DataSync is the service …" citing DMS's line): a name in front would
+    # contradict it — the sentence stays as written
+    if any(n != subject and lex.kinds.get(n) == kind for n in lex.names_in(text, strict=True)):
         return text
     low = text.lower()
     if any(
