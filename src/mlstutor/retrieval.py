@@ -306,7 +306,8 @@ class Retriever:
         ]
 
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        """The ``k`` best distinct passages for ``query``."""
+        """The ``k`` best distinct passages for ``query``, as the ranker orders them (what the learner's search and
+        the eval show is :meth:`mlstutor.evidence.EvidenceFinder.search`: the first six then ordered by best line)."""
         query = validate_query(query, self.settings.max_query_chars)
         mode = validate_mode(mode or self.settings.mode)
         k = validate_k(self.settings.k if k is None else k)
