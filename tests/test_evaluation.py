@@ -150,6 +150,20 @@ def test_eval_cli_json_with_own_set(settings, retriever, tmp_path: Path) -> None
         )
         + "\n"
     )
+    more = tmp_path / "more.jsonl"  # a second --set joins the first (it used to be left out without a word)
+    more.write_text(
+        json.dumps(
+            {
+                "id": "k2",
+                "question": "What does HDFS stand for?",
+                "answers": ["Hadoop Distributed File System"],
+                "sources": ["aws-ml-specialty-2025-notes.md"],
+                "kind": "fact",
+                "domain": "data-engineering",
+            }
+        )
+        + "\n"
+    )
     cmd = [
         sys.executable,
         "-m",
@@ -161,6 +175,8 @@ def test_eval_cli_json_with_own_set(settings, retriever, tmp_path: Path) -> None
         "eval",
         "--set",
         str(own),
+        "--set",
+        str(more),
         "--mode",
         "hybrid",
         "--k",
@@ -170,7 +186,7 @@ def test_eval_cli_json_with_own_set(settings, retriever, tmp_path: Path) -> None
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["set"] == "mine.jsonl" and data["n"] == 2 and data["n_answerable"] == 1
+    assert data["set"] == "mine.jsonl + more.jsonl" and data["n"] == 3 and data["n_answerable"] == 2
     assert data["modes"]["hybrid"]["hit@5"] == 1.0
     assert data["modes"]["hybrid"]["unanswerable"]["n"] == 1
 

@@ -432,7 +432,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = list(EVAL_MODES) if args.mode == "all" else [args.mode] if args.mode else list(MODES)
     if not 1 <= args.k <= 50:
         raise MlstutorError(f"--k must be between 1 and 50, not {args.k}")
-    summary, runs = evaluate(settings, args.set[0], modes, k=args.k, progress=_tqdm_counter("eval"))
+    summary, runs = evaluate(settings, args.set, modes, k=args.k, progress=_tqdm_counter("eval"))
     if args.report:
         path = write_report(args.report, summary, runs)
         print(f"report written to {path}", file=sys.stderr)

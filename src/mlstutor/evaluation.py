@@ -398,22 +398,25 @@ def write_report(out_dir: Path, summary: dict, runs: Sequence[QueryRun]) -> Path
 
 def evaluate(
     settings: Settings,
-    set_path: Path = DEFAULT_SET,
+    set_path: Path | Sequence[Path] = DEFAULT_SET,
     modes: Sequence[str] = MODES,
     k: int = 10,
     progress: Progress | None = None,
 ) -> tuple[dict, list[QueryRun]]:
-    """Run the retrieval eval; returns the summary (see :func:`summarize`) and the per-question runs."""
-    items = load_eval_set(set_path)
+    """Run the retrieval eval on one facts set or several read as one; returns the summary (see
+    :func:`summarize`) and the per-question runs."""
+    paths = [set_path] if isinstance(set_path, Path) else list(set_path)
+    items = load_eval_sets(paths)
+    name = " + ".join(p.name for p in paths)
     if not any(it.answerable for it in items):
-        raise MlstutorError(f"{set_path.name} has no answerable questions to score")
+        raise MlstutorError(f"{name} has no answerable questions to score")
     unknown = [m for m in modes if m not in EVAL_MODES]
     if unknown:
         raise MlstutorError(f"unknown eval mode {unknown[0]!r}; choose from {', '.join(EVAL_MODES)} or all")
     main = Retriever.open(settings)
     retrievers = {m: (baseline_retriever(settings) if m == BASELINE else main) for m in modes}
     runs = run_retrieval(retrievers, items, k=k, progress=progress)
-    summary = summarize(runs, k, set_path.name)
+    summary = summarize(runs, k, name)
     summary["evidence_line"] = evidence_line_hits(main, items)
     # which encoder searched: the packaged one, or the one fitted to the notes (the web UI's once it has fitted)
     summary["encoder"] = main.embedder.name
