@@ -546,10 +546,10 @@ def _eval_generation(args: argparse.Namespace, settings: Settings) -> int:
             name = "generation.json"
         (args.report / name).write_text(json.dumps(result, indent=2), encoding="utf-8")
         if args.answers:
-            from mlstutor.evaluation import render_answers_report
+            from mlstutor.evaluation import render_answers_report, sets_name
 
-            set_name = " + ".join(p.name for p in args.set)
-            (args.report / "answers.md").write_text(render_answers_report(set_name, result), encoding="utf-8")
+            report = render_answers_report(sets_name(args.set), result)
+            (args.report / "answers.md").write_text(report, encoding="utf-8")
     if args.json:
         _print_json(result)
     else:

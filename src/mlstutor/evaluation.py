@@ -91,6 +91,11 @@ def load_eval_set(path: Path) -> list[EvalItem]:
     return items
 
 
+def sets_name(paths: Sequence[Path]) -> str:
+    """How reports name facts sets read as one: "facts.jsonl + facts-extra.jsonl"."""
+    return " + ".join(p.name for p in paths)
+
+
 def load_eval_sets(paths: Sequence[Path]) -> list[EvalItem]:
     """Several facts files as one list (ids must stay unique across them)."""
     items = [it for p in paths for it in load_eval_set(p)]
@@ -407,7 +412,7 @@ def evaluate(
     :func:`summarize`) and the per-question runs."""
     paths = [set_path] if isinstance(set_path, Path) else list(set_path)
     items = load_eval_sets(paths)
-    name = " + ".join(p.name for p in paths)
+    name = sets_name(paths)
     if not any(it.answerable for it in items):
         raise MlstutorError(f"{name} has no answerable questions to score")
     unknown = [m for m in modes if m not in EVAL_MODES]
