@@ -1087,8 +1087,18 @@ def which_items(fact: Fact, notes: Notes, rng: random.Random) -> list[Question]:
     scenario = "" if len(named - {fact.subject}) >= 2 else scenario
     scenario = _situated(scenario, notes, fact.subject, fact.id, fact.claim, noun if fact.kind != "term" else "")
     if scenario:
-        out.append(replace(base, stem=scenario, scenario=True, difficulty="medium"))
+        out.append(
+            replace(base, stem=scenario, scenario=True, difficulty="medium", rationales=_quoted(rationales, fact))
+        )
     return out
+
+
+def _quoted(rationales: dict, fact: Fact) -> dict:
+    """Reasons that name the key's line: a scenario's stem no longer holds it, so "your notes say this of K-Means"
+    had nothing to point at (the session-23 pass)."""
+    said = f"your notes say “{fact.text.rstrip('. ')}” of {fact.subject}"
+    this = f"your notes say this of {fact.subject}"
+    return {x: {**r, "why": r["why"].replace(this, said)} for x, r in rationales.items()}
 
 
 def _one_per_scene(items: list[Question], notes: Notes) -> list[Question]:
@@ -1238,6 +1248,8 @@ def value_item(fact: Fact, notes: Notes, rng: random.Random) -> Question | None:
     pool: list[str] = []
     if any(d in fact.text.lower() for d in notes.dated):
         return None  # a limit AWS has changed since: the notes' value is no longer the right answer
+    if re.match(r"(?i)\W*(example|e\.g\.|for instance|say)\b", fact.text):
+        return None  # the number of an illustration ("example: store 10,000,000 …"), not a fact (review 35, Q29)
     if re.search(r"[<>≤≥]\s*\$?$", fact.text[: m.start()]):
         return None  # "m4.large if < 50 nodes": the blank would be half of a condition
 
@@ -2077,6 +2089,8 @@ class QuestionBank:
                 why = _rationale(said, use)
             else:
                 why = _contrast(self.notes, subject, facts[q.fact_id], "", turn=q.id)
+            if q.scenario:
+                why = _quoted({mine: why}, facts[q.fact_id])[mine]
             if "described as" in why["why"]:
                 rationales = {**q.rationales, mine: why}
                 hint = _elimination_hint(q.options, q.answer, rationales)
