@@ -827,6 +827,22 @@ def test_statements_about_a_subject_stand_beside_its_closest_kin(retriever) -> N
             assert "Normalization" in owners
 
 
+def test_a_short_quiz_on_a_service_adds_scenarios_that_decide_it_against_its_rivals(retriever) -> None:
+    """A Firehose quiz of 10 was 3-4 questions. Scenes keyed on X come beside scenes where X is a wrong option, so
+    X is the answer to at most half of them and the quiz's name gives none away."""
+    bank = QuestionBank.of(retriever)
+    added = 0
+    for topic in ("Kinesis Data Firehose", "DeepAR", "Amazon Comprehend"):
+        for seed in range(6):
+            quiz = bank.draw(topic, 10, "medium", random.Random(seed))
+            mine = [q for q in quiz if q.kind in ("which", "term") and keyed_on(q, topic)]
+            against = [q for q in quiz if q.scenario and not keyed_on(q, topic) and topic in q.options.values()]
+            assert len(mine) <= len(against), [q.stem for q in quiz]
+            assert all(q.scenario for q in mine)
+            added += len(mine) + len(against)
+    assert added >= 18  # DeepAR's and Comprehend's every time, Firehose's now and then
+
+
 def test_a_quiz_on_a_service_asks_what_it_is_for_among_its_rivals(retriever) -> None:
     """Review 17: in a quiz on X, X was the key of 16 of 20 "which service …?" items. "Which of these needs does X
     meet?" asks X's line among its rivals' lines, none of which X's notes say, each wrong option naming its owner."""
