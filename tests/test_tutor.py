@@ -10,7 +10,7 @@ from mlstutor.errors import QueryError
 from mlstutor.evidence import SHOWN
 from mlstutor.mcq import parse_mcq
 from mlstutor.retrieval import Retriever
-from mlstutor.text import JsonStringField, contains_key
+from mlstutor.text import JsonStringField, contains_key, denies
 from mlstutor.tutor import Answer, Tutor, check_sentences
 
 # The README's example and a handful like it: a number, a default, an acronym, a "which service/algorithm".
@@ -100,6 +100,28 @@ def test_restating_the_question_does_not_count_against_a_sentence(tutor: Tutor) 
     # the question's words never vouch for a number the notes do not state
     invented = "The company should convert at most 500 clickstream events per second to Parquet."
     assert check_sentences(invented, evidence, question)[2] == [invented]
+
+
+def test_a_sentence_that_turns_the_notes_around_is_left_out(tutor: Tutor) -> None:
+    """The dev eval had "… a pre-signed URL, which can be shared with others [1]" kept against the notes' "Can't
+    share the link with others": every word was in the notes, only the "not" was lost. Now it is left out, and the
+    learner is told what the notes say; the same line said the right way round, or a word in a name ("Infrequent
+    Access tier" beside "not accessed for 30 days"), is kept."""
+    question = "Can I send the link behind Open JupyterLab to a colleague?"
+    evidence, _ = tutor.evidence(question)
+    assert any("share the link" in e.citation.text for e in evidence)
+    wrong = "Clicking Open JupyterLab gives a pre-signed URL, which can be shared with others."
+    kept, _, dropped, _ = check_sentences(wrong, evidence, question)
+    assert not kept and dropped == [f"{wrong} (your notes say: “Can't share the link with others”)"]
+    right = "Clicking Open JupyterLab gives a pre-signed URL, which can't be shared with others."
+    assert check_sentences(right, evidence, question)[0]
+    question = "After how long without access does Intelligent-Tiering move an object to Infrequent Access?"
+    evidence, _ = tutor.evidence(question)
+    assert any("not accessed for 30 days" in e.citation.text for e in evidence)
+    assert (
+        denies("An object is moved to the Infrequent Access tier after 30 days.", [e.citation.text for e in evidence])
+        is None
+    )
 
 
 def test_json_string_field_streams_the_answer() -> None:

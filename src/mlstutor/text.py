@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
 _STOP = set(
@@ -137,6 +138,38 @@ def negated(text: str) -> bool:
     """Does the text deny something ("doesnt support replay", "not deep learning", "no data storage")? A "yes/no"
     question or a confusion matrix's "Actual NO," denies nothing."""
     return bool(_NEGATION.search(text))
+
+
+# where an answer sentence joins two claims ("… a pre-signed URL, which can be shared with others")
+_CLAUSE_BREAK = re.compile(r"(?i),?\s*\b(?:which|but|so|because|while|whereas)\b|;|,\s*and\b")
+
+
+def denies(sentence: str, evidence: Sequence[str]) -> str | None:
+    """The evidence clause an affirmative part of ``sentence`` turns around, or None: the notes' "Can't share the
+    link with others" against "a pre-signed URL, which can be shared with others" (word support alone had kept
+    it, and the learner read the opposite of their notes). The clause's denied word ("share") is in the part, as a
+    word and not inside a name ("Infrequent Access tier" is no "access"), most of the clause's words are, and no
+    affirmative clause of the evidence says as much of the part."""
+    clauses = [c for text in evidence for line in text.split("\n") for c in (sentences(line) or [line])]
+
+    def words(text: str) -> set[str]:
+        return {fold(w) for w in content_words(text)}
+
+    for part in _CLAUSE_BREAK.split(sentence):
+        if not part or negated(part):
+            continue
+        have, plain = words(part), {fold(w) for w in re.findall(r"\b[a-z][\w-]*", part) if content_words(w)}
+        for clause in clauses:
+            m = _NEGATION.search(clause)
+            rest = " ".join(clause[m.start() :].split()[1:]) if m else ""  # the words after "can't", "no", "not"
+            after = [w for w in re.findall(r"[A-Za-z][\w-]*", rest) if content_words(w)]
+            if not after or fold(after[0]) not in plain:
+                continue
+            n = len(words(clause) & have)
+            said = any(not negated(o) and len(words(o) & have) >= n for o in clauses)
+            if len(words(clause)) >= 2 and n >= max(2, 0.66 * len(words(clause))) and not said:
+                return clause
+    return None
 
 
 # A unit written out or short is one word: "24 hours" is supported by the notes' "24h" ("24 h data retention").

@@ -36,6 +36,7 @@ from mlstutor.text import (
     JsonStringField,
     claim_words,
     content_words,
+    denies,
     finished_sentences,
     negated,
     numbers,
@@ -150,6 +151,9 @@ def check_sentences(
             continue
         if support(sent, read, question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
             dropped.append(sent)
+            continue
+        if turned := denies(sent, lines):  # the notes' words, with their "not" lost: the opposite of the notes
+            dropped.append(f"{sent} (your notes say: “{turned.strip()}”)")
             continue
         mine = cite(sent, lines, headings, question, len(evidence))
         cited.update(mine)
