@@ -2448,6 +2448,8 @@ def feedback_order(qs: Sequence[Question], notes: Notes) -> list[Question]:
             for x, o in p.options.items()
             if x not in p.answer and o in names and p.kind in ("which", "term")
         }
+        if plain and p.scenario and (fact := notes.by_id.get(p.fact_id)):
+            plain = _quoted(plain, fact)  # the stem does not hold the line "this" would point at
         if plain:
             rationales = {**p.rationales, **plain}
             # the item cites what its reasons now quote (a line no reason quotes any more is no longer cited)
