@@ -1933,7 +1933,6 @@ class QuestionBank:
         got: list[Question] = []
         got += more([q for q in pool if q not in own], n)
         got += more([q for q in own if q not in keyed], n - len(got))
-        got += self._decisions(more, keyed, near, n - len(got))
         # items on X whose lines an earlier quiz's reasons only quoted (never asked) are next: a learner who picks
         # Firehose after a Glue quiz that explained "Moving (massive) data to S3" as Firehose's is asked about it
         # (retrieval practice) rather than given "→ Firehose" items (the session-14 pass)
@@ -1956,22 +1955,6 @@ class QuestionBank:
             got += more(keyed, min(n - len(got), max(1, len(got))))
         rng.shuffle(got)
         return self._unrevealed(feedback_order(got, self.notes), before)
-
-    @staticmethod
-    def _decisions(
-        more: Callable[[list[Question], int], list[Question]], keyed: list[Question], near: list[Question], room: int
-    ) -> list[Question]:
-        """Where X's own questions run short (a Firehose quiz of 10 was 3), scenarios that decide X against its
-        rivals: a scene keyed on X beside one or two where X is a wrong option, so X is the answer to at most half
-        of them and the quiz's name gives none away (reviews 18-24 rejected "→ X" items only when X was every
-        key). The scenes say the situation, not the notes' line, since review 35."""
-        mine, theirs = [q for q in keyed if q.scenario], [q for q in near if q.scenario]
-        a = min(len(mine), len(theirs), room // 2)
-        if not a:
-            return []
-        against = more(theirs, min(len(theirs), 2 * a, room - a))
-        chosen = more(mine, min(a, len(against)))
-        return [*chosen, *against[: 2 * len(chosen)]] if chosen else []
 
     def _unrevealed(self, quiz: list[Question], before: Sequence[Question]) -> list[Question]:
         """A statement item's wrong options that earlier feedback already placed (Glue's "ETL" line after a reason

@@ -74,8 +74,8 @@ def build(svc: Services) -> tuple:
         elif len(quiz.questions) < int(n):
             note += (
                 f" You asked for {int(n)}: these are all the new ones your notes give on it in this session (none"
-                f" repeats a fact you were asked before; a question whose answer is {topic} itself comes only beside"
-                f" one where {topic} is a wrong option, or the quiz's name would give it away)."
+                f" repeats a fact you were asked before, and none has {topic} itself as the answer, which the quiz's"
+                " name would give away)."
             )
             cards = len(flashcards(qm.bank, topic))
             if cards:  # a fact too thin for four fair options still makes a card
