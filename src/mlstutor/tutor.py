@@ -154,7 +154,7 @@ def check_sentences(
             continue
         if turned := denies(sent, lines):  # the notes' words, with their "not" lost: the opposite of the notes
             dropped.append(f"{sent} (your notes say: “{turned.strip()}”)")
-            continue
+            sent = f"Your notes say: “{turned.strip().rstrip('.')}”."  # what the learner should read instead
         mine = cite(sent, lines, headings, question, len(evidence))
         cited.update(mine)
         body = sent.rstrip(".!?")
