@@ -2140,8 +2140,16 @@ class QuestionBank:
             return {_stem(w) for w in words if notes.spread.get(w, 0) <= 4}
 
         own = [f for f, _ in uses.get(subject, [])]
+        # a line with a word of X's own name answers itself ("identify … matching records" for FindMatches); the
+        # profile's glosses do not count here ("ETL" is what the learner should know Glue for)
+        spelt = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", subject)
+        name = {_stem(w.rstrip("s")) for w in _plain_words(spelt) - {"amazon", "aws", "sagemaker", "data"}}
         mine = sorted(
-            [(f, form) for f, form in uses.get(subject, []) if fits(f) and f.subject == subject],
+            [
+                (f, form)
+                for f, form in uses.get(subject, [])
+                if fits(f) and f.subject == subject and not name & {_stem(w) for w in _plain_words(f.claim)}
+            ],
             key=lambda fm: _FORMS.index(fm[1]),
         )
         rivals = [s for _, s in notes.kin_ranked(subject, kind)[:10]]
