@@ -1452,9 +1452,11 @@ def _plain_words(text: str) -> set[str]:
     return content_words(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text))
 
 
-def _spelled_out(subject: str, lex: Lexicon) -> set[str]:
-    """Stems of the words that name ``subject`` (its spellings, the profile's glosses: "sequence" → Seq2Seq)."""
-    names = [subject, *lex.spellings_of(subject), *lex.glosses.get(subject, ())]
+def _spelled_out(subject: str, lex: Lexicon, own: bool = False) -> set[str]:
+    """Stems of the words that name ``subject`` (its spellings, the profile's glosses: "sequence" → Seq2Seq);
+    ``own``: only the words of its name ("Glue FindMatches" → glue, find, match)."""
+    spelt = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", subject)
+    names = [spelt] if own else [subject, *lex.spellings_of(subject), *lex.glosses.get(subject, ())]
     return {_stem(w.rstrip("s")) for w in _plain_words(" ".join(names)) - {"amazon", "aws", "sagemaker", "data"}}
 
 
@@ -2142,8 +2144,7 @@ class QuestionBank:
         own = [f for f, _ in uses.get(subject, [])]
         # a line with a word of X's own name answers itself ("identify … matching records" for FindMatches); the
         # profile's glosses do not count here ("ETL" is what the learner should know Glue for)
-        spelt = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", subject)
-        name = {_stem(w.rstrip("s")) for w in _plain_words(spelt) - {"amazon", "aws", "sagemaker", "data"}}
+        name = _spelled_out(subject, notes.lex, own=True)
         mine = sorted(
             [
                 (f, form)
