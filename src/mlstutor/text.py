@@ -150,24 +150,24 @@ def denies(sentence: str, evidence: Sequence[str]) -> str | None:
     it, and the learner read the opposite of their notes). The clause's denied word ("share") is in the part, as a
     word and not inside a name ("Infrequent Access tier" is no "access"), most of the clause's words are, and no
     affirmative clause of the evidence says as much of the part."""
-    clauses = [c for text in evidence for line in text.split("\n") for c in (sentences(line) or [line])]
 
     def words(text: str) -> set[str]:
         return {fold(w) for w in content_words(text)}
 
+    clauses = [c for text in evidence for line in text.split("\n") for c in (sentences(line) or [line])]
+    told = [(c, words(c), _NEGATION.search(c)) for c in clauses]  # each clause read once, not once per part
     for part in _CLAUSE_BREAK.split(sentence):
         if not part or negated(part):
             continue
         have, plain = words(part), {fold(w) for w in re.findall(r"\b[a-z][\w-]*", part) if content_words(w)}
-        for clause in clauses:
-            m = _NEGATION.search(clause)
+        for clause, own, m in told:
             rest = " ".join(clause[m.start() :].split()[1:]) if m else ""  # the words after "can't", "no", "not"
             after = [w for w in re.findall(r"[A-Za-z][\w-]*", rest) if content_words(w)]
             if not after or fold(after[0]) not in plain:
                 continue
-            n = len(words(clause) & have)
-            said = any(not negated(o) and len(words(o) & have) >= n for o in clauses)
-            if len(words(clause)) >= 2 and n >= max(2, 0.66 * len(words(clause))) and not said:
+            n = len(own & have)
+            said = (len(ws & have) >= n for _, ws, neg in told if not neg)  # an affirmative clause says as much
+            if len(own) >= 2 and n >= max(2, 0.66 * len(own)) and not any(said):
                 return clause
     return None
 
