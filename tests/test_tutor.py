@@ -11,7 +11,7 @@ from mlstutor.evidence import SHOWN
 from mlstutor.mcq import parse_mcq
 from mlstutor.retrieval import Retriever
 from mlstutor.text import JsonStringField, contains_key, denies
-from mlstutor.tutor import Answer, Tutor, check_sentences
+from mlstutor.tutor import LINES, Answer, Tutor, check_sentences
 
 # The README's example and a handful like it: a number, a default, an acronym, a "which service/algorithm".
 KEY_QUESTIONS = [
@@ -102,6 +102,25 @@ def test_restating_the_question_does_not_count_against_a_sentence(tutor: Tutor) 
     assert check_sentences(invented, evidence, question)[2] == [invented]
 
 
+def test_a_claim_only_another_subjects_line_holds_is_left_out(tutor: Tutor) -> None:
+    """The README's "When should I use SMOTE?" was answered, in the web UI, "It is recommended to use SMOTE for
+    non-ETL jobs and should be used when seasonality changes as the trend increases": every word was in the lines
+    shown, but from AWS Batch's line and the time-series one. Such a sentence is left out (naming whose line it
+    was); a sentence resting on SMOTE's own line is kept, with or without the subject check."""
+    question = "When should I use SMOTE?"
+    evidence, _ = tutor.evidence(question)
+    lex = tutor.finder.lex
+    given = evidence[:LINES]
+    assert any("SMOTE" in e.citation.text for e in given) and any("non-ETL" in e.citation.text for e in given)
+    stitched = "It is recommended to use SMOTE for non-ETL jobs and should be used when the data is unbalanced."
+    kept, _, dropped, _ = check_sentences(stitched, given, question, evidence, lex)
+    assert not kept and dropped == [f"{stitched} (your notes say that of AWS Batch)"]
+    assert check_sentences(stitched, given, question, evidence)[0]  # word support alone had kept it
+    right = "SMOTE oversamples the minority class using nearest neighbors."
+    kept, cites, dropped, _ = check_sentences(right, given, question, evidence, lex)
+    assert kept and not dropped and "SMOTE" in cites[0].text
+
+
 def test_a_sentence_that_turns_the_notes_around_is_left_out(tutor: Tutor) -> None:
     """The dev eval had "… a pre-signed URL, which can be shared with others [1]" kept against the notes' "Can't
     share the link with others": every word was in the notes, only the "not" was lost. Now it is left out, and the
@@ -131,6 +150,12 @@ def test_json_string_field_streams_the_answer() -> None:
     pieces = ['{"lines": [1], "ans', 'wer": "Up to 1', 'MB \\"per', '\\" record\\u002e', '"}']
     out = "".join(f.feed(p) for p in pieces)
     assert out == 'Up to 1MB "per" record.' == f.value()
+
+
+MCQ_FIREHOSE = (
+    "Which service delivers streaming data to Amazon S3 without writing consumer code?\n"
+    "A. Kinesis Data Firehose\nB. AWS Glue\nC. Amazon Athena\nD. Amazon Comprehend"
+)
 
 
 def test_parse_mcq() -> None:
@@ -191,6 +216,21 @@ def test_pasted_choose_two_question(tutor: Tutor) -> None:
     assert answer.mcq is not None and len(answer.mcq["picked"]) == 2
     assert set(answer.mcq["why"]) == set("ABCDE")
     assert all(f"**{x}.**" in answer.text for x in "ABCDE")
+
+
+def test_a_pasted_questions_reasons_quote_each_options_own_line(tutor: Tutor) -> None:
+    """The README's pasted question in the web UI gave Glue, Athena and Comprehend one reason each: the stem's
+    Kinesis overview line ("AWS" was the only word it shared with "AWS Glue"). An option that names a subject is
+    explained by a line of that subject; a label ("Hyperparameters one might see on the exam:") is not quoted."""
+    mc = parse_mcq(MCQ_FIREHOSE)
+    reasons = tutor.option_reasons(mc, tutor.option_evidence(mc))
+    for letter, word in {"B": "glue", "C": "athena", "D": "comprehend"}.items():
+        c = reasons[letter].citation
+        assert word in f"{c.heading_path} {c.text}".lower(), (letter, c)
+    answer = tutor.ask(
+        "Which XGBoost hyperparameter shrinks the step size?\nA. eta\nB. gamma\nC. max_depth\nD. alpha"
+    )
+    assert "“eta (step size shrinking)”" in answer.text and "Hyperparameters one might see" not in answer.text
 
 
 def test_bad_questions(tutor: Tutor) -> None:

@@ -242,7 +242,7 @@ class EvidenceFinder:
         none of the subjects the question asks about."""
         return bool(asked and under) and not (under | self.lex.names_in(text, strict=True)) & asked
 
-    def _names(self, cit: Citation) -> set[str]:
+    def names(self, cit: Citation) -> set[str]:
         """Subjects a cited line or its heading path names; the path ends in the term the line sits under (see
         :meth:`_with_lead`: "- Amazon S3" over "Max object size is 5TB" is what the line is about)."""
         return self.lex.names_in(cit.heading_path, strict=True) | self.lex.names_in(cit.text, strict=True)
@@ -413,7 +413,7 @@ class EvidenceFinder:
         # what the model is given is what the signals judge (the calibration was fitted on it); a quantity is looked
         # for in the lines about the subject asked of ("maximum size of a DynamoDB item" is not answered by S3's
         # "max object size is 5TB")
-        about = [e for e in evidence[:LINES] if not named or self._names(e.citation) & named]
+        about = [e for e in evidence[:LINES] if not named or self.names(e.citation) & named]
         signals = Signals(
             float(cos.max()),
             max(cover),

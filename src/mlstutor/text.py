@@ -140,8 +140,17 @@ def negated(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
-# where an answer sentence joins two claims ("… a pre-signed URL, which can be shared with others")
-_CLAUSE_BREAK = re.compile(r"(?i),?\s*\b(?:which|but|so|because|while|whereas)\b|;|,\s*and\b")
+# where an answer sentence joins two claims ("… a pre-signed URL, which can be shared with others"; "… for non-ETL
+# jobs and should be used when …")
+_CLAUSE_BREAK = re.compile(
+    r"(?i),?\s*\b(?:which|but|so|because|while|whereas)\b|;|,\s*and\b"
+    r"|\s+and\s+(?=(?:should|is|are|can|it|uses?|has|must)\b)"
+)
+
+
+def clauses(sentence: str) -> list[str]:
+    """The claims one sentence joins, as :data:`_CLAUSE_BREAK` splits them."""
+    return [c for c in _CLAUSE_BREAK.split(sentence) if c and c.strip()]
 
 
 def denies(sentence: str, evidence: Sequence[str]) -> str | None:
@@ -154,10 +163,10 @@ def denies(sentence: str, evidence: Sequence[str]) -> str | None:
     def words(text: str) -> set[str]:
         return {fold(w) for w in content_words(text)}
 
-    clauses = [c for text in evidence for line in text.split("\n") for c in (sentences(line) or [line])]
-    told = [(c, words(c), _NEGATION.search(c)) for c in clauses]  # each clause read once, not once per part
-    for part in _CLAUSE_BREAK.split(sentence):
-        if not part or negated(part):
+    lines = [c for text in evidence for line in text.split("\n") for c in (sentences(line) or [line])]
+    told = [(c, words(c), _NEGATION.search(c)) for c in lines]  # each clause read once, not once per part
+    for part in clauses(sentence):
+        if negated(part):
             continue
         have, plain = words(part), {fold(w) for w in re.findall(r"\b[a-z][\w-]*", part) if content_words(w)}
         for clause, own, m in told:

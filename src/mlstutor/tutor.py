@@ -35,6 +35,7 @@ from mlstutor.text import (
     ELIDED,
     JsonStringField,
     claim_words,
+    clauses,
     content_words,
     denies,
     finished_sentences,
@@ -127,7 +128,11 @@ def written_enough(text: str) -> bool:
 
 
 def check_sentences(
-    text: str, evidence: list[Evidence], question: str = "", shown: list[Evidence] | None = None
+    text: str,
+    evidence: list[Evidence],
+    question: str = "",
+    shown: list[Evidence] | None = None,
+    lex: Lexicon | None = None,
 ) -> tuple[str, list[Citation], list[str], float]:
     """Keep the model's sentences that the evidence supports, each followed by the numbers of the evidence items
     that hold it, as shown to the learner. Returns the text, the cited citations (evidence order), the
@@ -135,7 +140,8 @@ def check_sentences(
     and every number it states. A sentence that only echoes the question or a heading is skipped.
 
     ``shown``: all the items the learner sees (``evidence`` is the first of them, what the model read); a
-    sentence may cite any of them, see :func:`cite`."""
+    sentence may cite any of them, see :func:`cite`. ``lex``: with it, a claim about the question's subject that
+    only another subject's lines hold is dropped too (:func:`borrowed`)."""
     shown = shown or evidence
     # a sentence of a note addressed to the model ("ignore previous instructions…") supports nothing
     lines = [strip_instructions(e.citation.text) for e in shown]
@@ -152,6 +158,9 @@ def check_sentences(
         if support(sent, read, question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
             dropped.append(sent)
             continue
+        if lex is not None and (other := borrowed(sent, question, evidence, lex)):
+            dropped.append(f"{sent} (your notes say that of {other})")
+            continue
         if turned := denies(sent, lines):  # the notes' words, with their "not" lost: the opposite of the notes
             dropped.append(f"{sent} (your notes say: “{turned.strip()}”)")
             sent = f"Your notes say: “{turned.strip().rstrip('.')}”."  # what the learner should read instead
@@ -162,6 +171,43 @@ def check_sentences(
         kept.append(f"{body} {marks}{sent[len(body) :]}")
     share = len(kept) / (len(kept) + len(dropped)) if kept or dropped else 0.5  # nothing said: no evidence either way
     return " ".join(kept), [shown[i].citation for i in sorted(cited)], dropped, share
+
+
+def borrowed(sentence: str, question: str, evidence: list[Evidence], lex: Lexicon) -> str | None:
+    """The other subject whose lines alone hold a claim of the sentence, when the question asks about a subject
+    the evidence names: "When should I use SMOTE?" was answered "It is recommended to use SMOTE for non-ETL jobs
+    and should be used when seasonality changes as the trend increases" — each clause well supported, by AWS
+    Batch's line and the time-series model's (a learner pass in the web UI, on the README's example). A line that
+    names none of the question's subjects, under a heading of a subject the question does not name, supports no
+    claim about them."""
+    asked = lex.names_in(question, strict=True)
+    if not asked:
+        return None
+    spellings = {s for name in asked for s in lex.spellings_of(name)}
+    named = lex.names_in(question)
+
+    def names_asked(e: Evidence) -> bool:
+        low = f" {norm(f'{e.citation.heading_path} {e.citation.text}')} "
+        return any(f" {s} " in low for s in spellings)
+
+    def owner(e: Evidence) -> str | None:
+        return next(filter(None, map(lex.lookup, reversed(e.citation.heading_path.split(" > ")))), None)
+
+    if not any(map(names_asked, evidence)):
+        return None  # the notes name the subject nowhere here: nothing to hold the answer to
+    for part in clauses(sentence):
+        if len(claim_words(part, question)) < 2:
+            continue
+        held = [
+            e
+            for e in evidence
+            if support(part, strip_instructions(f"{e.citation.heading_path} {e.citation.text}"), question)
+            >= MIN_SENTENCE_SUPPORT
+        ]
+        owners = [owner(e) for e in held]
+        if held and all(o is not None and o not in named and not names_asked(e) for o, e in zip(owners, held)):
+            return str(owners[0])
+    return None
 
 
 def cite(
@@ -355,6 +401,15 @@ def _quotable(text: str) -> str:
     return lines[0]
 
 
+def _focus_line(ev: Evidence, option: str, stem: str) -> str:
+    """The statement of an evidence item that holds most of the option's words, then of the stem's (the first on
+    a tie), cut to 160 characters: the item's first line is often a label or a neighbour ("Hyperparameters one
+    might see on the exam:" over "eta (step size shrinking)")."""
+    lines = [ln.strip(" -*•") for ln in ev.citation.text.split("\n") if ln.strip() and ln.strip() != ELIDED]
+    said = [ln for ln in lines if not _is_label(ln) and not ln.endswith(":")] or lines or [ev.citation.text]
+    return max(said, key=lambda ln: (support(option, ln), support(stem, ln), -said.index(ln)))[:160]
+
+
 def _is_label(line: str) -> bool:
     """Three words or fewer and no number: a name over a list ("Confusion matrix"), not a statement."""
     return len(line.split()) <= 3 and not re.search(r"\d", line)
@@ -507,7 +562,7 @@ class Tutor:
             if stopped
             else finished_sentences(field_.value(), field_.closed())
         )
-        text, citations, dropped, support_share = check_sentences(written, given, question, evidence)
+        text, citations, dropped, support_share = check_sentences(written, given, question, evidence, self.finder.lex)
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)
@@ -564,6 +619,30 @@ class Tutor:
             out[letter] = ev[0] if ev else None
         return out
 
+    def option_reasons(self, mc: MultipleChoice, per_option: dict[str, Evidence | None]) -> dict[str, Evidence]:
+        """The line shown as the reason for each option: for an option that names a subject ("AWS Glue"), that
+        subject's line closest to the stem, else its own evidence when that holds the option's words. The stem's
+        words had pulled the same Kinesis overview line in as the reason for Glue, Athena and Comprehend ("❌ B.
+        AWS Glue — Your notes: “AWS Kinesis - managed service …”", the README's pasted question in the web UI)."""
+        lex, tail = self.finder.lex, mc.stem[-300:]
+        out: dict[str, Evidence] = {}
+        for letter, text in mc.options.items():
+            subject = lex.lookup(text) if len(text.split()) <= 6 else None
+            if subject is None:
+                ev = per_option.get(letter)
+                bare = re.sub(r"(?i)\b(?:aws|amazon)\b", " ", text)  # "AWS" is in every service's overview
+                if ev is not None and support(bare, f"{ev.citation.heading_path} {ev.citation.text}") >= 0.3:
+                    out[letter] = ev
+                continue
+            query = f"{text} {tail}"[: self.settings.max_query_chars]
+            for hits in (self.retriever.search(query, k=10), self.retriever.search(text, k=10)):
+                found, _ = self.finder.find(query, hits, n=4, reminders_down=False)
+                mine = next((e for e in found if subject in self.finder.names(e.citation)), None)
+                if mine is not None:
+                    out[letter] = mine
+                    break
+        return out
+
     def answer_mcq(
         self, stem: str, options: dict[str, str], n_answers: int = 1, with_notes: bool = True
     ) -> list[str]:
@@ -606,7 +685,8 @@ class Tutor:
         """A pasted exam question: evidence per option at once, then the pick, then why each option is right or
         wrong (from its evidence line, with a citation)."""
         per_option = self.option_evidence(mc)
-        unique = {e.citation: e for e in per_option.values() if e is not None}  # one card per cited line
+        reasons = self.option_reasons(mc, per_option)
+        unique = {e.citation: e for e in reasons.values()}  # one card per cited line
         evidence = list(unique.values())
         timings = {"evidence_ms": (time.perf_counter() - t0) * 1000}
         yield "evidence", evidence
@@ -614,14 +694,14 @@ class Tutor:
         timings["first_token_ms"] = timings["total_ms"] = (time.perf_counter() - t0) * 1000
         lines, citations, why = [], [], {}
         for letter, text in mc.options.items():
-            ev = per_option.get(letter)
+            ev = reasons.get(letter)
             right = letter in picked
             mark = "✅" if right else "❌"
             ref = ""
-            if ev is not None and support(text, ev.citation.text) >= 0.3:
+            if ev is not None:
                 if ev.citation not in citations:
                     citations.append(ev.citation)
-                quote = strip_instructions(ev.citation.text[:160])
+                quote = strip_instructions(_focus_line(ev, text, mc.stem))
                 ref = f" Your notes: “{quote}” [{citations.index(ev.citation) + 1}]"
             verdict = "the best answer." if right else "not the best answer."
             why[letter] = f"{verdict}{ref}"
