@@ -771,6 +771,12 @@ def score_answers(rows: Sequence[dict], cal: Calibration, threshold: float | Non
         "key_in_answer_lenient": share(ans, lambda r: not ab[r["id"]] and r["key_in_answer_lenient"]),
         "citation_accuracy": share(answered, lambda r: r["citation_ok"]),
         "citation_accuracy_label": share(answered, lambda r: r.get("citation_ok_label", r["citation_ok"])),
+        # where the answer states the key: is the line it cites the one that holds it (a wrong citation, as
+        # against a wrong answer, whose cited line cannot hold a key the answer never states)
+        "citation_accuracy_stated": share(
+            [r for r in answered if r["key_in_answer_lenient"]],
+            lambda r: r.get("citation_ok_label", r["citation_ok"]),
+        ),
         "abstention_on_unanswerable": share(un, lambda r: ab[r["id"]]),
         "false_abstention": share(ans, lambda r: ab[r["id"]]),
         "paraphrase_groups": len(groups),
@@ -836,6 +842,7 @@ ANSWER_ROWS = (
     ("key fact in the model's answer, literal", "key_in_answer", ""),
     ("citation accuracy (a cited line holds the key)", "citation_accuracy", "≥ 0.95"),
     ("citation accuracy, a cited line or the heading shown with it", "citation_accuracy_label", ""),
+    ("… of the answers that state the key", "citation_accuracy_stated", ""),
     ("abstention on unanswerable questions", "abstention_on_unanswerable", "≥ 0.90"),
     ("false abstention on answerable questions", "false_abstention", "≤ 0.05"),
     ("paraphrase consistency (all 3 right or all 3 abstain)", "paraphrase_consistency", "≥ 0.90"),
