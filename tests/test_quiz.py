@@ -28,8 +28,10 @@ from mlstutor.quiz import (
     _claim_text,
     _clue_free,
     _eliminable,
+    _is_statement_item,
     _key_lines,
     _known,
+    _line,
     _placed,
     _situated,
     _template,
@@ -1119,6 +1121,29 @@ def test_a_statement_item_s_placed_wrong_options_give_way_to_unplaced_ones(retri
                 assert not acceptability(q, "", bank.notes), q.stem
             told += _placed(q, bank.notes)
     assert swapped >= 2
+
+
+def test_a_statement_item_s_wrong_options_avoid_subjects_earlier_feedback_quoted(retriever) -> None:
+    # review 37: after a reason quoted KNN's "Dimensional reduction stage included", a later XGBoost statement item
+    # offered KNN's "data sampling and dimensionality reduction" (a word apart: the line test passed it) and was
+    # solved by elimination. A wrong option whose subject feedback quoted gives way to an unquoted subject's line.
+    bank = QuestionBank.of(retriever)
+    notes = bank.notes
+    items = [q for q in bank.on_topic("XGBoost") if _is_statement_item(q) and q.subject == "XGBoost"]
+    assert items
+    changed = 0
+    for q in items:
+        owners = {x: notes.at.get(_line(r.get("citation"))) for x, r in q.rationales.items() if x not in q.answer}
+        told = [(o, "") for o in owners.values() if o]  # each wrong option's subject was quoted, none of its lines
+        new = bank._swap_known(q, told, set(), set(), [q])
+        heard = {o for o, _ in told}
+        after = {notes.at.get(_line(r.get("citation"))) for x, r in new.rationales.items() if x not in new.answer}
+        assert new.answer == q.answer and new.options[new.answer[0]] == q.options[q.answer[0]]
+        if new is not q:
+            changed += 1
+            assert len(after & heard) < len(heard), new.options  # fewer of the quoted subjects are offered
+            assert not acceptability(new, "", notes), new.stem
+    assert changed >= 1
 
 
 def test_a_which_item_without_any_of_the_key_s_rivals_is_the_odd_one_out(retriever) -> None:

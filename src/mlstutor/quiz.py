@@ -2011,30 +2011,37 @@ class QuestionBank:
         clash: frozenset = frozenset(),
     ) -> Question:
         """``q`` with the wrong options ``told`` already placed (or whose lines are in ``clash``) replaced by kin's
-        statements it did not, none of them a line the quiz keys or offers, nor one that tells another item's key."""
+        statements it did not, none of them a line the quiz keys or offers, nor one that tells another item's key.
+        A wrong option of a subject whose lines earlier feedback quoted at all gives way too, when a subject not
+        yet quoted has a statement to offer: review 37 read "data sampling and dimensionality reduction" as KNN's
+        two questions after a reason quoted KNN's "Dimensional reduction stage included" (a word apart, so the
+        line test had passed it), and "entire time series" as DeepAR's after "one-dimensional time series"."""
         notes = self.notes
         owner = {x: notes.at.get(_line(r.get("citation"))) for x, r in q.rationales.items() if x not in q.answer}
         placed = self._placed_options(q, told)
         clashing = {x for x, r in q.rationales.items() if _line(r.get("citation")) in clash}
         known = [x for x, o in owner.items() if o and (x in placed or x in clashing)]
-        if not known:
+        heard = {s for s, _ in told}
+        seen = [x for x, o in owner.items() if o in heard and x not in known]  # swapped only for an unheard owner
+        if not known and not seen:
             return q
         options, rationales = dict(q.options), dict(q.rationales)
         owners = {o for x, o in owner.items() if x not in known}
-        fresh = (
+        fresh = [
             (o, f)
             for _, o, f in _rival_statements(q.subject, notes)
-            if o not in owners
-            and _option(f.claim) not in options.values()
-            and _line(f.citation.to_dict()) not in keyed | offered
+            if _line(f.citation.to_dict()) not in keyed | offered
             and not _known(o, f.citation.text, told, notes)
             and not any(p is not q and _given_away(p, [(o, f.citation.text)], notes) for p in quiz)
-        )
-        for x in known:
-            got = next(fresh, None)
+        ]
+        for x in [*known, *seen]:
+            usable = [(o, f) for o, f in fresh if o not in owners and _option(f.claim) not in options.values()]
+            # an unheard subject's line when there is one; a ``seen`` option is swapped only for that
+            got = next((c for c in usable if c[0] not in heard), None if x in seen else next(iter(usable), None))
             if got is None:
-                break
+                continue
             o, f = got
+            owners.discard(owner[x])
             owners.add(o)
             options[x] = _option(f.claim)
             rationales[x] = _rationale(f"Wrong: your notes say this of {o}, not of {q.subject}.", f)
