@@ -157,7 +157,7 @@ def test_a_quote_is_never_a_bare_label(tutor: Tutor) -> None:
 def test_a_quoted_line_that_names_itself_gets_no_heading_lead(tutor: Tutor) -> None:
     """A quote is led by its heading only when the line does not name its own subject: "SMOTE (…): oversampling
     …" under "General Knowledge" is quoted as is (the web UI had shown "General Knowledge: SMOTE …")."""
-    _say('{"lines": [1], "answer": "SMOTE is used when classes are unbalanced and boosts accuracy a lot."}')
+    _say('{"lines": [1], "answer": "You should use SMOTE."}')  # echoes the question: the line is quoted instead
     a = tutor.ask("When should I use SMOTE?")
     assert not a.abstained and a.text.startswith("Your notes say: “SMOTE"), a.text
     assert "SMOTE" in a.citations[0].text
