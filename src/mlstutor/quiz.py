@@ -322,7 +322,7 @@ class Notes:
         # "but also" adds to the line itself ("Mainly for classification, but also for regression")
         if re.search(
             r"(?i)\b(this|these|those|above|below|here|they|them|their|it|its|former|latter|(?<!but )also)\b", text
-        ):
+        ) or re.search(r"(?i)\((?:\w+ )?(?:box|icon|arrow|mark)\)", text):  # a diagram's "(red box)", "(clock icon)"
             return "refers to something outside the line"
         if re.search(
             r"(?i)\b(exam|remember|know|mentioned|lecture|course|notes?|tip|question|recap)\b", text
