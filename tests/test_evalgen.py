@@ -10,6 +10,7 @@ from conftest import NOTES
 
 from mlstutor.cli import main
 from mlstutor.config import Settings
+from mlstutor.errors import MlstutorError
 from mlstutor.evalgen import (
     check_question,
     generate_set,
@@ -153,6 +154,15 @@ def test_generated_set_holds_up_and_repeats(small: Retriever, tmp_path: Path) ->
     out = tmp_path / "mine.jsonl"
     write_set(items, out)
     assert [i.id for i in load_eval_set(out)] == [i["id"] for i in items]  # the eval reads what it wrote
+
+
+def test_a_note_that_is_not_indexed_is_named(small: Retriever, tmp_path: Path) -> None:
+    """``eval generate --notes ~/mynote.md`` for a file outside the notes folder had said "no statement in these
+    notes can carry a question"; it now says the file is not indexed and how to add it, with nothing written."""
+    elsewhere = tmp_path / "mynote.md"
+    elsewhere.write_text("# Mine\n\n* Feature Store keeps an online and an offline store\n", encoding="utf-8")
+    with pytest.raises(MlstutorError, match="not among your indexed notes: mynote.md .*Library tab"):
+        generate_set(small, get_llm(small.settings), 2, notes=[str(elsewhere)])
 
 
 def test_sweep_on_small_notes(small: Retriever) -> None:

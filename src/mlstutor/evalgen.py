@@ -281,6 +281,13 @@ def generate_set(
     t0 = time.perf_counter()
     settings = retriever.settings
     profile = settings.profile
+    indexed = {c.source for c in retriever.chunks}
+    missing = sorted({Path(n).name for n in notes or ()} - indexed)
+    if missing:  # a file elsewhere on disk is not read: only the indexed notes are what Chat and Eval search
+        raise MlstutorError(
+            f"not among your indexed notes: {', '.join(missing)} — add it to {settings.corpus_dir} (or upload it in "
+            f"the Library tab) and re-index first; indexed: {', '.join(sorted(indexed))}"
+        )
     pool = candidates(retriever.chunks, notes)
     if not pool:
         raise MlstutorError("no statement in these notes can carry a question (the notes are empty or all headings)")
