@@ -439,7 +439,7 @@ def test_stems_read_as_english_and_templates_take_turns(retriever) -> None:
     # list's problem or the profile's), names no key in it, and a property ("needs an AWS service that uses
     # columnar formats") is never dressed as a need
     scenes = {x for xs in bank.notes.scenes.values() for x in xs} | set(bank.notes.situations.values())
-    scenarios = [q for q in bank.items if q.scenario]
+    scenarios = [q for q in bank.items if q.scenario and q.kind != "sizing"]  # a sizing stem: an actor and a load
     assert len(scenarios) >= 30 and all(any(q.stem.startswith(x) for x in scenes) for q in scenarios)
     assert not any(re.search(r"A (machine learning|data science) team", q.stem) for q in scenarios)
     assert not any(re.search(r"that (uses|supports|needs|is) ", q.stem) for q in scenarios)
@@ -1144,6 +1144,30 @@ def test_a_statement_item_s_wrong_options_avoid_subjects_earlier_feedback_quoted
             assert len(after & heard) < len(heard), new.options  # fewer of the quoted subjects are offered
             assert not acceptability(new, "", notes), new.stem
     assert changed >= 1
+
+
+def test_a_shard_count_is_asked_instead_of_the_limit_s_number(retriever) -> None:
+    # review 38 rejected every line-completion of a number ("____ / s at read PER SHARD") and asked for a shard
+    # count instead: the program computes the key from the notes' two per-shard limits, and each wrong option is a
+    # named slip (the writes alone, the reads at the write limit, the writes at the read limit)
+    import math
+
+    from mlstutor.adapt import training_pairs
+
+    bank = QuestionBank.of(retriever)
+    items = [q for q in bank.items if q.kind == "sizing"]
+    assert items
+    for q in items:
+        assert not acceptability(q, "Kinesis Data Streams", bank.notes), q.stem
+        w, c = (float(x) for x in re.search(r"writes (\d+) MB/s .* and (\d+) applications", q.stem).groups())
+        assert q.options[q.answer[0]] == f"{math.ceil(w * c / 2)} shards"  # 2 MB/s out, 1 MB/s in per shard
+        assert f"{math.ceil(w)} shards" in q.options.values()  # the writes alone: the likeliest slip
+        for x, r in q.rationales.items():
+            line = r["citation"]["text"]
+            assert "PER SHARD" in line.upper() and r["why"].startswith("Right" if x in q.answer else "Wrong")
+    drawn = bank.draw("Kinesis Data Streams", 10, "medium", random.Random(0))
+    assert sum(q.kind == "sizing" for q in drawn) == 1  # one fact, one question a quiz
+    assert not {q.stem for q in items} & {stem for stem, _ in training_pairs(retriever, bank)}
 
 
 def test_a_which_item_without_any_of_the_key_s_rivals_is_the_odd_one_out(retriever) -> None:

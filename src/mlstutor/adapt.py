@@ -56,7 +56,7 @@ def training_pairs(retriever: Retriever, bank: QuestionBank) -> list[tuple[str, 
             unit.setdefault((c.source, no), u)
     pairs = []
     for q in bank.items:
-        if q.kind in ("about", "two") or not q.answer:
+        if q.kind in ("about", "two", "sizing") or not q.answer:  # a sizing stem is arithmetic, not the line
             continue
         cit = q.rationales.get(q.answer[0], {}).get("citation")
         if cit and (cit["source"], cit["line_start"]) in unit:

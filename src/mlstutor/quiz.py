@@ -55,11 +55,11 @@ from mlstutor.facts import (
 )
 from mlstutor.files import write_bytes_atomic
 from mlstutor.profile import DEFAULT_PROFILE, load_profile
-from mlstutor.text import REMINDER, content_words, sentences, support
+from mlstutor.text import REMINDER, content_words, sentences, strip_markdown, support
 
 LETTERS = "ABCDE"
 DIFFICULTIES = ("easy", "medium", "hard")
-ITEM_TYPES = ("which", "about", "value", "two", "term", "list")
+ITEM_TYPES = ("which", "about", "value", "two", "term", "list", "sizing")
 _BANNED = re.compile(r"\b(all|none|both) of the (above|options|choices)\b", re.I)
 _VERB = re.compile(
     r"^(it\s+)?(can|cannot|is|are|has|have|does|do|will|supports?|allows?|provides?|uses?|runs?|stores?|loads?|"
@@ -166,6 +166,7 @@ class Notes:
         self.also_true = {k: tuple(p.lower() for p in v) for k, v in rules.get("also_true", {}).items()}
         self.situations = {k.lower(): str(v) for k, v in rules.get("situations", {}).items()}
         self.actors = [str(w) for w in rules.get("actors", {}).get("who", ())]
+        self.sizing = [dict(r) for r in rules.get("sizing", ())]
         self.scenes = {k: [str(x) for x in v] for k, v in rules.get("scenes", {}).items()}
         self.fill_kin = frozenset(rules.get("fill_kin", ()))
         self.confused = {frozenset((a, b)) for a, bs in rules.get("confused", {}).items() for b in bs}
@@ -560,6 +561,9 @@ def fragment_key(q: Question, notes: Notes) -> str | None:
         elif q.kind == "value":
             if not VALUE.fullmatch(key.strip()):
                 return f"fragment key: {key!r} is not a value"
+        elif q.kind == "sizing":
+            if not re.fullmatch(r"\d+ [a-z]+", key):
+                return f"fragment key: {key!r} is not a count"
         elif q.kind == "formula":
             if not is_formula(key):
                 return f"fragment key: {key!r} is not a formula"
@@ -708,7 +712,7 @@ def not_parallel(q: Question) -> str | None:
     values = [bool(VALUE.fullmatch(o.strip())) for o in opts]
     if any(values) and not all(values):
         return "not parallel: values mixed with text"
-    if _is_name_item(q) or q.kind == "value":
+    if _is_name_item(q) or q.kind in ("value", "sizing"):
         return None  # names and values are parallel by kind, whatever their length
     lens = [len(o) for o in opts]
     if max(lens) > 3.0 * min(lens) and max(lens) > 24:
@@ -718,7 +722,7 @@ def not_parallel(q: Question) -> str | None:
 
 def near_synonyms(q: Question, notes: Notes) -> str | None:
     """Two options that say the same (or name the same subject) make a question unanswerable."""
-    if q.kind == "value":
+    if q.kind in ("value", "sizing"):
         return None  # distinct values are distinct answers (validate catches duplicates)
     opts = list(q.options.values())
     canon = [notes.lex.lookup(o) or norm(o) for o in opts]
@@ -753,6 +757,9 @@ def unsupported_explanation(q: Question, notes: Notes) -> str | None:
         elif q.kind == "value":
             if key.replace(" ", "").lower() not in cit.text.replace(" ", "").lower():
                 return "explanation: the cited line does not state the value"
+        elif q.kind == "sizing":  # the count is computed: its reason works it out from the limit the line states
+            if not re.search(r"\d", cit.text) or f"so {key.split()[0]} " not in r["why"]:
+                return "explanation: the reason does not work the count out from the cited limit"
         elif q.kind == "term":
             if norm(key) not in norm(cit.text + " " + cit.heading_path):
                 return "explanation: the cited line is not about the key"
@@ -1181,6 +1188,79 @@ def _about(fact: Fact, notes: Notes) -> str:
         return fact.subject
     owner = next((s for h in reversed(fact.section.split(" > ")) if (s := notes.lex.lookup(h))), None)
     return f"{fact.subject} ({owner})" if owner and owner.lower() not in fact.subject.lower() else fact.subject
+
+
+def sizing_items(notes: Notes) -> list[Question]:
+    """ "How many shards does this load need?" from the profile's ``[[quiz.sizing]]``: two per-unit limits of the
+    notes (in and out), a load where the reads decide, the key computed, and each wrong option a named slip —
+    the writes alone, the reads divided by the write limit, the writes by the read limit (review 38 rejected all
+    eight line-completions of numbers, and asked for a shard count instead)."""
+    out = []
+    for rule in notes.sizing:
+        lines = {
+            k: next(
+                (
+                    f
+                    for f in notes.facts
+                    if rule[k] in f.text.lower() and _format_number(rule[f"{k}_limit"]) in f.text.replace(" ", "")
+                ),
+                None,
+            )
+            for k in ("write", "read")
+        }
+        w_fact, r_fact = lines["write"], lines["read"]
+        if w_fact is None or r_fact is None:
+            continue
+        write, read = float(rule["write_limit"]), float(rule["read_limit"])
+        for w, c in rule["loads"]:
+            n, wn = math.ceil(w * c / read), math.ceil(w / write)
+            slips = {
+                "writes_only": wn,
+                "reads_at_write": math.ceil(w * c / write),
+                "writes_at_read": math.ceil(w / read),
+            }
+            if len({n, *slips.values()}) < 4:
+                continue  # the reads must decide, and every slip give another number
+            salt = f"{rule['subject']}{w}{c}"
+            who = notes.actors[zlib.crc32(salt.encode()) % len(notes.actors)] if notes.actors else "A team"
+            values = sorted([n, *slips.values()], key=lambda v: zlib.crc32(f"{salt}{v}".encode()))
+            options = {letter: f"{v} {rule['unit']}" for letter, v in zip("ABCD", values)}
+            key = "ABCD"[values.index(n)]
+            fill = {
+                "w": _format_number(w),
+                "c": c,
+                "out": _format_number(w * c),
+                "n": n,
+                "wn": wn,
+                "read": _format_number(read),
+                "write": _format_number(write),
+                "read_line": strip_markdown(r_fact.text).strip(),
+                "write_line": strip_markdown(w_fact.text).strip(),
+            }
+            rationales = {key: _rationale(rule["right"].format(**fill), r_fact)}
+            for slip, v in slips.items():
+                cited = w_fact if slip != "reads_at_write" else r_fact
+                rationales["ABCD"[values.index(v)]] = _rationale(rule[slip].format(**{**fill, "n": v}), cited)
+            stem = rule["stem"].format(who=who, **fill)
+            out.append(
+                Question(
+                    stem,
+                    options,
+                    [key],
+                    f"{rule['subject']}: {fill['write_line']}; {fill['read_line']}",
+                    [r_fact.citation.to_dict()],  # the key's line; the write limit is cited by the reasons
+                    "",
+                    "medium",
+                    "sizing",
+                    rationales,
+                    str(rule["hint"]),
+                    r_fact.domain,
+                    str(rule["subject"]),
+                    True,
+                    r_fact.id,
+                )
+            )
+    return out
 
 
 def _format_number(x: float) -> str:
@@ -1760,6 +1840,7 @@ class QuestionBank:
         self._derived: dict[str, Question] = {}
         uses = self.uses()  # read from the kept "which" items: what each subject is for, is and does
         self._keep(q for subject in uses for q in self.need_items(subject, uses))
+        self._keep(sizing_items(self.notes))
         self.items = _one_per_scene(self.items, self.notes)  # after the uses: each scenario's line is a use
         self.stats.kept = len(self.items)
         self.by_fact: dict[str, list[Question]] = defaultdict(list)
