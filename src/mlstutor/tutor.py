@@ -190,9 +190,6 @@ def borrowed(sentence: str, question: str, evidence: list[Evidence], lex: Lexico
         low = f" {norm(f'{e.citation.heading_path} {e.citation.text}')} "
         return any(f" {s} " in low for s in spellings)
 
-    def owner(e: Evidence) -> str | None:
-        return next(filter(None, map(lex.lookup, reversed(e.citation.heading_path.split(" > ")))), None)
-
     if not any(map(names_asked, evidence)):
         return None  # the notes name the subject nowhere here: nothing to hold the answer to
     for part in clauses(sentence):
@@ -204,10 +201,15 @@ def borrowed(sentence: str, question: str, evidence: list[Evidence], lex: Lexico
             if support(part, strip_instructions(f"{e.citation.heading_path} {e.citation.text}"), question)
             >= MIN_SENTENCE_SUPPORT
         ]
-        owners = [owner(e) for e in held]
+        owners = [_owner(e, lex) for e in held]
         if held and all(o is not None and o not in named and not names_asked(e) for o, e in zip(owners, held)):
             return str(owners[0])
     return None
+
+
+def _owner(e: Evidence, lex: Lexicon) -> str | None:
+    """The subject a line sits under: the innermost heading of its path that names one."""
+    return next(filter(None, map(lex.lookup, reversed(e.citation.heading_path.split(" > ")))), None)
 
 
 def cite(
@@ -307,15 +309,12 @@ def same_in_siblings(text: str, question: str, evidence: list[Evidence], lex: Le
         return text, []
     values = {q for q in quantities(text[: first.start()]) if not q.isdigit()}  # "1mb", not a bare "1"
 
-    def subject(e: Evidence) -> str | None:
-        return next(filter(None, map(lex.lookup, reversed(e.citation.heading_path.split(" > ")))), None)
-
-    mine = subject(evidence[int(first[1]) - 1])
+    mine = _owner(evidence[int(first[1]) - 1], lex)
     named = lex.names_in(question)
     if not values or mine is None or mine in named:
         return text, []
     for i, e in enumerate(evidence):
-        other = subject(e)
+        other = _owner(e, lex)
         if other in (None, mine) or other in named or lex.kinds.get(other) != lex.kinds.get(mine):
             continue
         line = next((x for x in e.citation.text.splitlines() if values & quantities(x)), None)
