@@ -636,9 +636,16 @@ class Tutor:
             query = f"{text} {tail}"[: self.settings.max_query_chars]
             for hits in (self.retriever.search(query, k=10), self.retriever.search(text, k=10)):
                 found, _ = self.finder.find(query, hits, n=4, reminders_down=False)
-                mine = next((e for e in found if subject in self.finder.names(e.citation)), None)
-                if mine is not None:
-                    out[letter] = mine
+                mine = [e for e in found if subject in self.finder.names(e.citation)]
+                # not a line under another subject's heading that mentions this one ("… than BlazingText" is
+                # Object2Vec's); of the rest, the one whose line speaks to the stem, then one under its own heading
+                mine = [e for e in mine if _owner(e, lex) in (None, subject)] or mine
+                if mine:
+
+                    def fit(e: Evidence, text: str = text, subject: str = subject) -> tuple[float, bool]:
+                        return support(mc.stem, _focus_line(e, text, mc.stem)), _owner(e, lex) == subject
+
+                    out[letter] = max(mine, key=fit)
                     break
         return out
 
