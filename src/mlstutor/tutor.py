@@ -634,8 +634,8 @@ class Tutor:
                     out[letter] = ev
                 continue
             query = f"{text} {tail}"[: self.settings.max_query_chars]
-            for hits in (self.retriever.search(query, k=10), self.retriever.search(text, k=10)):
-                found, _ = self.finder.find(query, hits, n=4, reminders_down=False)
+            for words in (query, text):  # the option alone only when the stem's words found none of its lines
+                found, _ = self.finder.find(query, self.retriever.search(words, k=10), n=4, reminders_down=False)
                 mine = [e for e in found if subject in self.finder.names(e.citation)]
                 # not a line under another subject's heading that mentions this one ("… than BlazingText" is
                 # Object2Vec's); of the rest, the one whose line speaks to the stem, then one under its own heading
