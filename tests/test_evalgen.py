@@ -40,6 +40,76 @@ def test_key_phrases_are_copied_facts_not_common_words() -> None:
     assert all(not k.startswith(("and ", "Use ")) for k in key_phrases("Use median, and syntax checks", df, 1000))
 
 
+def test_keys_come_from_what_a_line_says_of_its_subject() -> None:
+    """A learner's own four-line note had kept 0 of 4 questions: its keys were the lines' subjects with their
+    verbs ("Clarify detects bias before training"), which any question must name, and "Parquet" was no key (a
+    lone word); "$5" was no number (one digit)."""
+    from collections import Counter
+
+    df = Counter({"training": 40, "data": 150, "query": 8})
+    clarify = key_phrases(
+        "Clarify explains individual predictions with SHAP values", df, 1000, heading="Notes > SageMaker Clarify"
+    )
+    assert clarify == ["SHAP values"]
+    assert key_phrases("Store query data as Parquet: it is columnar", df, 1000, heading="Athena and Parquet")[0] == (
+        "Parquet"
+    )
+    assert key_phrases("Athena charges $5 per TB of data scanned", df, 1000) == ["$5 per TB"]
+    feature = key_phrases(
+        "A feature group holds records identified by a record identifier and an event time",
+        df,
+        1000,
+        heading="Feature Store",
+    )
+    assert feature == ["record identifier and an event time"]  # no article in front, no subject-and-verb clause
+    # a name at the start of its line is a key (a "which service" question), a clause is not
+    glacier = key_phrases("Amazon S3 Glacier - low-cost object storage for archiving", df, 1000, heading="S3 Glacier")
+    assert glacier[0] == "Amazon S3 Glacier"
+
+
+LEARNER_NOTE = """# My notes: week 3
+
+## Athena and Parquet
+- Store query data as Parquet: it is columnar, so Athena scans less data and each query costs less
+- Athena charges $5 per TB of data scanned
+
+## SageMaker Clarify
+- Clarify explains individual predictions with SHAP values
+
+## Feature Store
+- A feature group holds records identified by a record identifier and an event time
+"""
+
+
+def test_a_learners_own_note_has_a_key_on_every_line(tmp_path: Path) -> None:
+    """Each line of a learner's short note is a candidate under its own section (the chunker packs small
+    sections into one passage, "Athena and Parquet / SageMaker Clarify"), with a key the question can ask for."""
+    from mlstutor.chunking import chunk_document
+    from mlstutor.corpus import Document
+    from mlstutor.evalgen import candidates
+
+    doc = Document("mine.md", tmp_path / "mine.md", LEARNER_NOTE, "0")
+    got = {c.line: (c.section, c.keys[0]) for c in candidates(chunk_document(doc))}
+    assert got == {
+        4: ("Athena and Parquet", "Parquet"),
+        5: ("Athena and Parquet", "$5 per TB"),
+        8: ("SageMaker Clarify", "SHAP values"),
+        11: ("Feature Store", "record identifier and an event time"),
+    }
+
+
+def test_a_scenario_is_the_situation_then_the_question() -> None:
+    from mlstutor.evalgen import _wording
+
+    reply = {"situation": "A bank scores card payments  as they happen", "question": "Which metric should it watch?"}
+    assert _wording(reply) == "A bank scores card payments as they happen. Which metric should it watch?"
+    assert question_kind(_wording(reply)) == "scenario"
+    assert _wording({"situation": "", "question": "How big can a Kinesis record be?"}) == (
+        "How big can a Kinesis record be?"
+    )
+    assert _wording({"situation": "A bank.", "question": ""}) == "" and _wording(None) == ""
+
+
 @pytest.mark.parametrize(
     ("question", "key", "line", "why"),
     [

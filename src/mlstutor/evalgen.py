@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlstutor.chunking import Chunk
+from mlstutor.chunking import PATH_SEP, Chunk
 from mlstutor.errors import MlstutorError
 from mlstutor.evidence import EvidenceFinder
 from mlstutor.facts import Lexicon, is_clean, norm
@@ -43,6 +43,18 @@ QUESTION_SCHEMA = {
     "properties": {"question": {"type": "string", "maxLength": 260}},  # a rambling reply is cut, not lost
     "required": ["question"],
 }
+# An answerable question is written as a situation (empty unless the style is a scenario) and the question:
+# asked for a scenario in one string the model wrote plain questions (0 of 100); a field of its own, filled
+# first, makes it set the scene.
+WORDING_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "situation": {"type": "string", "maxLength": 200},
+        "question": {"type": "string", "maxLength": 200},
+    },
+    "required": ["situation", "question"],
+}
+KEYS_PER_LINE = 2  # a line whose first key the question gave away is tried once more with its next key
 COPY_RUN = 5  # a question sharing this many consecutive words with its line quotes it
 DUPLICATE = 0.75  # word overlap (Jaccard) at which two questions ask the same thing
 _UNIT = (
@@ -50,13 +62,18 @@ _UNIT = (
     r"|instances?|characters?|calls?|tags?|x)"
 )
 _NUM_KEY = re.compile(
-    rf"(?<![\w.\-])\d[\d,.]*(?:%|[A-Za-z]{{1,6}}(?:\s?/\s?[A-Za-z]{{1,3}})?|\s{_UNIT}\b(?:\s?/\s?(?:s|sec|second|shard)\b)?)?"
+    rf"(?<![\w.\-])\$?\d[\d,.]*(?:%|[A-Za-z]{{1,6}}(?:\s?/\s?[A-Za-z]{{1,3}})?|\s{_UNIT}\b(?:\s?/\s?(?:s|sec|second|shard)\b)?)?"
+    r"(?:\s(?:per|a|an|/)\s?(?:[KMGT]B|hour|hr|month|day|request|query|second|shard|GB-month)\b)?"  # "$5 per TB"
 )
+_ARTICLE = re.compile(r"(?i)^(?:a|an|the)\s+")
+_AS_NAME = re.compile(r"(?<!such)\sas\s((?:[A-Z][\w.-]*\s?)+)")  # "Store query data as Parquet" → Parquet
 _NOT_A_START = {
     "and",
     "or",
     "but",
     "be",
+    "is",
+    "are",
     "been",
     "the",
     "a",
@@ -79,11 +96,26 @@ _NOT_A_START = {
     "must",
     "works",
     "work",
+    "how",
+    "what",
+    "where",
+    "why",
 }
 _VERBS = {"works", "work", "gets", "get", "uses", "allows", "takes", "has", "have", "does", "do", "helps", "makes"}
+# a piece opening with a verb is what its subject does ("predict labels on a sentence", "Make your own"): the
+# answer a learner gives is the subject, not the deed
+_DEED_WORDS = (
+    "make assign predict find create use store run load convert train apply transfer monitor perform move choose "
+    "set define send build deploy write read select allow provide enable help reduce increase remove add compute "
+    "calculate detect identify classify generate optimise optimize accepts accept supports support contains "
+    "requires require ingest orchestrate manage"
+)
+_DEEDS = frozenset(_DEED_WORDS.split())
+_LEAD_TERM = re.compile(r"([A-Z][\w/+.-]*(?: [A-Z][\w/+.-]*){0,3})\s*(?::|\s[-–—]\s)")  # "Durability - how…"
 COMMON_DF = 30  # a phrase whose every word is on more lines than this is no specific fact ("the model")
 _SPLIT = re.compile(r"\s*(?:[:;,()|]|\s[-–—]\s|\s(?:is|are|was|for|to|with|by|via|using)\s)\s*")
 _WORDS = re.compile(r"[a-z0-9]+")
+_PLACEHOLDER = re.compile(r"(?i)\b(?:tbd|todo|tba)\b|\?\?")  # "Exploding gradient problem: tbd" states nothing
 
 
 @dataclass
@@ -129,10 +161,15 @@ def _df(chunks: Sequence[Chunk]) -> tuple[Counter, int]:
     return df, max(1, len(lines))
 
 
-def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[str]:
+def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4, heading: str = "") -> list[str]:
     """Short phrases copied from a line that a question can have as its answer: numbers with their units
-    first (a limit, a default), then the pieces between punctuation and small words, rarest words first."""
+    first (a limit, a default), then the pieces between punctuation and small words, rarest words first.
+
+    ``heading``: the line's heading path. The line's subject with its verb ("Clarify detects bias before
+    training") is no key — a question must name its subject, so it would give the key away or be vague; a
+    single name ("Parquet" in "Store query data as Parquet") is, when the line's heading names it or it is rare."""
     plain = strip_markdown(text)
+    subject = content_words(heading.split(" > ")[-1]) if heading else set()
     out: list[str] = []
     for m in _NUM_KEY.finditer(plain):
         span = m.group(0).strip(" ,.")
@@ -144,27 +181,45 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4) -> list[st
     items = [p.strip(" .*`\"'-–").lower() for p in re.split(r",|\s&\s|\sand\s", tail)]
     listed = items if len(items) >= 3 else []
     pieces = []
-    for piece in _SPLIT.split(plain):
+    lead = m.group(1) if (m := _LEAD_TERM.match(plain)) and not listed else None  # a list's label asks nothing
+    for piece in _SPLIT.split(plain) + [m.strip() for m in _AS_NAME.findall(plain)]:
         piece = piece.strip(" .*`\"'-–")
+        if not plain.startswith(piece):  # "by a record identifier": the article is no part of the answer
+            piece = _ARTICLE.sub("", piece)
         words = content_words(piece)
         if not words or not 1 <= len(piece.split()) <= 6 or len(piece) < 3 or piece.lower() == plain.lower():
             continue
-        if piece.count('"') % 2 or (len(piece.split()) == 1 and not re.search(r".[A-Z0-9]", piece)):
+        lone = len(piece.split()) == 1
+        name = piece == lead or (
+            lone
+            and piece[0].isupper()
+            and not plain.startswith(piece)
+            and (words & subject or df[piece.lower()] <= 3)
+        )
+        if piece.count('"') % 2 or (lone and not re.search(r".[A-Z0-9]", piece) and not name):
             continue  # half a quotation; a lone plain word ("parallel", "Speech") is no fact to ask for
+        clause = any(w[0].islower() for w in piece.split()[1:])  # "Amazon S3 Glacier" is a name, no clause
+        if _ARTICLE.sub("", plain).startswith(piece) and len(piece.split()) >= 3 and words & subject and clause:
+            continue  # the line's subject and its verb: "Clarify detects bias before training"
         if (
             set(piece.lower().split()) & _VERBS
+            or piece.split()[0].lower() in _DEEDS
             or any(piece.lower() in it for it in listed)
             or (listed and re.search(r",|\s&\s", piece))
             or ". " in piece
             or piece[0] in "/&"
         ):
             continue  # a clause ("SageMaker works best"), a list item, or a piece across a sentence break
-        if all(df[w] > COMMON_DF for w in words) or piece.split()[0].lower() in _NOT_A_START:
-            continue  # common words only, or a clause's tail ("and syntax", "be thought in advance")
+        if (
+            all(df[w] > COMMON_DF for w in words)
+            or {piece.split()[0].lower(), piece.split()[-1].lower()} & _NOT_A_START
+        ):
+            continue  # common words only, or a clause's tail ("and syntax") or head ("Batch should be")
         rarity = sum(math.log(n_lines / (1 + df[w])) for w in words) / len(words)
-        named = bool(re.search(r"[A-Z]", piece))  # a name or an acronym is what learners are asked for
-        pieces.append((named, rarity, piece))
-    for _, _, piece in sorted(pieces, key=lambda x: (not x[0], -x[1])):
+        # a name or an acronym is what learners are asked for (not a line's first word, capitalised as such)
+        named = name or bool(re.search(r"[A-Z]", piece[1:]))
+        pieces.append((piece == lead, named, rarity, piece))
+    for *_, piece in sorted(pieces, key=lambda x: (not x[0], not x[1], -x[2])):  # the lead term, names, rare
         if piece not in out and not any(piece.lower() in o.lower() for o in out):
             out.append(piece)
     return out[:limit]
@@ -180,13 +235,19 @@ def candidates(chunks: Sequence[Chunk], notes: Sequence[str] | None = None) -> l
         if wanted is not None and c.source not in wanted:
             continue
         for no, text in c.statements:
-            if (c.source, no) in seen or not is_clean(text) or len(content_words(text)) < 3:
+            if (
+                (c.source, no) in seen
+                or not is_clean(text)
+                or len(content_words(text)) < 3
+                or _PLACEHOLDER.search(text)
+            ):
                 continue
             seen.add((c.source, no))
-            keys = key_phrases(text, df, n_lines)
+            heading = PATH_SEP.join(c.line_heading_path(no))  # its own section, not the packed passage's
+            keys = key_phrases(text, df, n_lines, heading=heading)
             if keys:
-                rare = {w for w in content_words(f"{c.heading} {text}") if df[w] <= COMMON_DF}
-                out.append(Candidate(c.source, no, c.heading, text, tuple(keys), frozenset(rare)))
+                rare = {w for w in content_words(f"{heading} {text}") if df[w] <= COMMON_DF}
+                out.append(Candidate(c.source, no, heading, text, tuple(keys), frozenset(rare)))
     return out
 
 
@@ -223,8 +284,8 @@ def check_question(question: str, key: str, line: str, seen: set[str], specific:
     """Why a generated question is not kept ("" when it is). ``specific``: the rare words of the line and its
     section; a question naming none of them ("What does the model use?") could be about anything."""
     q = question.strip()
-    if not q.endswith("?") or not 5 <= len(q.split()) <= 60:
-        return "not a question"
+    if not q.endswith("?") or not 5 <= len(q.split()) <= 60 or q.count("?") > 1:
+        return "not a question"  # or two of them: a scenario that asks twice
     key_words = {w[:5] for w in content_words(key)}
     asked = {w[:5] for w in content_words(q)}
     if contains_key(q, [key]) or (key_words and len(key_words & asked) / len(key_words) >= 0.5):
@@ -251,6 +312,17 @@ def question_kind(question: str) -> str:
     ):
         return "scenario"
     return "casual" if len(question.split()) <= 8 else "fact"
+
+
+def _wording(data: dict | None) -> str:
+    """The situation and the question as one text ("" for a malformed reply)."""
+    if not data:
+        return ""
+    parts = [" ".join(str(data.get(k, "")).split()) for k in ("situation", "question")]
+    situation, question = parts
+    if situation and not situation.endswith((".", "!", "?")):
+        situation += "."
+    return f"{situation} {question}".strip() if question else ""
 
 
 def _domain_slug(profile: str, name: str) -> str:
@@ -306,29 +378,34 @@ def generate_set(
     n_un = n // 4 if n_unanswerable is None else n_unanswerable
     total = n + n_un
     max_tries = max(20, 4 * n)  # a weak model that writes few keepers must not walk every line of a library
+    actors = load_profile(profile).get("quiz", {}).get("actors", {}).get("who") or ["A company"]
     for cand in order:
-        if len(items) >= n or report.tried >= max_tries:
-            break
-        style = STYLES[report.tried % len(STYLES)]
-        report.tried += 1
-        key = cand.keys[0]  # numbers with their unit first, else the line's rarest phrase
-        user = prompt("evalgen_user", profile).format(
-            section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
-        )
-        data = _ask(llm, profile, "evalgen_system", user, QUESTION_SCHEMA)
-        question = " ".join(str(data.get("question", "")).split()) if data else ""
-        specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
-        why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
-        if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
-            why = "names a subject its line is not about"
-        if not why:
-            path = settings.corpus_dir / cand.source
-            texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
-            if not contains_key(texts[cand.source], [key]):
-                why = "key not in its note"
-        if why:
-            report.rejected[why] += 1
-        else:
+        for key in cand.keys[:KEYS_PER_LINE]:  # numbers with their unit first, else the line's rarest phrase
+            if len(items) >= n or report.tried >= max_tries:
+                break
+            style = STYLES[report.tried % len(STYLES)]
+            if style == "scenario":
+                style += f" (begin with: {actors[rng.randrange(len(actors))]})"
+            report.tried += 1
+            user = prompt("evalgen_user", profile).format(
+                section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
+            )
+            data = _ask(llm, profile, "evalgen_system", user, WORDING_SCHEMA)
+            question = _wording(data)
+            specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
+            why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
+            if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
+                why = "names a subject its line is not about"
+            if not why:
+                path = settings.corpus_dir / cand.source
+                texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
+                if not contains_key(texts[cand.source], [key]):
+                    why = "key not in its note"
+            if progress:
+                progress(len(items) + (not why), total, "questions")
+            if why:
+                report.rejected[why] += 1
+                continue
             seen.add(" ".join(_tokens(question)))
             items.append(
                 {
@@ -342,8 +419,7 @@ def generate_set(
                     "statement": cand.text,
                 }
             )
-        if progress:
-            progress(len(items), total, "questions")
+            break  # one question per line
     report.kept = len(items)
     items += _unanswerable(retriever, llm, n_un, rng, report, progress, len(items), total)
     report.seconds = time.perf_counter() - t0
