@@ -226,37 +226,6 @@ def test_generated_set_holds_up_and_repeats(small: Retriever, tmp_path: Path) ->
     assert [i.id for i in load_eval_set(out)] == [i["id"] for i in items]  # the eval reads what it wrote
 
 
-class _PickingLLM:
-    """Scripted model for the branch logic: gives a line's first offered key away, then answers "none"."""
-
-    name = "scripted"
-
-    def __init__(self) -> None:
-        self.offered: dict[str, list[list[str]]] = {}
-
-    def chat(self, messages, *, max_tokens=384, temperature=0.1, schema=None, stream=False) -> str:
-        user = messages[-1]["content"]
-        if user.startswith("Topic:"):
-            return '{"question": "What is it?"}'
-        tries = self.offered.setdefault(user.split("\nLine: ")[1].split("\n")[0], [])
-        tries.append([ln[2:] for ln in user.splitlines() if ln.startswith("- ")])
-        if len(tries) == 1:
-            key = tries[0][0]
-            return json.dumps({"answer": key, "situation": "", "question": f"Is it {key}, in short?"})
-        return '{"answer": "none"}'
-
-
-def test_a_given_away_key_is_tried_again_without_it_and_none_skips_the_line(small: Retriever) -> None:
-    llm = _PickingLLM()
-    items, report = generate_set(small, llm, 3, n_unanswerable=0, seed=1)
-    twice = [t for t in llm.offered.values() if len(t) == 2]
-    assert items == [] and twice and all(len(t) <= 2 for t in llm.offered.values())
-    for first, second in twice:  # offered again without the key given away, nor a phrase holding it
-        assert all(first[0].lower() not in k.lower() and k.lower() not in first[0].lower() for k in second)
-    assert report.rejected["gives the key away"] == len(llm.offered)
-    assert report.rejected["no phrase of the line worth asking (the model's pick)"] == len(twice)
-
-
 def test_a_note_that_is_not_indexed_is_named(small: Retriever, tmp_path: Path) -> None:
     """``eval generate --notes ~/mynote.md`` for a file outside the notes folder had said "no statement in these
     notes can carry a question"; it now says the file is not indexed and how to add it, with nothing written."""

@@ -43,31 +43,18 @@ QUESTION_SCHEMA = {
     "properties": {"question": {"type": "string", "maxLength": 260}},  # a rambling reply is cut, not lost
     "required": ["question"],
 }
-# An answerable question: the model picks its answer from the phrases the program copied from the line ("none"
-# when no phrase is a fact worth asking: "know from high level"), then writes a situation (empty unless the
-# style is a scenario) and the question. Asked for a scenario in one string the model wrote plain questions (0 of
-# 100); a field of its own, filled first, makes it set the scene.
-
-
-def wording_schema(keys: Sequence[str]) -> dict:
-    """The reply: a pick among ``keys`` with its wording, or "none" alone."""
-    return {
-        "anyOf": [
-            {
-                "type": "object",
-                "properties": {
-                    "answer": {"type": "string", "enum": list(keys)},
-                    "situation": {"type": "string", "maxLength": 200},
-                    "question": {"type": "string", "maxLength": 200},
-                },
-                "required": ["answer", "situation", "question"],
-            },
-            {"type": "object", "properties": {"answer": {"const": "none"}}, "required": ["answer"]},
-        ]
-    }
-
-
-KEYS_PER_LINE = 2  # a line whose picked key the question gave away is tried once more without it
+# An answerable question is written as a situation (empty unless the style is a scenario) and the question:
+# asked for a scenario in one string the model wrote plain questions (0 of 100); a field of its own, filled
+# first, makes it set the scene.
+WORDING_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "situation": {"type": "string", "maxLength": 200},
+        "question": {"type": "string", "maxLength": 200},
+    },
+    "required": ["situation", "question"],
+}
+KEYS_PER_LINE = 2  # a line whose first key the question gave away is tried once more with its next key
 COPY_RUN = 5  # a question sharing this many consecutive words with its line quotes it
 DUPLICATE = 0.75  # word overlap (Jaccard) at which two questions ask the same thing
 _UNIT = (
@@ -393,28 +380,20 @@ def generate_set(
     max_tries = max(20, 4 * n)  # a weak model that writes few keepers must not walk every line of a library
     actors = load_profile(profile).get("quiz", {}).get("actors", {}).get("who") or ["A company"]
     for cand in order:
-        offered = list(cand.keys)  # numbers with their unit first, the line's lead term, names, rare phrases
-        for _ in range(KEYS_PER_LINE):
-            if len(items) >= n or report.tried >= max_tries or not offered:
+        for key in cand.keys[:KEYS_PER_LINE]:  # numbers with their unit first, else the line's rarest phrase
+            if len(items) >= n or report.tried >= max_tries:
                 break
             style = STYLES[report.tried % len(STYLES)]
             if style == "scenario":
                 style += f" (begin with: {actors[rng.randrange(len(actors))]})"
             report.tried += 1
             user = prompt("evalgen_user", profile).format(
-                section=cand.section or cand.source,
-                line=strip_markdown(cand.text),
-                keys="\n".join(f"- {k}" for k in offered),
-                style=style,
+                section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
             )
-            data = _ask(llm, profile, "evalgen_system", user, wording_schema(offered))
-            key = str((data or {}).get("answer", ""))
-            if key == "none":
-                report.rejected["no phrase of the line worth asking (the model's pick)"] += 1
-                break
+            data = _ask(llm, profile, "evalgen_system", user, WORDING_SCHEMA)
             question = _wording(data)
             specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
-            why = check_question(question, key, cand.text, seen, specific) if key in offered else "malformed reply"
+            why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
             if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
                 why = "names a subject its line is not about"
             if not why:
@@ -426,8 +405,6 @@ def generate_set(
                 progress(len(items) + (not why), total, "questions")
             if why:
                 report.rejected[why] += 1
-                # the next try offers the phrases that neither hold nor are held by the one given away
-                offered = [k for k in offered if key.lower() not in k.lower() and k.lower() not in key.lower()]
                 continue
             seen.add(" ".join(_tokens(question)))
             items.append(
