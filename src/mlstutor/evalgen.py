@@ -54,7 +54,6 @@ WORDING_SCHEMA = {
     },
     "required": ["situation", "question"],
 }
-KEYS_PER_LINE = 2  # a line whose first key the question gave away is tried once more with its next key
 COPY_RUN = 5  # a question sharing this many consecutive words with its line quotes it
 DUPLICATE = 0.75  # word overlap (Jaccard) at which two questions ask the same thing
 _UNIT = (
@@ -100,6 +99,18 @@ _NOT_A_START = {
     "what",
     "where",
     "why",
+    "in",  # "In comparison", "else EMR", "think Kinesis", "often overlooked": a remark, not a fact
+    "else",
+    "think",
+    "another",
+    "often",
+    "like",
+    "know",
+    "with",
+    "from",
+    "of",
+    "on",
+    "at",
 }
 _VERBS = {"works", "work", "gets", "get", "uses", "allows", "takes", "has", "have", "does", "do", "helps", "makes"}
 # a piece opening with a verb is what its subject does ("predict labels on a sentence", "Make your own"): the
@@ -380,46 +391,45 @@ def generate_set(
     max_tries = max(20, 4 * n)  # a weak model that writes few keepers must not walk every line of a library
     actors = load_profile(profile).get("quiz", {}).get("actors", {}).get("who") or ["A company"]
     for cand in order:
-        for key in cand.keys[:KEYS_PER_LINE]:  # numbers with their unit first, else the line's rarest phrase
-            if len(items) >= n or report.tried >= max_tries:
-                break
-            style = STYLES[report.tried % len(STYLES)]
-            if style == "scenario":
-                style += f" (begin with: {actors[rng.randrange(len(actors))]})"
-            report.tried += 1
-            user = prompt("evalgen_user", profile).format(
-                section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
-            )
-            data = _ask(llm, profile, "evalgen_system", user, WORDING_SCHEMA)
-            question = _wording(data)
-            specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
-            why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
-            if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
-                why = "names a subject its line is not about"
-            if not why:
-                path = settings.corpus_dir / cand.source
-                texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
-                if not contains_key(texts[cand.source], [key]):
-                    why = "key not in its note"
-            if progress:
-                progress(len(items) + (not why), total, "questions")
-            if why:
-                report.rejected[why] += 1
-                continue
-            seen.add(" ".join(_tokens(question)))
-            items.append(
-                {
-                    "id": f"gen-{len(items) + 1:03d}",
-                    "question": question,
-                    "answers": [key],
-                    "sources": [cand.source],
-                    "kind": question_kind(question),
-                    "domain": _domain_slug(profile, lex.domain_of(cand.section, cand.text)),
-                    "line": cand.line,
-                    "statement": cand.text,
-                }
-            )
-            break  # one question per line
+        key = cand.keys[0]  # numbers with their unit first, the lead term, names, rare phrases
+        if len(items) >= n or report.tried >= max_tries:
+            break
+        style = STYLES[report.tried % len(STYLES)]
+        if style == "scenario":
+            style += f" (begin with: {actors[rng.randrange(len(actors))]})"
+        report.tried += 1
+        user = prompt("evalgen_user", profile).format(
+            section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
+        )
+        data = _ask(llm, profile, "evalgen_system", user, WORDING_SCHEMA)
+        question = _wording(data)
+        specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
+        why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
+        if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
+            why = "names a subject its line is not about"
+        if not why:
+            path = settings.corpus_dir / cand.source
+            texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
+            if not contains_key(texts[cand.source], [key]):
+                why = "key not in its note"
+        if progress:
+            progress(len(items) + (not why), total, "questions")
+        if why:
+            report.rejected[why] += 1
+            continue
+        seen.add(" ".join(_tokens(question)))
+        items.append(
+            {
+                "id": f"gen-{len(items) + 1:03d}",
+                "question": question,
+                "answers": [key],
+                "sources": [cand.source],
+                "kind": question_kind(question),
+                "domain": _domain_slug(profile, lex.domain_of(cand.section, cand.text)),
+                "line": cand.line,
+                "statement": cand.text,
+            }
+        )
     report.kept = len(items)
     items += _unanswerable(retriever, llm, n_un, rng, report, progress, len(items), total)
     report.seconds = time.perf_counter() - t0
