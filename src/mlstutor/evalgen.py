@@ -1,8 +1,9 @@
 """A known-facts set for any notes, so a learner can score retrieval on their own notes, not only the bundled five.
 
 The program chooses; the model only words. For each sampled statement of the notes the program picks a short key
-phrase copied from the line (a number with its unit first, else its rarest phrase); the model, shown worked
-examples, writes a question whose answer is that phrase, in a learner's words, casually or as an exam scenario.
+phrase copied from the line (a number with its unit first, else the term the line defines, a name, its rarest
+phrase — never its subject with its verb); the model, shown worked examples, writes a question whose answer is that
+phrase, in a learner's words, casually or as an exam scenario (a situation field it fills first, then the question).
 The program then keeps the question only when it holds up:
 
 * the key is really in the source note (it is copied from it, and checked again on the file);
@@ -329,8 +330,7 @@ def _wording(data: dict | None) -> str:
     """The situation and the question as one text ("" for a malformed reply)."""
     if not data:
         return ""
-    parts = [" ".join(str(data.get(k, "")).split()) for k in ("situation", "question")]
-    situation, question = parts
+    situation, question = (" ".join(str(data.get(k, "")).split()) for k in ("situation", "question"))
     if situation and not situation.endswith((".", "!", "?")):
         situation += "."
     return f"{situation} {question}".strip() if question else ""
@@ -391,13 +391,13 @@ def generate_set(
     max_tries = max(20, 4 * n)  # a weak model that writes few keepers must not walk every line of a library
     actors = load_profile(profile).get("quiz", {}).get("actors", {}).get("who") or ["A company"]
     for cand in order:
-        key = cand.keys[0]  # numbers with their unit first, the lead term, names, rare phrases
         if len(items) >= n or report.tried >= max_tries:
             break
         style = STYLES[report.tried % len(STYLES)]
         if style == "scenario":
             style += f" (begin with: {actors[rng.randrange(len(actors))]})"
         report.tried += 1
+        key = cand.keys[0]  # a number with its unit, else the lead term, a name, the rarest phrase (one per line)
         user = prompt("evalgen_user", profile).format(
             section=cand.section or cand.source, line=strip_markdown(cand.text), key=key, style=style
         )
@@ -412,24 +412,24 @@ def generate_set(
             texts.setdefault(cand.source, path.read_text(encoding="utf-8") if path.exists() else "")
             if not contains_key(texts[cand.source], [key]):
                 why = "key not in its note"
-        if progress:
-            progress(len(items) + (not why), total, "questions")
         if why:
             report.rejected[why] += 1
-            continue
-        seen.add(" ".join(_tokens(question)))
-        items.append(
-            {
-                "id": f"gen-{len(items) + 1:03d}",
-                "question": question,
-                "answers": [key],
-                "sources": [cand.source],
-                "kind": question_kind(question),
-                "domain": _domain_slug(profile, lex.domain_of(cand.section, cand.text)),
-                "line": cand.line,
-                "statement": cand.text,
-            }
-        )
+        else:
+            seen.add(" ".join(_tokens(question)))
+            items.append(
+                {
+                    "id": f"gen-{len(items) + 1:03d}",
+                    "question": question,
+                    "answers": [key],
+                    "sources": [cand.source],
+                    "kind": question_kind(question),
+                    "domain": _domain_slug(profile, lex.domain_of(cand.section, cand.text)),
+                    "line": cand.line,
+                    "statement": cand.text,
+                }
+            )
+        if progress:
+            progress(len(items), total, "questions")
     report.kept = len(items)
     items += _unanswerable(retriever, llm, n_un, rng, report, progress, len(items), total)
     report.seconds = time.perf_counter() - t0
