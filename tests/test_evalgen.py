@@ -67,6 +67,22 @@ def test_keys_come_from_what_a_line_says_of_its_subject() -> None:
     assert glacier[0] == "Amazon S3 Glacier"
 
 
+def test_a_label_defines_no_term_and_a_numbered_term_is_one() -> None:
+    """Found by a review of the key picker: "Pros: …" would have had "Pros" as its key (a "Term: …" lead goes
+    first), "Transfer Learning: …" lost its term to the verb test ("transfer" opens deeds), and "1. Term: …"
+    defined nothing."""
+    from collections import Counter
+
+    df = Counter({"model": 60, "serverless": 2})
+    labels = frozenset({"pros", "note"})
+    pros = key_phrases("Pros: serverless, no cluster to manage", df, 1000, heading="AWS Glue", labels=labels)
+    assert "Pros" not in pros and "no cluster" not in pros  # nor half a negation (a scratch note's key)
+    note = key_phrases("Note: Crawlers populate the Data Catalog", df, 1000, heading="Glue > Crawlers", labels=labels)
+    assert "Note" not in note
+    assert key_phrases("Transfer Learning: reuse a pretrained model", df, 1000)[0] == "Transfer Learning"
+    assert key_phrases("1. Transfer Learning: reuse a pretrained model", df, 1000)[0] == "Transfer Learning"
+
+
 LEARNER_NOTE = """# My notes: week 3
 
 ## Athena and Parquet
@@ -108,6 +124,7 @@ def test_a_scenario_is_the_situation_then_the_question() -> None:
         "How big can a Kinesis record be?"
     )
     assert _wording({"situation": "A bank.", "question": ""}) == "" and _wording(None) == ""
+    assert _wording({"situation": "A startup " + "stores ride data " * 12 + "in the r", "question": "Which?"}) == ""
 
 
 @pytest.mark.parametrize(
@@ -129,6 +146,14 @@ def test_a_scenario_is_the_situation_then_the_question() -> None:
         ),
         ("Kinesis record size", "1MB", "Maximum record size is 1MB", "not a question"),
         ("What does principal component analysis reduce?", "PCA", "PCA reduces dimensions", "gives the key away"),
+        # a value's unit is what the question asks per: only the value gives it away
+        ("How much does Athena charge per TB scanned?", "$5 per TB", "Athena charges $5 per TB of data scanned", ""),
+        (
+            "Does Athena charge $5 per TB scanned?",
+            "$5 per TB",
+            "Athena charges $5 per TB of data scanned",
+            "gives the key away",
+        ),
     ],
 )
 def test_check_question_good_and_bad(question: str, key: str, line: str, why: str) -> None:

@@ -35,7 +35,7 @@ from mlstutor.files import write_text_atomic
 from mlstutor.llm import LLM, complete_json
 from mlstutor.profile import load_profile, prompt
 from mlstutor.retrieval import Retriever
-from mlstutor.text import contains_key, content_words, sentences, strip_markdown
+from mlstutor.text import contains_key, content_words, numbers, sentences, strip_markdown
 
 Progress = Callable[[int, int, str], None]
 STYLES = ("question", "scenario", "casual")  # the profile's prompt shows the model one example of each
@@ -65,6 +65,7 @@ _NUM_KEY = re.compile(
     rf"(?<![\w.\-])\$?\d[\d,.]*(?:%|[A-Za-z]{{1,6}}(?:\s?/\s?[A-Za-z]{{1,3}})?|\s{_UNIT}\b(?:\s?/\s?(?:s|sec|second|shard)\b)?)?"
     r"(?:\s(?:per|a|an|/)\s?(?:[KMGT]B|hour|hr|month|day|request|query|second|shard|GB-month)\b)?"  # "$5 per TB"
 )
+_NUMBERED = re.compile(r"^\s*\d+[.)]\s+")
 _ARTICLE = re.compile(r"(?i)^(?:a|an|the)\s+")
 _AS_NAME = re.compile(r"(?<!such)\sas\s((?:[A-Z][\w.-]*\s?)+)")  # "Store query data as Parquet" → Parquet
 _NOT_A_START = {
@@ -89,6 +90,7 @@ _NOT_A_START = {
     "then",
     "also",
     "not",
+    "no",  # "no cluster (to manage)": half a negation
     "can",
     "may",
     "will",
@@ -173,14 +175,18 @@ def _df(chunks: Sequence[Chunk]) -> tuple[Counter, int]:
     return df, max(1, len(lines))
 
 
-def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4, heading: str = "") -> list[str]:
+def key_phrases(
+    text: str, df: Counter, n_lines: int, limit: int = 4, heading: str = "", labels: frozenset[str] = frozenset()
+) -> list[str]:
     """Short phrases copied from a line that a question can have as its answer: numbers with their units
-    first (a limit, a default), then the pieces between punctuation and small words, rarest words first.
+    first (a limit, a default), then the term a "Term: …" line defines, then names, then the rarest pieces
+    between punctuation and small words.
 
     ``heading``: the line's heading path. The line's subject with its verb ("Clarify detects bias before
     training") is no key — a question must name its subject, so it would give the key away or be vague; a
-    single name ("Parquet" in "Store query data as Parquet") is, when the line's heading names it or it is rare."""
-    plain = strip_markdown(text)
+    single name ("Parquet" in "Store query data as Parquet") is, when the line's heading names it or it is rare.
+    ``labels``: the profile's aspect labels ("Pros:", "Note:"), which define no term."""
+    plain = _NUMBERED.sub("", strip_markdown(text))  # "1. Transfer Learning: …" defines Transfer Learning
     subject = content_words(heading.split(" > ")[-1]) if heading else set()
     out: list[str] = []
     for m in _NUM_KEY.finditer(plain):
@@ -193,13 +199,22 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4, heading: s
     items = [p.strip(" .*`\"'-–").lower() for p in re.split(r",|\s&\s|\sand\s", tail)]
     listed = items if len(items) >= 3 else []
     pieces = []
-    lead = m.group(1) if (m := _LEAD_TERM.match(plain)) and not listed else None  # a list's label asks nothing
+    term = _LEAD_TERM.match(plain)
+    lead = term.group(1) if term and not listed else None  # a list's label asks nothing
+    # "Pros: serverless …" names an aspect, the rest is the line ("Destinations - targets …" defines a term)
+    if term and term.group(0).endswith(":") and term.group(1).lower() in labels:
+        plain, lead = plain[term.end() :].strip(), None
     for piece in _SPLIT.split(plain) + [m.strip() for m in _AS_NAME.findall(plain)]:
         piece = piece.strip(" .*`\"'-–")
         if not plain.startswith(piece):  # "by a record identifier": the article is no part of the answer
             piece = _ARTICLE.sub("", piece)
         words = content_words(piece)
-        if not words or not 1 <= len(piece.split()) <= 6 or len(piece) < 3 or piece.lower() == plain.lower():
+        if (
+            not words
+            or not 1 <= len(piece.split()) <= 6
+            or len(piece) < 3
+            or piece.lower() in (plain.lower(), *labels)
+        ):
             continue
         lone = len(piece.split()) == 1
         name = piece == lead or (
@@ -215,7 +230,7 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4, heading: s
             continue  # the line's subject and its verb: "Clarify detects bias before training"
         if (
             set(piece.lower().split()) & _VERBS
-            or piece.split()[0].lower() in _DEEDS
+            or (piece.split()[0].lower() in _DEEDS and piece != lead)  # "Transfer Learning: …" is a term
             or any(piece.lower() in it for it in listed)
             or (listed and re.search(r",|\s&\s", piece))
             or ". " in piece
@@ -237,7 +252,9 @@ def key_phrases(text: str, df: Counter, n_lines: int, limit: int = 4, heading: s
     return out[:limit]
 
 
-def candidates(chunks: Sequence[Chunk], notes: Sequence[str] | None = None) -> list[Candidate]:
+def candidates(
+    chunks: Sequence[Chunk], notes: Sequence[str] | None = None, labels: frozenset[str] = frozenset()
+) -> list[Candidate]:
     """Every statement that can carry a question: a clean line (no debris, a few words) with key phrases."""
     df, n_lines = _df(chunks)
     wanted = {Path(n).name for n in notes} if notes else None
@@ -256,7 +273,7 @@ def candidates(chunks: Sequence[Chunk], notes: Sequence[str] | None = None) -> l
                 continue
             seen.add((c.source, no))
             heading = PATH_SEP.join(c.line_heading_path(no))  # its own section, not the packed passage's
-            keys = key_phrases(text, df, n_lines, heading=heading)
+            keys = key_phrases(text, df, n_lines, heading=heading, labels=labels)
             if keys:
                 rare = {w for w in content_words(f"{heading} {text}") if df[w] <= COMMON_DF}
                 out.append(Candidate(c.source, no, heading, text, tuple(keys), frozenset(rare)))
@@ -299,6 +316,8 @@ def check_question(question: str, key: str, line: str, seen: set[str], specific:
     if not q.endswith("?") or not 5 <= len(q.split()) <= 60 or q.count("?") > 1:
         return "not a question"  # or two of them: a scenario that asks twice
     key_words = {w[:5] for w in content_words(key)}
+    if numbers(key):  # "$5 per TB": the value is the answer; "How much per TB?" asks for it, gives nothing away
+        key_words = {w for w in key_words if any(ch.isdigit() for ch in w)}
     asked = {w[:5] for w in content_words(q)}
     if contains_key(q, [key]) or (key_words and len(key_words & asked) / len(key_words) >= 0.5):
         return "gives the key away"
@@ -327,10 +346,14 @@ def question_kind(question: str) -> str:
 
 
 def _wording(data: dict | None) -> str:
-    """The situation and the question as one text ("" for a malformed reply)."""
+    """The situation and the question as one text ("" for a malformed reply, or one cut at its field's length:
+    "… should they use to store the r. Which columnar file format …?" had passed every check)."""
     if not data:
         return ""
-    situation, question = (" ".join(str(data.get(k, "")).split()) for k in ("situation", "question"))
+    fields = WORDING_SCHEMA["properties"]
+    if any(len(str(data.get(k) or "")) >= f["maxLength"] for k, f in fields.items()):
+        return ""
+    situation, question = (" ".join(str(data.get(k) or "").split()) for k in ("situation", "question"))
     if situation and not situation.endswith((".", "!", "?")):
         situation += "."
     return f"{situation} {question}".strip() if question else ""
@@ -343,7 +366,8 @@ def _domain_slug(profile: str, name: str) -> str:
 
 def _ask(llm: LLM, profile: str, system: str, user: str, schema: dict) -> dict | None:
     try:
-        return complete_json(llm, prompt(system, profile), user, schema, max_tokens=110, temperature=0.0)
+        room = 40 + sum(f.get("maxLength", 0) for f in schema["properties"].values()) // 3  # ~3 characters a token
+        return complete_json(llm, prompt(system, profile), user, schema, max_tokens=room, temperature=0.0)
     except ValueError:
         return None
 
@@ -371,7 +395,8 @@ def generate_set(
             f"not among your indexed notes: {', '.join(missing)} — add it to {settings.corpus_dir} (or upload it in "
             f"the Library tab) and re-index first; indexed: {', '.join(sorted(indexed))}"
         )
-    pool = candidates(retriever.chunks, notes)
+    lex = Lexicon.load(profile)
+    pool = candidates(retriever.chunks, notes, lex.labels)
     if not pool:
         raise MlstutorError("no statement in these notes can carry a question (the notes are empty or all headings)")
     rng = random.Random(seed)
@@ -381,7 +406,6 @@ def generate_set(
     for lst in by_note.values():
         rng.shuffle(lst)
     order = [lst[i] for i in range(max(map(len, by_note.values()))) for lst in by_note.values() if i < len(lst)]
-    lex = Lexicon.load(profile)
     texts = {}
     report = GenReport()
     items: list[dict] = []
@@ -404,7 +428,7 @@ def generate_set(
         data = _ask(llm, profile, "evalgen_system", user, WORDING_SCHEMA)
         question = _wording(data)
         specific = set(cand.specific) - content_words(key)  # the key's own words would give it away
-        why = check_question(question, key, cand.text, seen, specific) if data else "malformed reply"
+        why = check_question(question, key, cand.text, seen, specific) if question else "malformed or cut-off reply"
         if not why and named_subjects(question, lex) - named_subjects(f"{cand.section} {cand.text}", lex):
             why = "names a subject its line is not about"
         if not why:
