@@ -213,7 +213,8 @@ def key_phrases(
             not words
             or not 1 <= len(piece.split()) <= 6
             or len(piece) < 3
-            or piece.lower() in (plain.lower(), *labels)
+            or piece.lower() == plain.lower()
+            or (piece.lower() in labels and piece != lead)
         ):
             continue
         lone = len(piece.split()) == 1
