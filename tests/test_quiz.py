@@ -1282,3 +1282,15 @@ def test_a_quiz_asks_one_formula(retriever) -> None:
         for s in range(6)
         for q in bank.draw("precision and recall", 10, "medium", random.Random(s))
     )
+
+
+def test_a_count_of_one_reads_as_one() -> None:
+    """A learner pass read "1 questions on imbalanced data from your notes' question bank (1 scenarios)"."""
+    from mlstutor.text import count
+
+    assert (count(1, "question"), count(1, "scenario"), count(0, "flashcard")) == (
+        "1 question",
+        "1 scenario",
+        "0 flashcards",
+    )
+    assert count(4, "question") == "4 questions"

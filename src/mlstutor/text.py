@@ -80,6 +80,11 @@ _STOP = set(
 )
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 question", "3 questions": a learner pass read "1 questions on imbalanced data (1 scenarios)"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def content_words(text: str) -> set[str]:
     return {w.strip(".-_") for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 

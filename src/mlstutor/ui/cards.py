@@ -14,6 +14,7 @@ import gradio as gr
 from mlstutor.chunking import Citation
 from mlstutor.errors import MlstutorError
 from mlstutor.practice import Flashcard, flashcards, to_anki_cards
+from mlstutor.text import count
 from mlstutor.ui.services import Services, friendly
 
 RATINGS = {"Again": 1, "Hard": 2, "Good": 3, "Easy": 4}
@@ -38,7 +39,7 @@ def build(svc: Services) -> tuple:
         return (
             queue,
             front(queue),
-            f"{len(queue)} cards in this round ({len(due_ids & {c['id'] for c in queue})} due).",
+            f"{count(len(queue), 'card')} in this round ({len(due_ids & {c['id'] for c in queue})} due).",
         )
 
     def front(queue: list[dict]) -> str:
@@ -68,7 +69,7 @@ def build(svc: Services) -> tuple:
             to_anki_cards(cards, str(path))
         except Exception as exc:
             return None, friendly(exc)
-        return str(path), f"{len(cards)} cards exported."
+        return str(path), f"{count(len(cards), 'card')} exported."
 
     def rater(label: str):
         def rate_as(queue: list[dict], request: gr.Request) -> tuple:
@@ -104,7 +105,7 @@ def build(svc: Services) -> tuple:
             reviews, kept = p.retention()
         except MlstutorError as exc:
             return f"⚠️ {exc}", None
-        head = f"**Review queue:** {due_q} questions and {due_c} flashcards due now. " + (
+        head = f"**Review queue:** {count(due_q, 'question')} and {count(due_c, 'flashcard')} due now. " + (
             f"**Retention** (cards not rated Again, last 30 days): {kept:.0%} of {reviews} reviews."
             if kept is not None
             else "No flashcard reviews yet."

@@ -15,6 +15,7 @@ from mlstutor.cores import foreground
 from mlstutor.errors import MlstutorError
 from mlstutor.practice import PracticeSession, feedback_lines, flashcards, report_markdown
 from mlstutor.quiz import DIFFICULTIES
+from mlstutor.text import count
 from mlstutor.ui.services import Services, friendly
 
 HIDDEN = gr.update(visible=False, value=None)
@@ -67,8 +68,8 @@ def build(svc: Services) -> tuple:
             return None, friendly(exc), HIDDEN, gr.update(visible=False, value=[]), "", "", "", asked
         session = PracticeSession(quiz.questions, topic)
         scen = sum(q.scenario for q in quiz.questions)
-        note = f"{len(quiz.questions)} questions on **{topic}** from your notes' question bank"
-        note += f" ({scen} scenarios)." if scen else "."
+        note = f"{count(len(quiz.questions), 'question')} on **{topic}** from your notes' question bank"
+        note += f" ({count(scen, 'scenario')})." if scen else "."
         if quiz.again:
             note += f" You have had every question on {topic} in this session: these come round again."
         elif len(quiz.questions) < int(n):
@@ -79,7 +80,7 @@ def build(svc: Services) -> tuple:
             )
             cards = len(flashcards(qm.bank, topic))
             if cards:  # a fact too thin for four fair options still makes a card
-                note += f" To go on: **{cards} flashcards on {topic}** (Flashcards tab, topic “{topic}”)."
+                note += f" To go on: **{count(cards, 'flashcard')} on {topic}** (Flashcards tab, topic “{topic}”)."
         return session, *question_view(session, ""), "", "", note, sorted(qm.asked)
 
     def review(request: gr.Request) -> tuple:
@@ -90,7 +91,7 @@ def build(svc: Services) -> tuple:
         if not due:
             return None, "Nothing is due for review. 🎉", HIDDEN, gr.update(visible=False, value=[]), "", "", ""
         session = PracticeSession(due, "review")
-        return session, *question_view(session, ""), "", "", f"{len(due)} questions due for review."
+        return session, *question_view(session, ""), "", "", f"{count(len(due), 'question')} due for review."
 
     def submit(
         session: PracticeSession | None, single: str | None, multi: list[str] | None, request: gr.Request
