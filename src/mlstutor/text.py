@@ -81,7 +81,7 @@ _STOP = set(
 
 
 def count(n: int, noun: str) -> str:
-    """ "1 question", "3 questions": a learner pass read "1 questions on imbalanced data (1 scenarios)"."""
+    """A count with its noun, singular for one: a learner pass read "1 questions on imbalanced data (1 scenarios)"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
