@@ -1,0 +1,130 @@
+"""Would holding a claim to its own bullet catch answers built from a sibling's line? A probe, not shipped code.
+
+"When should I use SMOTE?" is answered "… especially when dealing with big data scaling issues [1]": that line of
+the notes is "Undersampling the majority class …", a *sibling* of SMOTE's parent bullet ("Oversampling the minority
+class"), in the same evidence item. This reads the recorded answers of ``mlstutor eval --answers`` reports whose
+evidence is unchanged, and lists each kept sentence with a clause (two or more words beyond the question's) held
+only by lines that name none of the question's subjects — in the line or its heading — and that are neither a
+subject line itself, nor its ancestor or descendant in the note's list nesting (read from the note on disk). Session
+26: 17 sentences on the three sets — 11 on unanswerable questions or wrong answers (Data Streams and Firehose "both
+support replay", Model Monitor from Debugger's line), 6 in 5 right answers (Translate's and DataBrew's own lines,
+which sit under headings that do not name them) — so it was not landed.
+
+    python scripts/sibling_claims.py eval/report/answers-heldout.json [more reports …]
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from pathlib import Path
+
+from mlstutor.config import Settings
+from mlstutor.evidence import Evidence
+from mlstutor.facts import norm
+from mlstutor.retrieval import Retriever
+from mlstutor.text import claim_words, clauses, contains_key, sentences, strip_instructions, strip_markdown, support
+from mlstutor.tutor import _MARKER, LINES, MIN_SENTENCE_SUPPORT, Tutor
+
+SETTINGS = Settings.from_env()
+TUTOR = Tutor(Retriever.open(SETTINGS), SETTINGS)
+LEX = TUTOR.finder.lex
+_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+")
+
+
+@functools.cache
+def outline(source: str) -> tuple[list[str], dict[int, int | None]]:
+    """The note's lines and each bullet's parent bullet (by indentation; a heading or paragraph ends a list)."""
+    raw = (SETTINGS.corpus_dir / source).read_text(encoding="utf-8").splitlines()
+    parent: dict[int, int | None] = {}
+    stack: list[tuple[int, int]] = []
+    for no, line in enumerate(raw, 1):
+        m = _BULLET.match(line)
+        if not m:
+            if line.strip():
+                stack = []
+            continue
+        indent = len(m.group(1).expandtabs(4))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        parent[no] = stack[-1][1] if stack else None
+        stack.append((indent, no))
+    return raw, parent
+
+
+def line_number(e: Evidence, text: str) -> int | None:
+    raw, _ = outline(e.citation.source)
+    want = norm(strip_markdown(text))
+    for no in range(e.citation.line_start, min(e.citation.line_end, len(raw)) + 1):
+        if want and norm(strip_markdown(raw[no - 1])).endswith(want[-40:]):
+            return no
+    return None
+
+
+def ancestry(source: str, no: int | None) -> list[int]:
+    _, parent = outline(source)
+    out = []
+    while no is not None:
+        out.append(no)
+        no = parent.get(no)
+    return out
+
+
+def sibling(sentence: str, question: str, evidence: list[Evidence]) -> str | None:
+    """The line that alone holds a clause of the sentence, when no line related to the subject's own does."""
+    asked = LEX.names_in(question, strict=True)
+    spellings = {x for name in asked for x in LEX.spellings_of(name)}
+
+    def names(text: str) -> bool:
+        return any(f" {x} " in f" {norm(text)} " for x in spellings)
+
+    own = [
+        (e.citation.source, line_number(e, ln)) for e in evidence for ln in e.citation.text.split("\n") if names(ln)
+    ]
+    own = [(src, no) for src, no in own if no is not None]
+    if not own:
+        return None
+    for part in clauses(sentence):
+        if len(claim_words(part, question)) < 2:
+            continue
+        holding = [
+            (e, ln)
+            for e in evidence
+            for ln in e.citation.text.split("\n")
+            if support(part, strip_instructions(f"{e.citation.heading_path} {ln}"), question) >= MIN_SENTENCE_SUPPORT
+        ]
+
+        def related(e: Evidence, ln: str) -> bool:
+            no = line_number(e, ln)
+            if names(ln) or names(e.citation.heading_path) or no is None:
+                return True
+            mine = ancestry(e.citation.source, no)
+            return any(src == e.citation.source and (o in mine or no in ancestry(src, o)) for src, o in own)
+
+        if holding and not any(related(e, ln) for e, ln in holding):
+            return holding[0][1]
+    return None
+
+
+def main() -> None:
+    for path in sys.argv[1:]:
+        fired = 0
+        for row in json.loads(Path(path).read_text(encoding="utf-8"))["answers"]["rows"]:
+            if not row["text"] or row["text"].startswith("Your notes say"):
+                continue
+            evidence, _ = TUTOR.evidence(row["question"])
+            if [e.citation.text for e in evidence] != row["evidence"]:
+                continue  # the recorded answer was written from other lines
+            for sent in sentences(_MARKER.sub("", row["text"])):
+                if hit := sibling(sent, row["question"], evidence[:LINES]):
+                    fired += 1
+                    right = contains_key(sent, row["keys"]) if row["keys"] else None
+                    print(f"{row['id']} answerable={row['answerable']} key in sentence={right}")
+                    print(f"   Q: {row['question']}\n   S: {sent}\n   L: {hit[:100]}")
+        print(f"{path}: fired {fired}")
+
+
+if __name__ == "__main__":
+    main()
