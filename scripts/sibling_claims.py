@@ -10,7 +10,10 @@ subject line itself, nor its ancestor or descendant in the note's list nesting (
 support replay", Model Monitor from Debugger's line), 6 in 5 right answers (Translate's and DataBrew's own lines,
 which sit under headings that do not name them) — so it was not landed.
 
-    python scripts/sibling_claims.py eval/report/answers-heldout.json [more reports …]
+    python scripts/sibling_claims.py [--named] eval/report/answers-heldout.json [more reports …]
+
+``--named``: only sentences that name the subject the question asks about (the question's subject is often a
+service it names in passing — "S3 data", "some of which Comprehend cannot process").
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from mlstutor.tutor import _MARKER, LINES, MIN_SENTENCE_SUPPORT, Tutor
 SETTINGS = Settings.from_env()
 TUTOR = Tutor(Retriever.open(SETTINGS), SETTINGS)
 LEX = TUTOR.finder.lex
+NAMED_ONLY = "--named" in sys.argv  # only sentences that name the subject asked about
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+")
 
 
@@ -86,6 +90,8 @@ def sibling(sentence: str, question: str, evidence: list[Evidence]) -> str | Non
     own = [(src, no) for src, no in own if no is not None]
     if not own:
         return None
+    if NAMED_ONLY and not names(sentence):
+        return None  # "The service they should use offers …": the question's S3 is not what the sentence is about
     for part in clauses(sentence):
         if len(claim_words(part, question)) < 2:
             continue
@@ -109,7 +115,7 @@ def sibling(sentence: str, question: str, evidence: list[Evidence]) -> str | Non
 
 
 def main() -> None:
-    for path in sys.argv[1:]:
+    for path in (a for a in sys.argv[1:] if a != "--named"):
         fired = 0
         for row in json.loads(Path(path).read_text(encoding="utf-8"))["answers"]["rows"]:
             if not row["text"] or row["text"].startswith("Your notes say"):
