@@ -12,6 +12,7 @@ which sit under headings that do not name them) — so it was not landed.
 
     python scripts/sibling_claims.py [--named] eval/report/answers-heldout.json [more reports …]
 
+``--siblings``: only lines that share a parent bullet with the subject's own line (Undersampling with SMOTE).
 ``--named``: only sentences that name the subject the question asks about (the question's subject is often a
 service it names in passing — "S3 data", "some of which Comprehend cannot process").
 """
@@ -35,6 +36,7 @@ SETTINGS = Settings.from_env()
 TUTOR = Tutor(Retriever.open(SETTINGS), SETTINGS)
 LEX = TUTOR.finder.lex
 NAMED_ONLY = "--named" in sys.argv  # only sentences that name the subject asked about
+SIBLINGS_ONLY = "--siblings" in sys.argv  # only lines that share a parent bullet with the subject's line
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+")
 
 
@@ -107,6 +109,10 @@ def sibling(sentence: str, question: str, evidence: list[Evidence]) -> str | Non
             if names(ln) or names(e.citation.heading_path) or no is None:
                 return True
             mine = ancestry(e.citation.source, no)
+            if SIBLINGS_ONLY:  # only a line of the same list as the subject's line, under another branch, borrows
+                return not any(
+                    src == e.citation.source and set(mine[1:]) & set(ancestry(src, o)[1:]) for src, o in own
+                ) or any(src == e.citation.source and (o in mine or no in ancestry(src, o)) for src, o in own)
             return any(src == e.citation.source and (o in mine or no in ancestry(src, o)) for src, o in own)
 
         if holding and not any(related(e, ln) for e, ln in holding):
@@ -115,7 +121,7 @@ def sibling(sentence: str, question: str, evidence: list[Evidence]) -> str | Non
 
 
 def main() -> None:
-    for path in (a for a in sys.argv[1:] if a != "--named"):
+    for path in (a for a in sys.argv[1:] if not a.startswith("--")):
         fired = 0
         for row in json.loads(Path(path).read_text(encoding="utf-8"))["answers"]["rows"]:
             if not row["text"] or row["text"].startswith("Your notes say"):
