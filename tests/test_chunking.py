@@ -6,6 +6,7 @@ import pytest
 from mlstutor.chunking import (
     ChunkerSettings,
     _sections,
+    bullet_parents,
     chunk_document,
     chunk_documents,
     clean_heading,
@@ -137,3 +138,13 @@ def test_a_chapter_outline_is_left_out_and_lines_stay_true() -> None:
     assert "Pytorch is a deep learning framework" in joined  # an outline with a fact under it is kept
     for c in out:
         assert "\n".join(lines[c.line_start - 1 : c.line_end]) == c.text
+
+
+def test_bullets_know_their_parents(chunks) -> None:
+    """Whose bullet a claim rests on: in the 2025 notes SMOTE (line 307) sits under "Oversampling the minority
+    class" (306), which with "Undersampling …" (308) sits under "Solutions:" (305); a heading ends a list."""
+    parents = bullet_parents(chunks)
+    note = "aws-ml-specialty-2025-notes.md"
+    assert [parents.get((note, n)) for n in (306, 307, 308, 309)] == [305, 306, 305, 305]
+    assert parents.get((note, 1)) is None
+    assert all(child > parent for (_, child), parent in parents.items())

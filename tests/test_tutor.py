@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
+from mlstutor.chunking import Citation
 from mlstutor.errors import QueryError
 from mlstutor.evidence import SHOWN
 from mlstutor.mcq import parse_mcq
@@ -119,6 +121,35 @@ def test_a_claim_only_another_subjects_line_holds_is_left_out(tutor: Tutor) -> N
     right = "SMOTE oversamples the minority class using nearest neighbors."
     kept, cites, dropped, _ = check_sentences(right, given, question, evidence, lex)
     assert kept and not dropped and "SMOTE" in cites[0].text
+
+
+def test_a_claim_only_a_sibling_bullet_holds_is_left_out(tutor: Tutor) -> None:
+    """The README's "When should I use SMOTE?" was answered, in the web UI, "SMOTE … is used when oversampling the
+    minority class is necessary, especially when dealing with big data scaling issues [1]": that last clause is
+    the notes' line on *undersampling*, a sibling of SMOTE's parent bullet in the same evidence item. It is left out
+    and the sentence kept up to it; a line under the subject's own bullet ("Glue Data Brew" > "Clean and normalize
+    data without writing any code") still holds a claim about it."""
+    question = "When should I use SMOTE?"
+    evidence, _ = tutor.evidence(question)
+    given, lex, parents = evidence[:LINES], tutor.finder.lex, tutor.bullet_parents
+    misread = (
+        "SMOTE (Synthetic Minority Over-sampling Technique) is used when oversampling the minority class is "
+        "necessary, especially when dealing with big data scaling issues."
+    )
+    kept, cites, dropped, share = check_sentences(misread, given, question, evidence, lex, parents)
+    assert kept.startswith("SMOTE (Synthetic Minority Over-sampling Technique) is used when oversampling") and (
+        "big data" not in kept
+    )
+    assert len(dropped) == 1 and dropped[0].startswith("especially when dealing with big data scaling issues")
+    assert "Undersampling the majority class" in dropped[0] and share == 1.0  # the sentence still counts as kept
+    assert "SMOTE" in cites[0].text
+    assert check_sentences(misread, given, question, evidence, lex)[0].endswith("scaling issues [1].")  # no nesting
+    question = "What is Glue DataBrew for?"
+    rows = "Glue Data Brew\nClean and normalize data without writing any code\nData source S3, Redshift, Aurora"
+    brew = replace(given[0], citation=Citation("aws-ml-specialty-2025-notes.md", "AWS Related", 177, 179, rows))
+    right = "Glue DataBrew is a data preparation tool that cleans and normalizes data without writing any code."
+    kept, _, dropped, _ = check_sentences(right, [brew], question, [brew], lex, parents)
+    assert kept and not dropped
 
 
 def test_a_sentence_that_turns_the_notes_around_is_left_out(tutor: Tutor) -> None:

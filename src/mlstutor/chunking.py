@@ -220,6 +220,39 @@ class _Section:
         return "\n".join(self.lines).strip("\n")
 
 
+_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+")
+
+
+def bullet_parents(chunks: Sequence[Chunk]) -> dict[tuple[str, int], int]:
+    """Each bullet line's parent bullet, ``(note, line) → line``, read from the passages' indentation: "SMOTE …" sits
+    under "Oversampling the minority class", and "Undersampling …" is that line's sibling, not SMOTE's — whose
+    line a claim rests on. A heading or a paragraph ends a list. A passage's first row may have lost its
+    indentation: another passage's copy of the line is read when there is one."""
+    rows: dict[tuple[str, int], str] = {}
+    for c in chunks:
+        for offset, row in enumerate(c.text.split("\n")):
+            if offset or (c.source, c.line_start) not in rows:
+                rows[(c.source, c.line_start + offset)] = row
+    parents: dict[tuple[str, int], int] = {}
+    stack: list[tuple[int, int]] = []
+    last: tuple[str, int] | None = None
+    for (source, no), row in sorted(rows.items()):
+        if last is None or last[0] != source or last[1] + 1 != no:
+            stack = []  # another note, or a gap no passage covers
+        last = (source, no)
+        if not (m := _BULLET.match(row)):
+            if row.strip():
+                stack = []
+            continue
+        indent = len(m.group(1).expandtabs(4))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if stack:
+            parents[(source, no)] = stack[-1][1]
+        stack.append((indent, no))
+    return parents
+
+
 def clean_heading(raw: str) -> str:
     """Heading text without markdown links, emphasis or numbering noise: ``1. [Data](02-data.md)`` → ``1. Data``."""
     text = _LINK.sub(r"\1", raw)

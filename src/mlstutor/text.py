@@ -148,7 +148,7 @@ def negated(text: str) -> bool:
 # where an answer sentence joins two claims ("… a pre-signed URL, which can be shared with others"; "… for non-ETL
 # jobs and should be used when …")
 _CLAUSE_BREAK = re.compile(
-    r"(?i),?\s*\b(?:which|but|so|because|while|whereas)\b|;|,\s*and\b"
+    r"(?i),?\s*\b(?:which|but|so|because|while|whereas)\b|,\s*especially\b|;|,\s*and\b"
     r"|\s+and\s+(?=(?:should|is|are|can|it|uses?|has|must)\b)"
 )
 

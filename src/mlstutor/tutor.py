@@ -19,10 +19,10 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from mlstutor.chunking import Citation
+from mlstutor.chunking import Citation, bullet_parents
 from mlstutor.config import Settings
 from mlstutor.errors import ModelError
 from mlstutor.evidence import LINES, PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
@@ -133,6 +133,7 @@ def check_sentences(
     question: str = "",
     shown: list[Evidence] | None = None,
     lex: Lexicon | None = None,
+    parents: Mapping[tuple[str, int], int] | None = None,
 ) -> tuple[str, list[Citation], list[str], float]:
     """Keep the model's sentences that the evidence supports, each followed by the numbers of the evidence items
     that hold it, as shown to the learner. Returns the text, the cited citations (evidence order), the
@@ -141,7 +142,9 @@ def check_sentences(
 
     ``shown``: all the items the learner sees (``evidence`` is the first of them, what the model read); a
     sentence may cite any of them, see :func:`cite`. ``lex``: with it, a claim about the question's subject that
-    only another subject's lines hold is dropped too (:func:`borrowed`)."""
+    only another subject's lines hold is dropped too (:func:`borrowed`); with ``parents`` (the notes' bullet
+    nesting) also one that only a sibling bullet of the subject's own holds. When that claim is not the
+    sentence's first, only it and what follows are left out, and the sentence still counts as kept."""
     shown = shown or evidence
     # a sentence of a note addressed to the model ("ignore previous instructions…") supports nothing
     lines = [strip_instructions(e.citation.text) for e in shown]
@@ -151,6 +154,7 @@ def check_sentences(
     kept: list[str] = []
     cited: set[int] = set()
     dropped: list[str] = []
+    cut = 0  # sentences :func:`borrowed` only cut short: still kept
     echo = content_words(question).union(*(content_words(e.citation.heading_path) for e in evidence))
     for sent in sentences(_MARKER.sub("", text)):
         if not content_words(sent) - echo:
@@ -158,9 +162,13 @@ def check_sentences(
         if support(sent, read, question) < MIN_SENTENCE_SUPPORT or not numbers(sent) <= all_numbers:
             dropped.append(sent)
             continue
-        if lex is not None and (other := borrowed(sent, question, evidence, lex)):
-            dropped.append(f"{sent} (your notes say that of {other})")
-            continue
+        if lex is not None and (found := borrowed(sent, question, evidence, lex, parents)):
+            other, part = found
+            head = _before(sent, part)
+            dropped.append(f"{sent[len(head) - 1 :].strip(' .,') if head else sent} (your notes say that of {other})")
+            if not head:
+                continue
+            sent, cut = head, cut + 1
         if turned := denies(sent, lines):  # the notes' words, with their "not" lost: the opposite of the notes
             dropped.append(f"{sent} (your notes say: “{turned.strip()}”)")
             sent = f"Your notes say: “{turned.strip().rstrip('.')}”."  # what the learner should read instead
@@ -169,17 +177,42 @@ def check_sentences(
         body = sent.rstrip(".!?")
         marks = "".join(f"[{i + 1}]" for i in mine)
         kept.append(f"{body} {marks}{sent[len(body) :]}")
-    share = len(kept) / (len(kept) + len(dropped)) if kept or dropped else 0.5  # nothing said: no evidence either way
+    # nothing said: no evidence either way
+    share = len(kept) / (len(kept) + len(dropped) - cut) if kept or dropped else 0.5
     return " ".join(kept), [shown[i].citation for i in sorted(cited)], dropped, share
 
 
-def borrowed(sentence: str, question: str, evidence: list[Evidence], lex: Lexicon) -> str | None:
-    """The other subject whose lines alone hold a claim of the sentence, when the question asks about a subject
-    the evidence names: "When should I use SMOTE?" was answered "It is recommended to use SMOTE for non-ETL jobs
-    and should be used when seasonality changes as the trend increases" — each clause well supported, by AWS
-    Batch's line and the time-series model's (a learner pass in the web UI, on the README's example). A line that
-    names none of the question's subjects, under a heading of a subject the question does not name, supports no
-    claim about them."""
+def _before(sentence: str, part: str) -> str:
+    """The sentence up to the clause ``part``, closed with a full stop ("" when ``part`` is its first clause or
+    what comes before it says little): "SMOTE … is used when oversampling the minority class is necessary" of
+    "…, especially when dealing with big data scaling issues"."""
+    at = sentence.find(part.strip())
+    head = _CLAUSE_TAIL.sub("", sentence[:at]) if at > 0 else ""
+    return f"{head}." if len(content_words(head)) >= 3 else ""
+
+
+_CLAUSE_TAIL = re.compile(r"(?i)[\s,;]*(?:\b(?:which|but|so|because|while|whereas|especially|and)\b[\s,]*)?$")
+
+
+def borrowed(
+    sentence: str,
+    question: str,
+    evidence: list[Evidence],
+    lex: Lexicon,
+    parents: Mapping[tuple[str, int], int] | None = None,
+) -> tuple[str, str] | None:
+    """The other subject (or bullet) whose lines alone hold a claim of the sentence, and the claim, when the
+    question asks about a subject the evidence names: "When should I use SMOTE?" was answered "It is recommended
+    to use SMOTE for non-ETL jobs and should be used when seasonality changes as the trend increases" — each
+    clause well supported, by AWS Batch's line and the time-series model's (a learner pass in the web UI, on the
+    README's example). A line that names none of the question's subjects, under a heading of a subject the question
+    does not name, supports no claim about them.
+
+    With ``parents`` (the notes' bullet nesting), a claim of a sentence that names the subject, held only by
+    bullets that share a parent with the subject's own bullet and are neither its ancestors nor descendants, is
+    theirs: "SMOTE … is used …, especially when dealing with big data scaling issues" rests on "Undersampling the
+    majority class, not recommended unless big data scaling issues", a sibling of SMOTE's parent "Oversampling the
+    minority class" (the README's example; `scripts/sibling_claims.py` measured the variants on recorded answers)."""
     asked = lex.names_in(question, strict=True)
     if not asked:
         return None
@@ -203,8 +236,65 @@ def borrowed(sentence: str, question: str, evidence: list[Evidence], lex: Lexico
         ]
         owners = [_owner(e, lex) for e in held]
         if held and all(o is not None and o not in named and not names_asked(e) for o, e in zip(owners, held)):
-            return str(owners[0])
+            return str(owners[0]), part
+        if parents is not None and (line := _sibling(part, sentence, question, evidence, spellings, parents)):
+            return f"“{_gist(line)}”", part
     return None
+
+
+def _numbered(e: Evidence) -> list[tuple[int, str]]:
+    """An evidence item's lines with their line numbers (none when its lines are not one run of the note)."""
+    rows = e.citation.text.split("\n")
+    one_run = len(rows) == e.citation.line_end - e.citation.line_start + 1
+    return list(enumerate(rows, e.citation.line_start)) if one_run else []
+
+
+def _sibling(
+    part: str,
+    sentence: str,
+    question: str,
+    evidence: list[Evidence],
+    spellings: set[str],
+    parents: Mapping[tuple[str, int], int],
+) -> str | None:
+    """The bullet that alone holds ``part``, a sibling branch of the subject's own bullet (:func:`borrowed`)."""
+
+    def names(text: str) -> bool:
+        return any(f" {s} " in f" {norm(text)} " for s in spellings)
+
+    def chain(source: str, no: int) -> list[int]:
+        out = [no]
+        while (source, out[-1]) in parents:
+            out.append(parents[(source, out[-1])])
+        return out
+
+    if not names(sentence):
+        return (
+            None  # "The service they should use offers …": a service the question names in passing is not its subject
+        )
+    own = [(e.citation.source, no) for e in evidence for no, row in _numbered(e) if names(row)]
+    holding = [
+        (e, no, row)
+        for e in evidence
+        for no, row in _numbered(e)
+        if support(part, strip_instructions(f"{e.citation.heading_path} {row}"), question) >= MIN_SENTENCE_SUPPORT
+    ]
+    if not own or not holding:
+        return None
+    for e, no, row in holding:
+        if names(row) or names(e.citation.heading_path):
+            return None
+        mine = chain(e.citation.source, no)
+        theirs = [chain(src, o) for src, o in own if src == e.citation.source]
+        if any(t[0] in mine or no in t for t in theirs) or not any(set(mine[1:]) & set(t[1:]) for t in theirs):
+            return None  # a line of the subject's own branch ("Glue Data Brew" > "Clean and normalize …"), or apart
+    return holding[0][2]
+
+
+def _gist(line: str, words: int = 6) -> str:
+    """The first words of a line, to say whose claim it was."""
+    said = strip_markdown(line).split()
+    return " ".join(said[:words]) + ("…" if len(said) > words else "")
 
 
 def _owner(e: Evidence, lex: Lexicon) -> str | None:
@@ -458,6 +548,11 @@ class Tutor:
         return " ".join([query, *more])
 
     @functools.cached_property
+    def bullet_parents(self) -> dict[tuple[str, int], int]:
+        """The notes' bullet nesting (whose bullet a claim rests on), read once from the indexed passages."""
+        return bullet_parents(self.retriever.chunks)
+
+    @functools.cached_property
     def _expansions(self) -> list[tuple[re.Pattern[str], str]]:
         table = load_profile(self.settings.profile).get("query_expansions", {})
         return [(re.compile(k, re.I), str(v)) for k, v in table.items()]
@@ -561,7 +656,9 @@ class Tutor:
             if stopped
             else finished_sentences(field_.value(), field_.closed())
         )
-        text, citations, dropped, support_share = check_sentences(written, given, question, evidence, self.finder.lex)
+        text, citations, dropped, support_share = check_sentences(
+            written, given, question, evidence, self.finder.lex, self.bullet_parents
+        )
         # the model found an answering line and wrote something the lines support (an invented "$0.02" is not)
         vote = bool(picked) and (bool(text) or not dropped)
         p = self.calibration.probability(signals, vote, support_share)
