@@ -29,6 +29,22 @@ def test_sanitize_filename() -> None:
     assert sanitize_filename("???.md") == "note.md"
 
 
+def test_each_left_out_claim_is_quoted_on_its_own() -> None:
+    """A learner pass showed two left-out claims in one quotation, nested quotes and all."""
+    from mlstutor.tutor import Answer
+    from mlstutor.ui.chat import answer_markdown
+
+    left = [
+        "especially when dealing with big data scaling issues (your notes say that of “Undersampling the…”)",
+        "It is 5 TB.",
+    ]
+    shown = answer_markdown(Answer("When should I use SMOTE?", [], "SMOTE is …", [], False, unsupported=left))
+    assert "“especially when dealing with big data scaling issues” (your notes say that of “Undersampling the…”)" in (
+        shown
+    )
+    assert "· “It is 5 TB.”" in shown
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

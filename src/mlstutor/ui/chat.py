@@ -79,9 +79,12 @@ def answer_markdown(answer: Answer) -> str:
         parts.append(f"⚠️ _The answer was cut off: {html.escape(answer.cut_off)}. Ask again to get all of it._")
     if answer.abstained and answer.evidence:
         parts.append("_The closest lines of your notes are on the right; none of them answers this._")
-    if answer.unsupported:
-        left = " ".join(answer.unsupported)
-        parts.append(f"<sub>⚠ left out, not supported by your notes: “{html.escape(left)}”</sub>")
+    if answer.unsupported:  # each quoted on its own, whose line it was outside the quote
+        said = [u.partition(" (your notes say") for u in answer.unsupported]
+        left = " · ".join(
+            f"“{html.escape(c.strip())}”" + (f" (your notes say{html.escape(w)}" if w else "") for c, _, w in said
+        )
+        parts.append(f"<sub>⚠ left out, not supported by your notes: {left}</sub>")
     if answer.citations:
         numbers = {e.citation: n for n, e in enumerate(answer.evidence, start=1)}
         parts.append("\n".join(f"[{numbers.get(c, '?')}] {c.label}" for c in answer.citations))
