@@ -5,7 +5,7 @@ the notes is "Undersampling the majority class …", a *sibling* of SMOTE's pare
 class"), in the same evidence item. This reads the recorded answers of ``mlstutor eval --answers`` reports whose
 evidence is unchanged, and lists each kept sentence with a clause (two or more words beyond the question's) held
 only by lines that name none of the question's subjects — in the line or its heading — and that are neither a
-subject line itself, nor its ancestor or descendant in the note's list nesting (read from the note on disk). Session
+subject line itself, nor its ancestor or descendant in the note's list nesting (the tutor's `bullet_parents`). Session
 26: 17 sentences on the three sets — 11 on unanswerable questions or wrong answers (Data Streams and Firehose "both
 support replay", Model Monitor from Debugger's line), 6 in 5 right answers (Translate's and DataBrew's own lines,
 which sit under headings that do not name them) — so it was not landed.
@@ -19,9 +19,7 @@ service it names in passing — "S3 data", "some of which Comprehend cannot proc
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -29,52 +27,27 @@ from mlstutor.config import Settings
 from mlstutor.evidence import Evidence
 from mlstutor.facts import norm
 from mlstutor.retrieval import Retriever
-from mlstutor.text import claim_words, clauses, contains_key, sentences, strip_instructions, strip_markdown, support
-from mlstutor.tutor import _MARKER, LINES, MIN_SENTENCE_SUPPORT, Tutor
+from mlstutor.text import claim_words, clauses, contains_key, sentences, strip_instructions, support
+from mlstutor.tutor import _MARKER, LINES, MIN_SENTENCE_SUPPORT, Tutor, _numbered
 
 SETTINGS = Settings.from_env()
 TUTOR = Tutor(Retriever.open(SETTINGS), SETTINGS)
 LEX = TUTOR.finder.lex
 NAMED_ONLY = "--named" in sys.argv  # only sentences that name the subject asked about
 SIBLINGS_ONLY = "--siblings" in sys.argv  # only lines that share a parent bullet with the subject's line
-_BULLET = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+")
-
-
-@functools.cache
-def outline(source: str) -> tuple[list[str], dict[int, int | None]]:
-    """The note's lines and each bullet's parent bullet (by indentation; a heading or paragraph ends a list)."""
-    raw = (SETTINGS.corpus_dir / source).read_text(encoding="utf-8").splitlines()
-    parent: dict[int, int | None] = {}
-    stack: list[tuple[int, int]] = []
-    for no, line in enumerate(raw, 1):
-        m = _BULLET.match(line)
-        if not m:
-            if line.strip():
-                stack = []
-            continue
-        indent = len(m.group(1).expandtabs(4))
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        parent[no] = stack[-1][1] if stack else None
-        stack.append((indent, no))
-    return raw, parent
 
 
 def line_number(e: Evidence, text: str) -> int | None:
-    raw, _ = outline(e.citation.source)
-    want = norm(strip_markdown(text))
-    for no in range(e.citation.line_start, min(e.citation.line_end, len(raw)) + 1):
-        if want and norm(strip_markdown(raw[no - 1])).endswith(want[-40:]):
-            return no
-    return None
+    """The note's line number of one line of an evidence item (None when its lines are not one run)."""
+    return next((no for no, row in _numbered(e) if row == text), None)
 
 
 def ancestry(source: str, no: int | None) -> list[int]:
-    _, parent = outline(source)
+    """The line and its parent bullets, innermost first (the tutor's bullet nesting)."""
     out = []
     while no is not None:
         out.append(no)
-        no = parent.get(no)
+        no = TUTOR.bullet_parents.get((source, no))
     return out
 
 

@@ -164,8 +164,9 @@ def check_sentences(
             continue
         if lex is not None and (found := borrowed(sent, question, evidence, lex, parents)):
             other, part = found
-            head = _before(sent, part)
-            dropped.append(f"{sent[len(head) - 1 :].strip(' .,') if head else sent} (your notes say that of {other})")
+            head = _before(sent, part)  # "" or the sentence up to the claim, closed with a full stop
+            tail = sent[len(head) - 1 :].strip(" .,") if head else sent
+            dropped.append(f"{tail} (your notes say that of {other})")
             if not head:
                 continue
             sent, cut = head, cut + 1
@@ -177,9 +178,11 @@ def check_sentences(
         body = sent.rstrip(".!?")
         marks = "".join(f"[{i + 1}]" for i in mine)
         kept.append(f"{body} {marks}{sent[len(body) :]}")
-    # nothing said: no evidence either way
-    share = len(kept) / (len(kept) + len(dropped) - cut) if kept or dropped else 0.5
+    share = len(kept) / (len(kept) + len(dropped) - cut) if kept or dropped else 0.5  # nothing said: no evidence
     return " ".join(kept), [shown[i].citation for i in sorted(cited)], dropped, share
+
+
+_CLAUSE_TAIL = re.compile(r"(?i)[\s,;]*(?:\b(?:which|but|so|because|while|whereas|especially|and)\b[\s,]*)?$")
 
 
 def _before(sentence: str, part: str) -> str:
@@ -189,9 +192,6 @@ def _before(sentence: str, part: str) -> str:
     at = sentence.find(part.strip())
     head = _CLAUSE_TAIL.sub("", sentence[:at]) if at > 0 else ""
     return f"{head}." if len(content_words(head)) >= 3 else ""
-
-
-_CLAUSE_TAIL = re.compile(r"(?i)[\s,;]*(?:\b(?:which|but|so|because|while|whereas|especially|and)\b[\s,]*)?$")
 
 
 def borrowed(
@@ -268,10 +268,9 @@ def _sibling(
             out.append(parents[(source, out[-1])])
         return out
 
+    # "The service they should use offers …": a service the question names in passing is not its subject
     if not names(sentence):
-        return (
-            None  # "The service they should use offers …": a service the question names in passing is not its subject
-        )
+        return None
     own = [(e.citation.source, no) for e in evidence for no, row in _numbered(e) if names(row)]
     holding = [
         (e, no, row)
