@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from mlstutor.chunking import Citation
+from mlstutor.chunking import Citation, clean_statement
 from mlstutor.errors import QueryError
 from mlstutor.evidence import SHOWN
 from mlstutor.mcq import parse_mcq
@@ -123,7 +123,7 @@ def test_a_claim_only_another_subjects_line_holds_is_left_out(tutor: Tutor) -> N
     assert kept and not dropped and "SMOTE" in cites[0].text
 
 
-def test_a_claim_only_a_sibling_bullet_holds_is_left_out(tutor: Tutor) -> None:
+def test_a_claim_only_a_sibling_bullet_holds_is_left_out(tutor: Tutor, corpus_dir) -> None:
     """The README's "When should I use SMOTE?" was answered, in the web UI, "SMOTE … is used when oversampling the
     minority class is necessary, especially when dealing with big data scaling issues [1]": that last clause is
     the notes' line on *undersampling*, a sibling of SMOTE's parent bullet in the same evidence item. It is left out
@@ -144,6 +144,22 @@ def test_a_claim_only_a_sibling_bullet_holds_is_left_out(tutor: Tutor) -> None:
     assert "Undersampling the majority class" in dropped[0] and share == 1.0  # the sentence still counts as kept
     assert "SMOTE" in cites[0].text
     assert check_sentences(misread, given, question, evidence, lex)[0].endswith("scaling issues [1].")  # no nesting
+    # what the sentence says before that claim must stand on its own; an example of the subject's grandparent
+    # ("Unbalanced data" > "Example: fraud detection") is no sibling's claim
+    rows = (corpus_dir / "aws-ml-specialty-2025-notes.md").read_text(encoding="utf-8").split("\n")[302:309]
+    item = replace(
+        given[0],
+        citation=Citation(
+            given[0].citation.source, "General Knowledge", 303, 309, "\n".join(clean_statement(r) for r in rows)
+        ),
+    )
+    carried = (
+        "SMOTE is used for image augmentation of rare classes, especially when dealing with big data scaling issues."
+    )
+    kept, _, dropped, _ = check_sentences(carried, [item], question, [item], lex, parents)
+    assert not kept and dropped[0].startswith(carried)
+    example = "SMOTE is used when oversampling the minority class is necessary, especially in fraud detection."
+    assert check_sentences(example, [item], question, [item], lex, parents)[0].startswith(example[:-1])
     question = "What is Glue DataBrew for?"
     rows = "Glue Data Brew\nClean and normalize data without writing any code\nData source S3, Redshift, Aurora"
     brew = replace(given[0], citation=Citation("aws-ml-specialty-2025-notes.md", "AWS Related", 177, 179, rows))

@@ -50,6 +50,7 @@ from mlstutor.text import (
 )
 
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
+_PARENTS: dict[str, object] = {}  # the last index build's chunks and their bullet nesting
 MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evidence lines must hold
 LINE_CHARS = 220  # an evidence line is cut to this many characters in the prompt (prompt tokens cost ~25 ms)
 ANSWER_TOKENS = 120  # JSON wrapper + one or two sentences
@@ -165,6 +166,8 @@ def check_sentences(
         if lex is not None and (found := borrowed(sent, question, evidence, lex, parents)):
             other, part = found
             head = _before(sent, part)  # "" or the sentence up to the claim, closed with a full stop
+            if head and claim_words(head, question) and support(head, read, question) < MIN_SENTENCE_SUPPORT:
+                head = ""  # the claim had carried the sentence: what it says before that stands on nothing
             tail = sent[len(head) - 1 :].strip(" .,") if head else sent
             dropped.append(f"{tail} (your notes say that of {other})")
             if not head:
@@ -285,15 +288,27 @@ def _sibling(
             return None
         mine = chain(e.citation.source, no)
         theirs = [chain(src, o) for src, o in own if src == e.citation.source]
-        if any(t[0] in mine or no in t for t in theirs) or not any(set(mine[1:]) & set(t[1:]) for t in theirs):
+        if any(t[0] in mine or no in t for t in theirs) or not any(_near(t, mine) for t in theirs):
             return None  # a line of the subject's own branch ("Glue Data Brew" > "Clean and normalize …"), or apart
     return holding[0][2]
 
 
+def _near(subject: list[int], line: list[int]) -> bool:
+    """Whether a bullet (its ancestry ``line``, innermost first) branches off the subject's own close by: their
+    nearest common ancestor is the subject's parent or grandparent ("Undersampling …" and SMOTE meet at
+    "Solutions:"; "Example: fraud detection" meets SMOTE only at "Unbalanced data", whose example it is)."""
+    meet = next((i for i, n in enumerate(subject[1:], 1) if n in line[1:]), None)
+    return meet is not None and meet <= 2
+
+
 def _gist(line: str, words: int = 6) -> str:
-    """The first words of a line, to say whose claim it was."""
+    """The first words of a line, to say whose claim it was; never ending on a "not" ("Undersampling the majority
+    class…", not "… class, not…", which reads as the opposite of the note)."""
     said = strip_markdown(line).split()
-    return " ".join(said[:words]) + ("…" if len(said) > words else "")
+    head = said[:words]
+    while head and head[-1].lower().strip(",;") in {"not", "no", "never", "unless", "but", "and", "or"}:
+        head.pop()
+    return " ".join(head).rstrip(",;") + ("…" if len(head) < len(said) else "")
 
 
 def _owner(e: Evidence, lex: Lexicon) -> str | None:
@@ -549,7 +564,10 @@ class Tutor:
     @functools.cached_property
     def bullet_parents(self) -> dict[tuple[str, int], int]:
         """The notes' bullet nesting (whose bullet a claim rests on), read once from the indexed passages."""
-        return bullet_parents(self.retriever.chunks)
+        chunks = self.retriever.chunks  # the web UI makes a Tutor per question: one reading per index build
+        if _PARENTS.get("chunks") is not chunks:
+            _PARENTS.update(chunks=chunks, parents=bullet_parents(chunks))
+        return _PARENTS["parents"]
 
     @functools.cached_property
     def _expansions(self) -> list[tuple[re.Pattern[str], str]]:
