@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mlstutor.chunking import PATH_SEP, Chunk, Citation
+from mlstutor.chunking import PATH_SEP, Chunk, Citation, bullet_parents
 from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever, validate_k, validate_mode, validate_query
@@ -215,6 +215,11 @@ class EvidenceFinder:
         self.retriever = retriever
         self._text = _plain("\n".join(c.text for c in retriever.index.chunks))
         self.lex = Lexicon.load(retriever.settings.profile)
+
+    @functools.cached_property
+    def parents(self) -> dict[tuple[str, int], int]:
+        """The notes' bullet nesting, (file, line) → parent bullet line: whose bullet a claim rests on."""
+        return bullet_parents(self.retriever.chunks)
 
     @functools.cached_property
     def _leads(self) -> dict[tuple[str, int], str]:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from mlstutor.chunking import Citation, bullet_parents
+from mlstutor.chunking import Citation
 from mlstutor.config import Settings
 from mlstutor.errors import ModelError
 from mlstutor.evidence import LINES, PASSAGES, Calibration, Evidence, EvidenceFinder, Signals
@@ -50,7 +50,6 @@ from mlstutor.text import (
 )
 
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
-_PARENTS: dict[str, object] = {}  # the last index build's chunks and their bullet nesting
 MIN_SENTENCE_SUPPORT = 0.5  # share of a sentence's content words that the evidence lines must hold
 LINE_CHARS = 220  # an evidence line is cut to this many characters in the prompt (prompt tokens cost ~25 ms)
 ANSWER_TOKENS = 120  # JSON wrapper + one or two sentences
@@ -223,8 +222,7 @@ def borrowed(
     named = lex.names_in(question)
 
     def names_asked(e: Evidence) -> bool:
-        low = f" {norm(f'{e.citation.heading_path} {e.citation.text}')} "
-        return any(f" {s} " in low for s in spellings)
+        return _names(f"{e.citation.heading_path} {e.citation.text}", spellings)
 
     if not any(map(names_asked, evidence)):
         return None  # the notes name the subject nowhere here: nothing to hold the answer to
@@ -263,7 +261,7 @@ def _sibling(
     """The bullet that alone holds ``part``, a sibling branch of the subject's own bullet (:func:`borrowed`)."""
 
     def names(text: str) -> bool:
-        return any(f" {s} " in f" {norm(text)} " for s in spellings)
+        return _names(text, spellings)
 
     def chain(source: str, no: int) -> list[int]:
         out = [no]
@@ -291,6 +289,12 @@ def _sibling(
         if any(t[0] in mine or no in t for t in theirs) or not any(_near(t, mine) for t in theirs):
             return None  # a line of the subject's own branch ("Glue Data Brew" > "Clean and normalize …"), or apart
     return holding[0][2]
+
+
+def _names(text: str, spellings: set[str]) -> bool:
+    """Whether a text names a subject by one of its (normalised) spellings, as a whole word."""
+    low = f" {norm(text)} "
+    return any(f" {s} " in low for s in spellings)
 
 
 def _near(subject: list[int], line: list[int]) -> bool:
@@ -561,13 +565,10 @@ class Tutor:
         more = [words for pattern, words in self._expansions if pattern.search(query)]
         return " ".join([query, *more])
 
-    @functools.cached_property
+    @property
     def bullet_parents(self) -> dict[tuple[str, int], int]:
-        """The notes' bullet nesting (whose bullet a claim rests on), read once from the indexed passages."""
-        chunks = self.retriever.chunks  # the web UI makes a Tutor per question: one reading per index build
-        if _PARENTS.get("chunks") is not chunks:
-            _PARENTS.update(chunks=chunks, parents=bullet_parents(chunks))
-        return _PARENTS["parents"]
+        """The notes' bullet nesting, read once per loaded index (by its evidence finder)."""
+        return self.finder.parents
 
     @functools.cached_property
     def _expansions(self) -> list[tuple[re.Pattern[str], str]]:
