@@ -445,9 +445,11 @@ class Notes:
         subject = self.lex.lookup(t)
         if subject:
             out |= {s for s in self.lex.spellings_of(subject) if len(s) >= 2}
-        for key, syn in self.lex.synonyms.items():
-            if key == t.lower() or norm(key) == norm(t):
-                out |= {s.lower() for s in syn}
+        named = [syn for key, syn in self.lex.synonyms.items() if key == t.lower() or norm(key) == norm(t)]
+        if not named and not subject:  # "metrics": a word of a named topic's list stands for that topic
+            named = [syn for syn in self.lex.synonyms.values() if any(norm(s) == norm(t) for s in syn)]
+        for syn in named:
+            out |= {s.lower() for s in syn}
         return tuple(sorted(out, key=len, reverse=True))
 
     def names_topic(self, text: str, terms: Sequence[str]) -> bool:
@@ -2342,6 +2344,11 @@ def _line(c: dict | None) -> tuple[str, int, str]:
     return (c.get("source", ""), c.get("line_start", 0), c.get("text", "")) if c else ("", 0, "")
 
 
+def _keys(q: Question) -> frozenset[str]:
+    """The right options' texts."""
+    return frozenset(q.options[x] for x in q.answer)
+
+
 def _key_lines(q: Question) -> set[tuple[str, int, str]]:
     """The lines an item asks: its citations, less a line cited only to say why a wrong option is wrong (a
     contrast item in a quiz on Firehose cites Firehose's own line; that line may still be asked)."""
@@ -2413,6 +2420,10 @@ def pick(
                             continue
                     if any(_same_fact(q, p, notes) or _same_scene(q, p) for p in [*taken, *out]):
                         continue  # one stem once: three "fraud-detection team …" items read as one question
+                    if q.kind in ("which", "term") and any(
+                        p.kind in ("which", "term") and _keys(p) == _keys(q) for p in out
+                    ):
+                        continue  # one name the answer twice (the session-27 pass: Transfer learning in an NLP quiz)
                     # siblings share their options (XGBoost's eta/gamma/alpha/lambda): a third falls to elimination;
                     # the same options with the same key twice read as one question (review 14: two Neo items)
                     same = [p for p in out if set(p.options.values()) == set(q.options.values())]
@@ -2608,13 +2619,17 @@ def _same_scene(a: Question, b: Question) -> bool:
     scene asked "text analysis" and then "customer sentiment analysis", both Comprehend)."""
     if a.stem == b.stem:
         return True
-    keys = sorted(a.options[x] for x in a.answer) == sorted(b.options[x] for x in b.answer)
+    keys = _keys(a) == _keys(b)
     return a.scenario and b.scenario and keys and a.stem.split(". ")[0] == b.stem.split(". ")[0]
 
 
 def _same_fact(a: Question, b: Question, notes: Notes | None = None) -> bool:
     """Two items that test one fact: same key, and the line one cites says most of what the other's says (two
     lists of ways that both hold "Get more data" ask it once)."""
+    if a.kind == b.kind == "value" and _keys(a) == _keys(b):
+        # one number under two headings ("General Purpose - 99.99% availability", "S3 standard is 99.99%
+        # available"): a quiz on S3 storage classes asked it twice in a row (the session-27 pass)
+        return True
     if a.subject != b.subject and not a.kind == b.kind == "list":
         return False
     # one cell of a table row says one thing of its subject (review 24: "Boosted group of decision trees", then
@@ -2632,7 +2647,7 @@ def _same_fact(a: Question, b: Question, notes: Notes | None = None) -> bool:
         ka, kb = (" ".join(q.options[x] for x in q.answer) for q in (a, b))
         if max(support(ka, kb), support(kb, ka)) >= 0.6:
             return True
-    if sorted(a.options[x] for x in a.answer) != sorted(b.options[x] for x in b.answer):
+    if _keys(a) != _keys(b):
         return False
     if a.kind == b.kind == "term":  # one setting glossed in two files ("gamma (minimum loss reduction …)")
         return True
