@@ -141,6 +141,18 @@ QUIZ_TOPICS = (  # the ten topics the practice issue was judged on
     "Amazon Comprehend",
 )
 FRESH_TOPICS = ("streaming ETL", "topic modeling", "anomaly detection")  # free text, not in the topic list
+# what a learner types into the topic box (the session-27 pass, written before looking at the bank): a quiz of 10 on
+# each, counted — how many give none, and how many questions in all
+TYPED_TOPICS = (
+    "model evaluation", "metrics", "overfitting", "regularization", "data ingestion", "S3", "Kinesis", "SageMaker",
+    "deep learning", "neural networks", "NLP", "computer vision", "time series", "recommendation systems",
+    "anomaly detection", "hyperparameters", "deployment", "model monitoring", "security", "encryption",
+    "feature engineering", "missing data", "data visualization", "QuickSight", "Athena", "EMR", "clustering",
+    "classification", "regression", "A/B testing", "spot instances", "cost optimization", "AI services",
+    "Rekognition", "Transcribe", "Amazon Polly", "Amazon Lex", "Amazon Translate", "Personalize", "Glue", "DynamoDB",
+    "streaming", "data lakes", "ETL", "activation functions", "gradient descent", "learning rate", "PCA", "K-Means",
+    "Linear Learner", "DeepAR", "BlazingText", "Random Cut Forest", "IAM", "VPC",
+)  # fmt: skip
 
 
 def run_quiz_bench(
@@ -253,6 +265,12 @@ def _quiz_bench(
         except MlstutorError:
             got = []
         fresh.append({"topic": topic, "seconds": round(time.perf_counter() - t, 3), "delivered": len(got)})
+    typed = {}
+    for topic in TYPED_TOPICS:
+        try:
+            typed[topic] = len(QuizMaster(retriever, settings, seed=1).generate(topic, n=10).questions)
+        except MlstutorError:
+            typed[topic] = 0
     delivered = sum(r["delivered"] for r in rows)
     rationale_ok = sum(
         all(q["rationales"].get(k, {}).get("why") and q["rationales"][k].get("citation") for k in q["options"])
@@ -275,6 +293,12 @@ def _quiz_bench(
         "model_scenarios": written,
         "sample": [q.to_dict() for q in sample_questions(settings)],  # the same bank, in the same empty data folder
         "fresh_topics": fresh,
+        "typed_topics": {
+            "topics": len(typed),
+            "with_none": sorted(t for t, k in typed.items() if not k),
+            "questions_of_10_each": sum(typed.values()),
+            "delivered": typed,
+        },
         "bank": {
             "build_seconds": round(bank_s, 2),
             "bank_only_seconds": round(bank.stats.seconds, 2),
