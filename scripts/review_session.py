@@ -1,6 +1,6 @@
 """One learner's practice session over 17 topics, written out for an independent reviewer to read.
 
-    python scripts/review_session.py eval/report/quiz/review_questions_N.md [--seed 1]
+    python scripts/review_session.py eval/report/quiz/review_questions_N.md [--seed 1] [--topics T ...]
 
 Each topic is a 5-question medium quiz in one session (what the learner was asked before is not asked again), in
 a fresh, empty data folder (no cached model wordings). A reviewer reads only this file and the notes, and writes
@@ -43,12 +43,13 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--topics", nargs="+", default=list(TOPICS), help="the session's topics, in order")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="mlstutor-review-") as tmp:
         settings = Settings.from_env().with_(data_dir=Path(tmp))
         master = QuizMaster(Retriever.open(settings), settings, seed=args.seed)
         blocks = []
-        for topic in TOPICS:
+        for topic in args.topics:
             try:
                 quiz = master.generate(topic, n=args.n, difficulty="medium")
             except MlstutorError as e:
