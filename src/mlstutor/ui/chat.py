@@ -47,12 +47,15 @@ def evidence_cards(evidence: list[Evidence], answer: Answer | None = None) -> st
     if not evidence:
         return "<p>No lines of your notes match this question.</p>"
     cited = {c.line_start for c in answer.citations} if answer else set()
+    chose = answer.model_statement if answer else None  # (item, row) of the line the model chose
     out = []
     for i, ev in enumerate(evidence, start=1):
         c = ev.citation
         lines = c.text.split("\n")
+        # the best line, or the one the model chose when it chose one of this item's
+        best = chose[1] if chose and chose[0] == i - 1 else 0
         body = "\n".join(
-            f"<mark>{html.escape(ln)}</mark>" if j == 0 else html.escape(ln) for j, ln in enumerate(lines)
+            f"<mark>{html.escape(ln)}</mark>" if j == best else html.escape(ln) for j, ln in enumerate(lines)
         )
         chunk = ev.hit.chunk
         passage = "\n".join(
