@@ -151,6 +151,8 @@ def test_the_chosen_line_leads_when_the_sentence_is_about_its_neighbour(tutor: T
     assert a.citations[0] == a.evidence[0].citation and a.model_statement == (0, units[0].row)
     _say('{"lines": [1], "answer": "A record can be up to 1 MB large."}')  # the sentence says the chosen line
     assert tutor.ask(question).text.startswith("A record can be up to 1 MB large [")
+    _say('{"lines": [1], "answer": "Each Firehose record is limited to 1 MB in size."}')  # … in its own words
+    assert tutor.ask(question).text.startswith("Each Firehose record is limited to 1 MB in size [")
     _say(f'{{"lines": [1, 2], "answer": "{neighbour}."}}')  # … or another line it chose: no quote in front
     assert tutor.ask(question).text.startswith(f"{neighbour} [")
 

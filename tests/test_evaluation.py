@@ -13,6 +13,7 @@ from mlstutor.evaluation import (
     KINDS,
     QueryRun,
     best_mode,
+    key_in_answer,
     load_eval_set,
     query_metrics,
     run_retrieval,
@@ -63,6 +64,16 @@ def test_every_builtin_algorithm_is_covered() -> None:
         "click",
     ]:
         assert algo in text, algo
+
+
+def test_the_lenient_key_match_reads_a_number_with_its_unit() -> None:
+    """Recorded answers: "after 90 days of inactivity" had matched the key "30 days" (the short "30" was dropped),
+    and "between 60 seconds and 900 seconds" missed "60s - 900s"."""
+    assert not key_in_answer("It moves after 90 days of inactivity.", ["30 days"], lenient=True)
+    assert key_in_answer("Objects not accessed for 30 days move.", ["objects not accessed for 30 days"], lenient=True)
+    assert key_in_answer("It is between 60 seconds and 900 seconds.", ["60s - 900s"], lenient=True)
+    assert key_in_answer("Records are kept 24 hours by default.", ["24h default retention"], lenient=True)
+    assert not key_in_answer("Records are kept 24 hours by default.", ["24h default retention"])  # literal
 
 
 def test_bad_eval_sets_are_clear_errors(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from mlstutor.errors import MlstutorError
 from mlstutor.evidence import PASSAGES, Calibration, EvidenceFinder, Signals, fit_calibration
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import MODES, Retriever
-from mlstutor.text import contains_key
+from mlstutor.text import contains_key, join_units
 
 if TYPE_CHECKING:
     from mlstutor.tutor import Tutor
@@ -666,9 +666,11 @@ def write_sweep(out_dir: Path, result: dict) -> Path:
 
 
 def _stems(text: str) -> set[str]:
+    """Word starts for the lenient key match; a number keeps its unit ("30d"): "after 90 days" had matched the key
+    "30 days" (the short "30" was dropped and "days" matched), and "60 seconds" missed "60s"."""
     import re
 
-    return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", join_units(text).lower()) if len(w) > 2}
 
 
 def key_in_answer(answer: str, keys: Sequence[str], lenient: bool = False) -> bool:

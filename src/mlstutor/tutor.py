@@ -130,6 +130,18 @@ class Statement:
     line: str
 
 
+def _says(sentence: str, line: str, heading: str, question: str) -> bool:
+    """Does a sentence say what a line says: it stands on the line (with its heading), or holds most of the line's
+    words, or states every quantity the line states ("$5.00 per TB" written "charges $5.00 per TB of data scanned,
+    with a pay-as-you-go pricing model": session 27's held-out answers had quoted Athena's line before it)."""
+    have = quantities(line)
+    return (
+        support(sentence, f"{heading} {line}", question) >= MIN_SENTENCE_SUPPORT
+        or support(line, sentence, question) >= MIN_SENTENCE_SUPPORT
+        or (bool(have) and have <= quantities(sentence))
+    )
+
+
 def _rows(text: str) -> list[tuple[int, str]]:
     """(row, line) for the lines of an item's text that say something (no blank, no elided instruction)."""
     return [
@@ -775,9 +787,9 @@ class Tutor:
             after = next((u for u in units if u.item == st.item and u.row > st.row), None)
             return f"{st.line.rstrip(':')}: {after.line}" if _is_label(st.line) and after else st.line
 
-        places = [f"{evidence[st.item].citation.heading_path} {said(st)}" for st in chosen]
         written = sentences(_MARKER.sub("", text))
-        if any(support(w, place, question) >= MIN_SENTENCE_SUPPORT for w in written for place in places):
+        heads = [evidence[st.item].citation.heading_path for st in chosen]
+        if any(_says(w, said(st), h, question) for w in written for st, h in zip(chosen, heads)):
             return text, citations
         first = chosen[0]
         quoted, where = quote_answer(evidence, [first.item + 1], self.finder.lex, said(first))
