@@ -233,18 +233,15 @@ def numbers(text: str) -> set[str]:
 _QUANTITY = re.compile(r"(\d+(?:[.,]\d+)?)\s*([A-Za-z%]{1,9}\b|%)?")
 
 
-_NUMBER_UNIT = re.compile(r"(\d+(?:[.,]\d+)?)\s*([A-Za-z]{1,9})\b")
-
-
 def join_units(text: str) -> str:
     """A number and its unit written as one word, the unit spelled one way ("60 seconds" → "60s", "30 days" →
     "30d"); other words stay as they are."""
 
     def one(m: re.Match[str]) -> str:
-        unit = _UNITS.get(m[2].lower())
+        unit = _UNITS.get((m[2] or "").lower())
         return f"{m[1]}{unit}" if unit else m[0]
 
-    return _NUMBER_UNIT.sub(one, text)
+    return _QUANTITY.sub(one, text)
 
 
 def quantities(text: str) -> set[str]:
