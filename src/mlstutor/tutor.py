@@ -552,7 +552,7 @@ def quote_answer(
 def _quotable(text: str) -> str:
     """An evidence item's first line, or its first two when the first is a label and the second is not ("Data
     conversions: from CSV / JSON to Parquet / ORC"; not "Real-time inference: Batch inference")."""
-    lines = [ln for ln in strip_instructions(text).split("\n") if ln.strip() and ln.strip() != ELIDED] or [text]
+    lines = [ln for _, ln in _rows(text)] or [text]
     if _is_label(lines[0]) and len(lines) > 1 and not _is_label(lines[1]):
         return f"{lines[0].rstrip().rstrip(':')}: {lines[1]}"
     return lines[0]
