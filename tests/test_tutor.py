@@ -123,6 +123,30 @@ def test_a_claim_only_another_subjects_line_holds_is_left_out(tutor: Tutor) -> N
     assert kept and not dropped and "SMOTE" in cites[0].text
 
 
+def test_a_clause_the_notes_do_not_hold_is_cut_from_a_supported_sentence(tutor: Tutor) -> None:
+    """The session-27 learner pass: "When should I use SMOTE?" → "… is used when oversampling the minority class is
+    necessary, especially when dealing with small datasets or when there are scaling issues [1]". Most of the
+    sentence's words are the notes', so it passed; "small datasets" is not in them. The clause is cut, the sentence
+    kept up to it; a clause that states a number of the notes stays."""
+    question = "When should I use SMOTE?"
+    evidence, _ = tutor.evidence(question)
+    given, lex, parents = evidence[:LINES], tutor.finder.lex, tutor.bullet_parents
+    invented = (
+        "SMOTE oversamples the minority class using nearest neighbors, especially when dealing with small "
+        "datasets or when there are scaling issues."
+    )
+    kept, cites, dropped, share = check_sentences(invented, given, question, evidence, lex, parents)
+    assert kept.startswith("SMOTE oversamples the minority class using nearest neighbors [") and "small" not in kept
+    cut = "especially when dealing with small datasets or when there are scaling issues"
+    assert dropped == [f"{cut} (not in your notes)"]
+    assert share == 1.0 and "SMOTE" in cites[0].text
+    question = "How large can a Kinesis record be?"
+    evidence, _ = tutor.evidence(question)
+    sized = "A Kinesis Data Streams record can be up to 1MB, which is the maximum record size per shard write."
+    kept, _, dropped, _ = check_sentences(sized, evidence[:LINES], question, evidence)
+    assert "1MB" in kept and not any("1MB" in d for d in dropped)
+
+
 def test_a_claim_only_a_sibling_bullet_holds_is_left_out(tutor: Tutor, corpus_dir) -> None:
     """The README's "When should I use SMOTE?" was answered, in the web UI, "SMOTE … is used when oversampling the
     minority class is necessary, especially when dealing with big data scaling issues [1]": that last clause is
