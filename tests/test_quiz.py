@@ -1044,6 +1044,33 @@ def test_typed_topics_the_headings_do_not_spell_find_their_questions_once_each(r
             assert len(values) == len(set(values)) and len(names) == len(set(names)), (topic, values, names)
 
 
+def test_a_category_quiz_offers_the_categorys_own_subjects_as_wrong_options(retriever) -> None:
+    """The session-27 independent review: in quizzes on "computer vision" or "NLP", the one image (or text) option
+    was the key before the stem was read — its wrong options came from other categories (7 of 28 rejected). A
+    statement item of an NLP quiz gets other NLP subjects' lines as wrong options, two when the notes have them,
+    each explained by its own line, and still passes every check."""
+    bank = QuestionBank.of(retriever)
+    notes = bank.notes
+    pool = bank.on_topic("NLP")
+    within = {q.subject for q in pool if q.kind != "list"}
+    assert {"Seq2Seq", "BlazingText", "Neural Topic Model"} <= within
+
+    def owners(q) -> list:
+        return [notes.at.get(_line(q.rationales[x]["citation"])) for x in q.options if x not in q.answer]
+
+    items = [q for q in pool if q.subject == "Seq2Seq" and q.kind == "about" and q.stem.startswith("Which statement")]
+    assert items
+    for q in items:
+        new = bank._topical(q, within, [q])
+        inside = [o for o in owners(new) if o in within]
+        assert len(inside) >= min(2, len(owners(q))) and not acceptability(new, "NLP", notes), new.options
+        for x, o in zip([x for x in new.options if x not in new.answer], owners(new)):
+            assert f"your notes say this of {o}" in new.rationales[x]["why"]  # explained by its own line
+    # a quiz on an exam domain or a subject is left as it was
+    seq = items[0]
+    assert bank._topical(seq, set(), [seq]) is seq
+
+
 def test_a_setting_glossed_by_a_named_topic_belongs_to_it(retriever) -> None:
     # review 28: an imbalanced-data quiz of one question, while XGBoost's table glosses scale_pos_weight as "deal
     # with unbalanced data"; alpha's and lambda's glosses ("L1/L2 regularization") each tell the other's key

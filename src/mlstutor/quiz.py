@@ -34,7 +34,7 @@ import time
 import weakref
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -1497,17 +1497,21 @@ def _statement_usable(f: Fact, subject: str, notes: Notes, key: bool = False) ->
     )
 
 
-def _rival_statements(subject: str, notes: Notes) -> list[tuple[int, str, Fact]]:
+def _rival_statements(
+    subject: str, notes: Notes, among: Collection[str] | None = None
+) -> list[tuple[int, str, Fact]]:
     """(closeness, owner, line) of what ``subject``'s kin do that a learner could take for ``subject``'s: the wrong
     options of its statement items, the closest kin first (Binning's statements beside Normalization's and SMOTE's,
-    not beside transfer learning's), among them those that talk about what the subject's own notes talk about."""
+    not beside transfer learning's), among them those that talk about what the subject's own notes talk about.
+    ``among``: only these kin, however far (a category quiz's own subjects, :meth:`QuestionBank._topical`)."""
     fs = notes.of.get(subject, [])
     if not fs:
         return []
     own = content_words(notes.text.get(subject, ""))
+    ranked = notes.kin_ranked(subject, fs[0].kind)
     out = [
         (rank, o, f)
-        for rank, o in notes.kin_ranked(subject, fs[0].kind)[:10]
+        for rank, o in ([(r, o) for r, o in ranked if o in among] if among is not None else ranked[:10])
         for f in notes.of.get(o, ())
         if _statement_usable(f, subject, notes)
         and _reads_as_claim(f.claim, notes)
@@ -1999,6 +2003,10 @@ class QuestionBank:
         named = None if topic.lower().strip() in self.lex.synonyms else self.lex.lookup(topic)
         if not named:
             got = pick(pool, n, difficulty, rng, topic, before, self.notes, before, refresh=self._refresh)
+            if topic not in self.lex.domains:  # a category ("computer vision"): its own subjects as wrong options
+                within = {q.subject for q in pool if q.kind != "list"}
+                got = [self._topical(q, within, got) for q in got]
+                return self._unrevealed(feedback_order(got, self.notes), before, within)
             return self._unrevealed(feedback_order(got, self.notes), before)
         # a quiz on X: "which service …?" with X as the key answers itself (review 12: four of five Firehose items
         # were "→ Firehose"). Items that do not name a subject first (X's statements, values, parts), then X's own
@@ -2041,7 +2049,75 @@ class QuestionBank:
         rng.shuffle(got)
         return self._unrevealed(feedback_order(got, self.notes), before)
 
-    def _unrevealed(self, quiz: list[Question], before: Sequence[Question]) -> list[Question]:
+    def _topical(self, q: Question, within: set[str], quiz: Sequence[Question]) -> Question:
+        """``q`` with its wrong options farthest from the topic replaced by the topic's own subjects, so that two of
+        them (when the notes have as many) are of the category the learner asked for. In a quiz on "computer
+        vision" the one image algorithm among text and time-series ones was the answer before the stem was read
+        (the session-27 independent review: 7 of 28 questions given away by the topic's name, "T"). A replacement
+        must pass the checks the bank's items passed (no second true option, nothing guessable), else ``q`` stays."""
+        notes = self.notes
+        fact = notes.by_id.get(q.fact_id)
+        statements = _is_statement_item(q) and q.kind == "about"
+        if fact is None or q.subject not in within or not (q.kind == "which" or statements):
+            return q
+        wrong = [x for x in q.options if x not in q.answer]
+        owner = {
+            x: q.options[x] if q.kind == "which" else notes.at.get(_line(q.rationales[x].get("citation")))
+            for x in wrong
+        }
+        inside = [x for x in wrong if owner[x] in within]
+        if len(inside) >= 2:
+            return q
+        if q.kind == "which":
+            named = notes.names_in(fact.text) | notes.names_in(q.stem)
+            fresh = [
+                (s, None)
+                for s in notes.kin(q.subject, notes.kind_of(q.subject))
+                if s in within and s not in q.options.values() and s not in named and notes.says(s, fact.claim) < 0.15
+            ]
+        else:
+            keyed = {line for p in quiz for line in _key_lines(p)}
+            offered = {line for p in quiz if p is not q for line in _wrong_lines(p)}
+            fresh = [
+                (o, f)
+                for _, o, f in _rival_statements(q.subject, notes, among=within)
+                if _line(f.citation.to_dict()) not in keyed | offered and _option(f.claim) not in q.options.values()
+            ]
+        options, rationales = dict(q.options), dict(q.rationales)
+        used = set(inside)
+        # the wrong options farthest from the key go first (the last in the kin order, or of no kin at all)
+        order = notes.kin(q.subject, notes.kind_of(q.subject))
+        for x in sorted(set(wrong) - used, key=lambda x: -(order.index(owner[x]) if owner[x] in order else 999)):
+            if len(used) >= 2:
+                break
+            taken = {*owner.values(), *options.values()}
+            got = next(((o, f) for o, f in fresh if o not in taken), None)
+            if got is None:
+                break
+            o, f = got
+            fresh.remove(got)
+            if f is None:
+                options[x] = o
+                why = _contrast(notes, o, fact, notes.noun(fact.kind))
+                rationales[x] = _quoted({x: why}, fact)[x] if q.scenario else why
+            else:
+                options[x] = _option(f.claim)
+                rationales[x] = _rationale(f"Wrong: your notes say this of {o}, not of {q.subject}.", f)
+            owner[x] = o
+            used.add(x)
+        if options == q.options:
+            return q
+        new = replace(
+            q, options=options, rationales=rationales, hint=_elimination_hint(options, q.answer, rationales)
+        )
+        if acceptability(new, "", notes):
+            return q
+        self._derived[new.id] = new
+        return new
+
+    def _unrevealed(
+        self, quiz: list[Question], before: Sequence[Question], within: Collection[str] = ()
+    ) -> list[Question]:
         """A statement item's wrong options that earlier feedback already placed (Glue's "ETL" line after a reason
         said Glue does ETL; a statement an earlier item keyed) give way to other kin's statements the learner has not
         seen placed: review 29 rejected 13 of 51 as solved by elimination. The new item is remembered (its fact is
@@ -2057,7 +2133,7 @@ class QuestionBank:
         out, solved = [], []
         for q in quiz:
             if _is_statement_item(q):
-                q = self._swap_known(q, told, keyed, offered, quiz)
+                q = self._swap_known(q, told, keyed, offered, quiz, within=within)
                 if self._placed_options(q, earlier):
                     solved.append(q)
                     continue
@@ -2092,6 +2168,7 @@ class QuestionBank:
         offered: set,
         quiz: Sequence[Question],
         clash: frozenset = frozenset(),
+        within: Collection[str] = (),
     ) -> Question:
         """``q`` with the wrong options ``told`` already placed (or whose lines are in ``clash``) replaced by kin's
         statements it did not, none of them a line the quiz keys or offers, nor one that tells another item's key.
@@ -2110,9 +2187,11 @@ class QuestionBank:
             return q
         options, rationales = dict(q.options), dict(q.rationales)
         owners = {o for x, o in owner.items() if x not in known}
+        rivals = _rival_statements(q.subject, notes)
+        rivals += [r for r in _rival_statements(q.subject, notes, among=within) if r not in rivals] if within else []
         fresh = [
             (o, f)
-            for _, o, f in _rival_statements(q.subject, notes)
+            for _, o, f in rivals
             if _line(f.citation.to_dict()) not in keyed | offered
             and not _known(o, f.citation.text, told, notes)
             and not any(p is not q and _given_away(p, [(o, f.citation.text)], notes) for p in quiz)
@@ -2120,6 +2199,10 @@ class QuestionBank:
         for x in [*known, *seen]:
             usable = [(o, f) for o, f in fresh if o not in owners and _option(f.claim) not in options.values()]
             # an unheard subject's line when there is one; a ``seen`` option is swapped only for that
+            # a category quiz's own subjects first (:meth:`_topical`); one of them heard is swapped only for another
+            usable.sort(key=lambda c: c[0] not in within)
+            if x in seen and owner[x] in within:
+                usable = [c for c in usable if c[0] in within]
             got = next((c for c in usable if c[0] not in heard), None if x in seen else next(iter(usable), None))
             if got is None:
                 continue
