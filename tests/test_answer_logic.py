@@ -169,6 +169,28 @@ def test_statements_quote_whole_lines_and_keep_an_elided_item(tutor: Tutor) -> N
     assert len(statements([elided])) == 1
 
 
+def test_a_table_row_is_read_cell_by_cell_for_what_the_question_asks(tutor: Tutor) -> None:
+    """An algorithm's table row is one evidence line of 400-700 characters; the model read its first 220, and
+    "vocabulary must be specified in “auxiliary” channel" sat past them (14 dev questions had their key in a row
+    past the cut). The row's statements — its cells' items, a label leading its items — that hold most of the
+    question's words are numbered for the model, and the one it picks is quoted whole, with the row's name. A row
+    cut in two passages gives no half-items ("Text", "& skipgram: …")."""
+    question = "Where does the Neural Topic Model get its vocabulary?"
+    rows = tutor.finder.table_rows
+    given = tutor.evidence(question)[0][:LINES]
+    units = statements(given, question, rows)
+    (vocab,) = [n for n, st in enumerate(units, 1) if "auxiliary" in st.line]
+    assert units[vocab - 1].line == 'vocabulary must be specified in "auxiliary" channel'
+    assert all(len(st.shown) <= LINE_CHARS for st in units)
+    assert not any("auxiliary" in st.shown for st in statements(given))  # the row's first 220 characters
+    _say(f'{{"lines": [{vocab}], "answer": "The Neural Topic Model gets its vocabulary from the data."}}')
+    a = tutor.ask(question)
+    quote = 'Your notes say: “Neural Topic Model: vocabulary must be specified in "auxiliary" channel”'
+    assert a.text.startswith(quote), a.text
+    blazing = [cells for cells in rows.values() if "Text classification: C5 if less than 2GB training data" in cells]
+    assert blazing and not {"Text", "& skipgram: ml.p3.2xlarge"} & set(blazing[0]), blazing
+
+
 def test_a_quote_is_never_a_bare_label(tutor: Tutor) -> None:
     """The held-out set's "Which confusion-matrix formula gives its recall?" was answered "Your notes say: “5. Model
     Performance and Optimization: Confusion matrix”": the model picked a label. A label is quoted with the line

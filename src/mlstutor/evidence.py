@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mlstutor.chunking import PATH_SEP, Chunk, Citation, bullet_parents
+from mlstutor.chunking import PATH_SEP, Chunk, Citation, bullet_parents, table_row_items
 from mlstutor.facts import Lexicon, extract_facts
 from mlstutor.files import write_text_atomic
 from mlstutor.retrieval import Hit, Retriever, validate_k, validate_mode, validate_query
@@ -220,6 +220,41 @@ class EvidenceFinder:
     def parents(self) -> dict[tuple[str, int], int]:
         """The notes' bullet nesting, (file, line) → parent bullet line: whose bullet a claim rests on."""
         return bullet_parents(self.retriever.chunks)
+
+    @functools.cached_property
+    def table_rows(self) -> dict[tuple[str, int], list[str]]:
+        """(file, line) → the statements of a table row, cell by cell: a label item ("Text classification:") leads
+        the items after it in its cell, and a run of bare names ("mini_batch_size", "learning_rate") is one
+        statement. An algorithm's row is one evidence line of 400-700 characters, of which the model read the
+        first 220: "vocabulary must be specified in "auxiliary" channel" sat past that in the Neural Topic Model
+        row (14 dev questions had their key in a row past the cut)."""
+        out: dict[tuple[str, int], list[str]] = {}
+        seen: set[tuple[str, int, str]] = set()  # a row in two passages (their overlap) is read once
+        for c in self.retriever.chunks:
+            for offset, raw in enumerate(c.text.split("\n")):
+                row = table_row_items(raw)
+                if not row or not row[1] or (c.source, c.line_start + offset, raw) in seen:
+                    continue
+                seen.add((c.source, c.line_start + offset, raw))
+                got = out.setdefault((c.source, c.line_start + offset), [])
+                cell, label, names = None, "", False  # names: the last statement is a run of bare names
+                items = row[1]
+                # a row longer than a passage is cut mid-item: its head's last item and its tail's first are parts
+                items = items[1:] if not row[0] else items if raw.rstrip().endswith("|") else items[:-1]
+                for no, item in items:
+                    if no != cell:
+                        cell, label, names = no, "", False
+                    if item.endswith(":"):
+                        label, names = item, False
+                        continue
+                    bare = len(item.split()) == 1 and ":" not in item
+                    text = f"{label} {item}" if label else item
+                    if bare and names:
+                        got[-1] += f", {item}"  # names in a row: "mini_batch_size, learning_rate, num_topics"
+                    elif len(item) > 2 and not any(g.endswith(text) for g in got):  # "." is no statement
+                        got.append(text)
+                        names = bare
+        return out
 
     @functools.cached_property
     def _leads(self) -> dict[tuple[str, int], str]:

@@ -149,18 +149,45 @@ def _rows(text: str) -> list[tuple[int, str]]:
     ]
 
 
-def statements(evidence: list[Evidence]) -> list[Statement]:
+def statements(
+    evidence: list[Evidence], question: str = "", table_rows: Mapping[tuple[str, int], list[str]] | None = None
+) -> list[Statement]:
     """Each line of the evidence items, numbered for the model one by one: it picks a statement, not a block of
     three (it picked the right block and wrote from its first line — see :meth:`Tutor._lead_with_chosen`). An item
-    whose lines are all elided (a note addressed to the model) is one statement, as written."""
+    whose lines are all elided (a note addressed to the model) is one statement, as written. An item that is one
+    table row (``table_rows``: its statements, cell by cell) gives the row's statements that say most of what the
+    question asks, in the row's order, as many as :data:`LINE_CHARS` holds — not the row's first 220 characters."""
     out = []
     for i, e in enumerate(evidence):
+        cells = _row_cells(e, (table_rows or {}).get((e.citation.source, e.citation.line_start)))
+        if cells:
+            out += [Statement(i, 0, cell, cell) for cell in _asked_cells(cells, question)]
+            continue
         whole = dict(_rows(e.citation.text))
         rows = _rows(e.citation.text[:LINE_CHARS]) or [(0, e.citation.text[:LINE_CHARS])]
         for j, shown in rows:
             line = whole.get(j, shown)
             out.append(Statement(i, j, shown, line if line.startswith(shown.rstrip()) else shown))
     return out
+
+
+def _row_cells(e: Evidence, cells: list[str] | None) -> list[str]:
+    """The row's statements an evidence item that is that one row holds (all their words in its text)."""
+    if not cells or e.citation.line_start != e.citation.line_end or len(e.citation.text) <= LINE_CHARS:
+        return []
+    text = strip_instructions(e.citation.text)
+    return [c for c in cells if support(c, text) == 1.0]
+
+
+def _asked_cells(cells: list[str], question: str) -> list[str]:
+    """The statements that hold most of the question's words (the first on a tie), in their order, within
+    :data:`LINE_CHARS` characters."""
+    ranked = sorted(range(len(cells)), key=lambda j: (-support(question, cells[j]), j))
+    keep: list[int] = []
+    for j in ranked:
+        if sum(len(cells[k]) + 2 for k in keep) + len(cells[j]) <= LINE_CHARS:
+            keep.append(j)
+    return [cells[j] for j in sorted(keep)] or [cells[0][:LINE_CHARS]]
 
 
 def curly_quotes(text: str) -> str:
@@ -648,7 +675,7 @@ class Tutor:
         # notes are data: a sentence in them addressed to the model is elided, never passed on
         seen: set[int] = set()
         rows = []
-        for n, st in enumerate(statements(evidence), start=1):
+        for n, st in enumerate(statements(evidence, question, self.finder.table_rows), start=1):
             # the heading once per item, on its first statement (what the item's lines are about)
             path = evidence[st.item].citation.heading_path
             head = "" if st.item in seen else f"({strip_instructions(self.label(path))}) "
@@ -711,7 +738,8 @@ class Tutor:
             yield "answer", Answer(question, evidence, self.not_covered, [], True, timings, p, signals)
             return
         given = evidence[:LINES]  # the model explains the first lines; the rest are shown to the learner only
-        units = statements(given)  # the model picks statements by number: the lines of the items, one by one
+        # the model picks statements by number: the lines of the items, one by one (a table row's, by cell)
+        units = statements(given, question, self.finder.table_rows)
         field_ = JsonStringField("answer")
         cut, stopped = "", False
         try:
